@@ -1,0 +1,479 @@
+//! The registry in DynamoDB: one table, items keyed by `pk`/`sk`.
+//!
+//! | item | pk | sk | attributes |
+//! |---|---|---|---|
+//! | customer | `CUSTOMER#{id}` | `PROFILE` | state, execution_id, host, display_name, products, plan_json, listener_arn, priorities, resources, outputs, error_name, error_cause, created_at, updated_at |
+//! | host claim | `HOST#{host}` | `CLAIM` | customer_id |
+//! | listener ledger | `LISTENER#{arn}` | `LEDGER` | next_priority, free_priorities (number set), version |
+//! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id |
+//!
+//! Registration and allocation are single transactions whose conditions make a customer,
+//! a host and a (listener, priority) belong to one owner at a time.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use berth_domain::allocation::{self, Ledger};
+use berth_domain::state::CustomerState;
+use berth_domain::BerthError;
+
+use crate::classify::{built, classify};
+use crate::model::{CustomerRecord, Registration};
+use crate::ports::{Customers, Priorities, Result};
+
+const SERVICE: &str = "dynamodb";
+/// Optimistic-lock retries inside one allocation before reporting `Berth.Transient`.
+const ALLOCATION_ATTEMPTS: u32 = 8;
+
+pub fn customer_pk(id: &str) -> String {
+    format!("CUSTOMER#{id}")
+}
+pub const CUSTOMER_SK: &str = "PROFILE";
+pub fn host_pk(host: &str) -> String {
+    format!("HOST#{host}")
+}
+pub const HOST_SK: &str = "CLAIM";
+pub fn listener_pk(arn: &str) -> String {
+    format!("LISTENER#{arn}")
+}
+pub const LEDGER_SK: &str = "LEDGER";
+pub fn priority_sk(p: u32) -> String {
+    format!("PRIORITY#{p:05}")
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+fn now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    secs.to_string()
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoRegistry {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRegistry {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoRegistry { client, table: table.into() }
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "GetItem", e))?;
+        Ok(out.item)
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> std::result::Result<(), TransactOutcome> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    Err(TransactOutcome::Cancelled(c.cancellation_reasons().to_vec()))
+                }
+                _ => Err(TransactOutcome::Failed(classify(SERVICE, "TransactWriteItems", e))),
+            },
+        }
+    }
+
+    async fn read_ledger(&self, listener: &str) -> Result<(Ledger, Option<u64>)> {
+        let Some(item) = self.get_item(listener_pk(listener), LEDGER_SK).await? else {
+            return Ok((Ledger::new(), None));
+        };
+        let next = num(&item, "next_priority").unwrap_or(1) as u32;
+        let version = num(&item, "version").unwrap_or(0);
+        let free: BTreeSet<u32> = match item.get("free_priorities") {
+            Some(AttributeValue::Ns(v)) => v.iter().filter_map(|x| x.parse().ok()).collect(),
+            _ => BTreeSet::new(),
+        };
+        Ok((Ledger { next, free }, Some(version)))
+    }
+}
+
+enum TransactOutcome {
+    Cancelled(Vec<CancellationReason>),
+    Failed(BerthError),
+}
+
+fn reason_code(reasons: &[CancellationReason], i: usize) -> Option<&str> {
+    reasons.get(i).and_then(|r| r.code()).filter(|c| *c != "None")
+}
+
+fn str_attr(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+    match item.get(k) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+fn num(item: &HashMap<String, AttributeValue>, k: &str) -> Option<u64> {
+    match item.get(k) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+fn json_attr(item: &HashMap<String, AttributeValue>, k: &str) -> Option<serde_json::Value> {
+    str_attr(item, k).and_then(|v| serde_json::from_str(&v).ok())
+}
+
+fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
+    let state_raw = str_attr(item, "state").unwrap_or_default();
+    let state = CustomerState::parse(&state_raw).ok_or_else(|| BerthError::Internal(format!("customer item has unknown state '{state_raw}'")))?;
+    let priorities = match item.get("priorities") {
+        Some(AttributeValue::L(v)) => v.iter().filter_map(|x| x.as_n().ok()?.parse().ok()).collect(),
+        _ => Vec::new(),
+    };
+    Ok(CustomerRecord {
+        customer_id: str_attr(item, "customer_id").unwrap_or_default(),
+        state,
+        execution_id: str_attr(item, "execution_id").unwrap_or_default(),
+        host: str_attr(item, "host").unwrap_or_default(),
+        display_name: str_attr(item, "display_name").unwrap_or_default(),
+        listener_arn: str_attr(item, "listener_arn"),
+        priorities,
+        resources: json_attr(item, "resources"),
+        outputs: json_attr(item, "outputs"),
+        error: str_attr(item, "error_name"),
+        cause: str_attr(item, "error_cause"),
+    })
+}
+
+impl Customers for DynamoRegistry {
+    async fn register(&self, r: &Registration) -> Result<CustomerRecord> {
+        let customer = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(customer_pk(&r.customer_id), CUSTOMER_SK)))
+                .update_expression(
+                    "SET #state = :provisioning, execution_id = :exec, customer_id = :cust, host = :host, \
+                     display_name = :dn, products = :products, plan_json = :plan, updated_at = :now, \
+                     created_at = if_not_exists(created_at, :now) REMOVE error_name, error_cause, outputs",
+                )
+                .condition_expression("attribute_not_exists(pk) OR execution_id = :exec OR #state = :failed")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":provisioning", s(CustomerState::Provisioning.as_str()))
+                .expression_attribute_values(":failed", s(CustomerState::Failed.as_str()))
+                .expression_attribute_values(":exec", s(&r.execution_id))
+                .expression_attribute_values(":cust", s(&r.customer_id))
+                .expression_attribute_values(":host", s(&r.host))
+                .expression_attribute_values(":dn", s(&r.display_name))
+                .expression_attribute_values(":products", AttributeValue::L(r.products.iter().map(s).collect()))
+                .expression_attribute_values(":plan", s(&r.plan_json))
+                .expression_attribute_values(":now", s(now()))
+                .build(),
+        )?;
+        let mut claim = key(host_pk(&r.host), HOST_SK);
+        claim.insert("customer_id".into(), s(&r.customer_id));
+        let host = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(claim))
+                .condition_expression("attribute_not_exists(pk) OR customer_id = :cust")
+                .expression_attribute_values(":cust", s(&r.customer_id))
+                .build(),
+        )?;
+        let items = vec![TransactWriteItem::builder().update(customer).build(), TransactWriteItem::builder().put(host).build()];
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(TransactOutcome::Failed(e)) => return Err(e),
+            Err(TransactOutcome::Cancelled(reasons)) => {
+                if let Some(code) = reason_code(&reasons, 0) {
+                    if code != "ConditionalCheckFailed" {
+                        return Err(BerthError::Transient(format!("registering {}: transaction cancelled ({code})", r.customer_id)));
+                    }
+                    let existing = self.get(&r.customer_id).await?;
+                    return Err(match existing {
+                        Some(c) if c.state == CustomerState::Active => BerthError::Conflict(format!(
+                            "customer '{}' is already ACTIVE: changes go through an update, not a new onboarding",
+                            r.customer_id
+                        )),
+                        Some(c) => BerthError::Conflict(format!(
+                            "customer '{}' is already {} by execution {}",
+                            r.customer_id, c.state, c.execution_id
+                        )),
+                        None => BerthError::Transient(format!("customer '{}' changed during registration", r.customer_id)),
+                    });
+                }
+                if let Some(code) = reason_code(&reasons, 1) {
+                    if code == "ConditionalCheckFailed" {
+                        return Err(BerthError::Conflict(format!("host '{}' is already claimed by another customer", r.host)));
+                    }
+                    return Err(BerthError::Transient(format!("registering {}: transaction cancelled ({code})", r.customer_id)));
+                }
+                return Err(BerthError::Transient(format!("registering {}: transaction cancelled", r.customer_id)));
+            }
+        }
+        self.get(&r.customer_id)
+            .await?
+            .ok_or_else(|| BerthError::Transient(format!("customer '{}' not readable after registration", r.customer_id)))
+    }
+
+    async fn get(&self, customer_id: &str) -> Result<Option<CustomerRecord>> {
+        match self.get_item(customer_pk(customer_id), CUSTOMER_SK).await? {
+            Some(item) => Ok(Some(to_record(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_resources(&self, customer_id: &str, execution_id: &str, resources: &serde_json::Value) -> Result<()> {
+        self.owned_update(customer_id, execution_id, "UpdateItem", "SET resources = :r, updated_at = :now", vec![(":r", s(resources.to_string()))])
+            .await
+            .map(|_| ())
+    }
+
+    async fn activate(&self, customer_id: &str, execution_id: &str, outputs: &serde_json::Value) -> Result<CustomerRecord> {
+        self.owned_update(
+            customer_id,
+            execution_id,
+            "UpdateItem",
+            "SET #state = :active, outputs = :o, updated_at = :now",
+            vec![(":o", s(outputs.to_string())), (":active", s(CustomerState::Active.as_str()))],
+        )
+        .await
+    }
+
+    async fn mark_failed(&self, customer_id: &str, execution_id: &str, error: &str, cause: &str) -> Result<Option<CustomerRecord>> {
+        match self
+            .owned_update(
+                customer_id,
+                execution_id,
+                "UpdateItem",
+                "SET #state = :failed, error_name = :e, error_cause = :c, updated_at = :now",
+                vec![(":e", s(error)), (":c", s(cause)), (":failed", s(CustomerState::Failed.as_str()))],
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(r)),
+            // Not ours (another execution owns the customer) or never registered: nothing to mark.
+            Err(BerthError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl DynamoRegistry {
+    /// An update of the customer item that only the owning execution may make.
+    async fn owned_update(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        op: &'static str,
+        expr: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<CustomerRecord> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+            .update_expression(expr)
+            .condition_expression("execution_id = :exec")
+            .expression_attribute_values(":exec", s(execution_id))
+            .expression_attribute_values(":now", s(now()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        if expr.contains("#state") {
+            req = req.expression_attribute_names("#state", "state");
+        }
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await {
+            Ok(out) => to_record(&out.attributes.unwrap_or_default()),
+            Err(e) => {
+                if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) {
+                    return Err(BerthError::Conflict(format!(
+                        "customer '{customer_id}' is not owned by execution {execution_id}"
+                    )));
+                }
+                Err(classify(SERVICE, op, e))
+            }
+        }
+    }
+}
+
+impl Priorities for DynamoRegistry {
+    async fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> Result<Vec<u32>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        if count > 98 {
+            return Err(BerthError::QuotaExceeded(format!("{count} rules for one customer: at most 98 fit one allocation")));
+        }
+        let customer = self
+            .get(customer_id)
+            .await?
+            .ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+        if !customer.priorities.is_empty() {
+            if customer.listener_arn.as_deref() == Some(listener_arn) && customer.priorities.len() == count {
+                return Ok(customer.priorities);
+            }
+            return Err(BerthError::Conflict(format!(
+                "customer '{customer_id}' already holds priorities {:?} on another listener or for another plan",
+                customer.priorities
+            )));
+        }
+        if customer.execution_id != execution_id {
+            return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
+        }
+
+        for attempt in 0..ALLOCATION_ATTEMPTS {
+            let (ledger, version) = self.read_ledger(listener_arn).await?;
+            let choice = allocation::choose(&ledger, count, &BTreeSet::new())
+                .map_err(|e| BerthError::QuotaExceeded(format!("listener {listener_arn}: {e}")))?;
+
+            let mut ledger_update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(listener_pk(listener_arn), LEDGER_SK)))
+                .expression_attribute_values(":next", n(choice.next))
+                .expression_attribute_values(":newv", n(version.map_or(1, |v| v + 1)));
+            let mut expr = "SET next_priority = :next, version = :newv".to_string();
+            if !choice.reused.is_empty() {
+                expr.push_str(" DELETE free_priorities :reused");
+                ledger_update = ledger_update.expression_attribute_values(":reused", AttributeValue::Ns(choice.reused.iter().map(u32::to_string).collect()));
+            }
+            ledger_update = match version {
+                Some(v) => ledger_update.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+                None => ledger_update.condition_expression("attribute_not_exists(pk)"),
+            };
+            let mut items = vec![TransactWriteItem::builder().update(built(ledger_update.update_expression(expr).build())?).build()];
+            for p in &choice.priorities {
+                let mut item = key(listener_pk(listener_arn), &priority_sk(*p));
+                item.insert("customer_id".into(), s(customer_id));
+                item.insert("priority".into(), n(p));
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(built(Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build())?)
+                        .build(),
+                );
+            }
+            items.push(
+                TransactWriteItem::builder()
+                    .update(built(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+                            .update_expression("SET priorities = :ps, listener_arn = :l, updated_at = :now")
+                            .condition_expression("execution_id = :exec AND attribute_not_exists(priorities)")
+                            .expression_attribute_values(":ps", AttributeValue::L(choice.priorities.iter().map(n).collect()))
+                            .expression_attribute_values(":l", s(listener_arn))
+                            .expression_attribute_values(":exec", s(execution_id))
+                            .expression_attribute_values(":now", s(now()))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+            let customer_index = items.len() - 1;
+            match self.transact(items).await {
+                Ok(()) => {
+                    tracing::info!(customer = customer_id, listener = listener_arn, priorities = ?choice.priorities, attempt, "priorities allocated");
+                    return Ok(choice.priorities);
+                }
+                Err(TransactOutcome::Failed(e)) => return Err(e),
+                Err(TransactOutcome::Cancelled(reasons)) => {
+                    if reason_code(&reasons, customer_index) == Some("ConditionalCheckFailed") {
+                        // Someone else wrote this customer's priorities (a retry of this very
+                        // execution, say): what is recorded wins.
+                        let c = self.get(customer_id).await?;
+                        return match c {
+                            Some(c) if !c.priorities.is_empty() && c.execution_id == execution_id => Ok(c.priorities),
+                            _ => Err(BerthError::Conflict(format!("customer '{customer_id}' changed owner during allocation"))),
+                        };
+                    }
+                    // The ledger moved under us or a number was claimed meanwhile: read again.
+                    let backoff = 10u64 * (1 << attempt.min(6));
+                    let jitter = crate::aws::dynamo::jitter(backoff);
+                    tracing::debug!(customer = customer_id, attempt, "allocation raced, retrying");
+                    tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter)).await;
+                }
+            }
+        }
+        Err(BerthError::Transient(format!(
+            "allocating {count} priorities on {listener_arn}: still contended after {ALLOCATION_ATTEMPTS} attempts"
+        )))
+    }
+
+    async fn release(&self, customer_id: &str) -> Result<Vec<u32>> {
+        let Some(customer) = self.get(customer_id).await? else {
+            return Ok(Vec::new());
+        };
+        let Some(listener) = customer.listener_arn.clone() else {
+            return Ok(Vec::new());
+        };
+        if customer.priorities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut items = Vec::new();
+        for p in &customer.priorities {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(listener_pk(&listener), &priority_sk(*p))))
+                            .condition_expression("attribute_not_exists(pk) OR customer_id = :c")
+                            .expression_attribute_values(":c", s(customer_id))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        items.push(
+            TransactWriteItem::builder()
+                .update(built(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(listener_pk(&listener), LEDGER_SK)))
+                        .update_expression("ADD free_priorities :ps, version :one")
+                        .expression_attribute_values(":ps", AttributeValue::Ns(customer.priorities.iter().map(u32::to_string).collect()))
+                        .expression_attribute_values(":one", n(1))
+                        .build(),
+                )?)
+                .build(),
+        );
+        items.push(
+            TransactWriteItem::builder()
+                .update(built(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+                        .update_expression("REMOVE priorities, listener_arn")
+                        .condition_expression("listener_arn = :l")
+                        .expression_attribute_values(":l", s(&listener))
+                        .build(),
+                )?)
+                .build(),
+        );
+        match self.transact(items).await {
+            Ok(()) => Ok(customer.priorities),
+            Err(TransactOutcome::Failed(e)) => Err(e),
+            Err(TransactOutcome::Cancelled(_)) => Err(BerthError::Transient(format!("releasing priorities of '{customer_id}': raced, retry"))),
+        }
+    }
+}
+
+/// A pseudo-random jitter in `0..max_ms` (no RNG dependency: the clock's nanoseconds).
+pub(crate) fn jitter(max_ms: u64) -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    if max_ms == 0 {
+        0
+    } else {
+        u64::from(nanos) % max_ms
+    }
+}

@@ -1,0 +1,174 @@
+//! What the adapters observe and record: plain data, no AWS types.
+
+use std::collections::BTreeMap;
+
+use berth_domain::state::CustomerState;
+use serde::{Deserialize, Serialize};
+
+/// The customer record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    pub customer_id: String,
+    pub state: CustomerState,
+    pub execution_id: String,
+    pub host: String,
+    pub display_name: String,
+    /// Listener and priorities, once allocated.
+    pub listener_arn: Option<String>,
+    pub priorities: Vec<u32>,
+    /// What the resources step created or found (JSON as recorded).
+    pub resources: Option<serde_json::Value>,
+    pub outputs: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// What register asks the store to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub customer_id: String,
+    pub execution_id: String,
+    pub host: String,
+    pub display_name: String,
+    pub products: Vec<String>,
+    /// The plan, as JSON, so operators can see what was asked.
+    pub plan_json: String,
+}
+
+/// A log group as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogGroupObserved {
+    pub name: String,
+    pub arn: String,
+    pub retention_days: Option<i32>,
+}
+
+/// A target group to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupSpec {
+    pub name: String,
+    pub port: u16,
+    pub vpc_id: String,
+    pub health_check_path: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A target group as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupObserved {
+    pub name: String,
+    pub arn: String,
+    pub port: Option<u16>,
+    pub vpc_id: Option<String>,
+    pub health_check_path: Option<String>,
+    pub target_type: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A listener rule to create: host (and path) conditions forwarding to a target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    pub listener_arn: String,
+    pub priority: u32,
+    pub host: String,
+    pub path_patterns: Vec<String>,
+    pub target_group_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A listener rule as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleObserved {
+    pub arn: String,
+    /// `None` for the listener's default rule.
+    pub priority: Option<u32>,
+    pub hosts: Vec<String>,
+    pub path_patterns: Vec<String>,
+    pub target_group_arns: Vec<String>,
+}
+
+impl RuleObserved {
+    /// True when the rule matches exactly the host and paths given.
+    pub fn matches(&self, host: &str, paths: &[String]) -> bool {
+        let mut mine = paths.to_vec();
+        mine.sort();
+        let mut theirs = self.path_patterns.clone();
+        theirs.sort();
+        self.hosts.len() == 1 && self.hosts[0].eq_ignore_ascii_case(host) && mine == theirs
+    }
+}
+
+/// A task definition to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDefinitionSpec {
+    pub family: String,
+    pub container_name: String,
+    pub image: String,
+    pub cpu: u32,
+    pub memory: u32,
+    pub port: Option<u16>,
+    pub environment: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
+    pub log_group: String,
+    pub log_region: String,
+    pub execution_role_arn: String,
+    pub task_role_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A task definition as observed: its ARN and the spec hash berth tagged it with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDefinitionObserved {
+    pub arn: String,
+    pub revision: i32,
+    pub active: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An ECS service to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub cluster: String,
+    pub name: String,
+    pub task_definition_arn: String,
+    pub desired_count: u32,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    /// Target group, container name and port, for services behind the ALB.
+    pub load_balancer: Option<(String, String, u16)>,
+    pub client_token: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An ECS service as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceObserved {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: i32,
+    pub running_count: i32,
+    pub deployments: usize,
+    pub rollout_state: Option<String>,
+}
+
+impl ServiceObserved {
+    /// ECS's definition of a steady service: one deployment, completed, with as many tasks
+    /// running as desired.
+    pub fn is_stable(&self) -> bool {
+        self.status == "ACTIVE"
+            && self.deployments == 1
+            && self.running_count == self.desired_count
+            && self.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED")
+    }
+}
+
+/// An alias record to upsert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasSpec {
+    pub hosted_zone_id: String,
+    pub name: String,
+    pub target_dns_name: String,
+    pub target_hosted_zone_id: String,
+}

@@ -1,0 +1,70 @@
+//! The narrow capabilities the steps depend on. Each step asks for exactly the traits it uses.
+
+use std::future::Future;
+
+use berth_domain::BerthError;
+
+use crate::model::*;
+
+pub type Result<T> = std::result::Result<T, BerthError>;
+
+/// Customer records in the registry.
+pub trait Customers: Send + Sync {
+    /// Records the customer as PROVISIONING for this execution and claims its host, both or
+    /// neither. Idempotent for the same execution; `Berth.Conflict` when another execution
+    /// holds the customer or another customer holds the host.
+    fn register(&self, r: &Registration) -> impl Future<Output = Result<CustomerRecord>> + Send;
+    fn get(&self, customer_id: &str) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+    /// Records what the resources step created or found.
+    fn record_resources(&self, customer_id: &str, execution_id: &str, resources: &serde_json::Value) -> impl Future<Output = Result<()>> + Send;
+    /// ACTIVE with its outputs; only the owning execution may do it.
+    fn activate(&self, customer_id: &str, execution_id: &str, outputs: &serde_json::Value) -> impl Future<Output = Result<CustomerRecord>> + Send;
+    /// FAILED with the error name and cause; only the owning execution may do it.
+    fn mark_failed(&self, customer_id: &str, execution_id: &str, error: &str, cause: &str) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+}
+
+/// Listener-rule priorities, allocated atomically.
+pub trait Priorities: Send + Sync {
+    /// Gives the customer `count` priorities on the listener (ascending), or the ones it
+    /// already holds. Never gives one number to two customers.
+    fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> impl Future<Output = Result<Vec<u32>>> + Send;
+    /// Returns the customer's priorities to the listener's free list.
+    fn release(&self, customer_id: &str) -> impl Future<Output = Result<Vec<u32>>> + Send;
+}
+
+pub trait LogGroups: Send + Sync {
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<LogGroupObserved>>> + Send;
+    fn create(&self, name: &str, tags: &std::collections::BTreeMap<String, String>) -> impl Future<Output = Result<()>> + Send;
+    fn set_retention(&self, name: &str, days: i32) -> impl Future<Output = Result<()>> + Send;
+}
+
+pub trait TargetGroups: Send + Sync {
+    fn find(&self, name: &str) -> impl Future<Output = Result<Option<TargetGroupObserved>>> + Send;
+    fn create(&self, spec: &TargetGroupSpec) -> impl Future<Output = Result<TargetGroupObserved>> + Send;
+    fn set_health_check_path(&self, arn: &str, path: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+pub trait ListenerRules: Send + Sync {
+    fn list(&self, listener_arn: &str) -> impl Future<Output = Result<Vec<RuleObserved>>> + Send;
+    /// Creates the rule; `Berth.Conflict` (code `PriorityInUse`) when the priority is taken.
+    fn create(&self, spec: &RuleSpec) -> impl Future<Output = Result<RuleObserved>> + Send;
+    fn set_target(&self, rule_arn: &str, target_group_arn: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+pub trait TaskDefinitions: Send + Sync {
+    /// The latest revision of the family, with its tags.
+    fn latest(&self, family: &str) -> impl Future<Output = Result<Option<TaskDefinitionObserved>>> + Send;
+    fn register(&self, spec: &TaskDefinitionSpec) -> impl Future<Output = Result<TaskDefinitionObserved>> + Send;
+}
+
+pub trait Services: Send + Sync {
+    /// The named services on the cluster (missing ones are left out).
+    fn describe(&self, cluster: &str, names: &[String]) -> impl Future<Output = Result<Vec<ServiceObserved>>> + Send;
+    fn create(&self, spec: &ServiceSpec) -> impl Future<Output = Result<ServiceObserved>> + Send;
+    fn update(&self, cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> impl Future<Output = Result<ServiceObserved>> + Send;
+}
+
+pub trait Dns: Send + Sync {
+    /// UPSERTs A and AAAA alias records; returns the change id.
+    fn upsert_alias(&self, spec: &AliasSpec) -> impl Future<Output = Result<String>> + Send;
+}

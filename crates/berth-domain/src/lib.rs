@@ -1,0 +1,19 @@
+//! berth's domain: everything that can be decided without talking to AWS.
+//!
+//! - [`request`]: the onboarding request the portal sends (the state machine's input);
+//! - [`catalog`]: the products and their services;
+//! - [`validate`]: turns a request into a [`plan::Plan`] or a list of violations;
+//! - [`naming`]: every AWS name berth derives, within AWS's limits;
+//! - [`allocation`]: the listener-rule priority rules;
+//! - [`error`]: the one error vocabulary shared by every step and the state machines.
+
+pub mod allocation;
+pub mod catalog;
+pub mod error;
+pub mod naming;
+pub mod plan;
+pub mod request;
+pub mod state;
+pub mod validate;
+
+pub use error::{BerthError, ErrorKind, Violation, Violations};

@@ -1,0 +1,274 @@
+//! Every AWS name berth derives for a customer, and the AWS limits they must respect.
+//! Names that could exceed a limit are shortened with a stable hash suffix, so two
+//! different (customer, service) pairs never get the same name.
+
+/// Target group names: at most 32 characters, alphanumerics and hyphens, no leading or
+/// trailing hyphen, must not start with `internal-`.
+pub const TARGET_GROUP_NAME_MAX: usize = 32;
+/// ECS service names and task definition families: at most 255 characters.
+pub const ECS_NAME_MAX: usize = 255;
+/// CloudWatch Logs group names: at most 512 characters.
+pub const LOG_GROUP_NAME_MAX: usize = 512;
+/// CreateService `clientToken`: at most 36 characters.
+pub const CLIENT_TOKEN_MAX: usize = 36;
+/// A DNS label: at most 63 characters; a full name at most 253.
+pub const DNS_LABEL_MAX: usize = 63;
+pub const DNS_NAME_MAX: usize = 253;
+/// Tag values: at most 256 characters.
+pub const TAG_VALUE_MAX: usize = 256;
+
+/// Tag keys berth puts on everything it creates.
+pub const TAG_CUSTOMER: &str = "berth:customer";
+pub const TAG_MANAGED_BY: &str = "managed-by";
+pub const TAG_SERVICE: &str = "berth:service";
+pub const MANAGED_BY_VALUE: &str = "berth";
+
+/// 64-bit FNV-1a: small, stable across releases and platforms (names depend on it).
+pub fn fnv1a64(data: &[u8], seed: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// A lowercase hex digest of `len` characters (at most 32) over the given parts.
+pub fn short_hash(parts: &[&str], len: usize) -> String {
+    let joined = parts.join("\u{1f}");
+    let a = fnv1a64(joined.as_bytes(), 0);
+    let b = fnv1a64(joined.as_bytes(), 0x9e37_79b9_7f4a_7c15);
+    let full = format!("{a:016x}{b:016x}");
+    full[..len.min(32)].to_string()
+}
+
+/// Fits `base` into `max` characters: unchanged if it fits, else a prefix, a hyphen and an
+/// 8-character hash of the full `base`. The result never ends with a hyphen before the hash.
+pub fn fit(base: &str, max: usize) -> String {
+    if base.len() <= max {
+        return base.to_string();
+    }
+    let hash = short_hash(&[base], 8);
+    let keep = max - hash.len() - 1;
+    let prefix = base[..keep].trim_end_matches('-');
+    format!("{prefix}-{hash}")
+}
+
+/// The target group name of a customer's service, unique per (customer, service).
+pub fn target_group_name(customer: &str, service: &str) -> String {
+    fit(&format!("{customer}-{service}"), TARGET_GROUP_NAME_MAX)
+}
+
+/// The log group of a customer's service.
+pub fn log_group_name(customer: &str, service: &str) -> String {
+    fit(&format!("/berth/{customer}/{service}"), LOG_GROUP_NAME_MAX)
+}
+
+/// The log group prefix under which all of a customer's log groups live.
+pub fn log_group_prefix(customer: &str) -> String {
+    format!("/berth/{customer}/")
+}
+
+/// The task definition family of a customer's service.
+pub fn task_family(customer: &str, service: &str) -> String {
+    fit(&format!("berth-{customer}-{service}"), ECS_NAME_MAX)
+}
+
+/// The ECS service name of a customer's service on the shared cluster.
+pub fn ecs_service_name(customer: &str, service: &str) -> String {
+    fit(&format!("{customer}-{service}"), ECS_NAME_MAX)
+}
+
+/// The CreateService client token: stable for one execution of one (customer, service), so
+/// a retried call is idempotent, and new for the next execution.
+pub fn client_token(customer: &str, service: &str, execution: &str) -> String {
+    short_hash(&[customer, service, execution], 32)
+}
+
+/// The customer's host name.
+pub fn host(customer: &str, domain: &str) -> String {
+    format!("{customer}.{domain}")
+}
+
+/// True for a DNS-safe slug: lowercase letters, digits and single hyphens, starting with a
+/// letter and ending with a letter or digit.
+pub fn is_slug(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+/// True for a valid DNS domain (labels are slugs or digits-first labels, total within 253).
+pub fn is_domain(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    s.len() <= DNS_NAME_MAX
+        && s.split('.').count() >= 2
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= DNS_LABEL_MAX
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// Valid Fargate task sizes: cpu units and the memory (MiB) range and step allowed for it.
+pub const FARGATE_SIZES: [(u32, u32, u32, u32); 7] = [
+    (256, 512, 2048, 512),
+    (512, 1024, 4096, 1024),
+    (1024, 2048, 8192, 1024),
+    (2048, 4096, 16384, 1024),
+    (4096, 8192, 30720, 1024),
+    (8192, 16384, 61440, 4096),
+    (16384, 32768, 122880, 8192),
+];
+
+/// True when (cpu, memory) is a task size Fargate accepts.
+pub fn is_fargate_size(cpu: u32, memory: u32) -> bool {
+    FARGATE_SIZES.iter().any(|&(c, lo, hi, step)| {
+        c == cpu && memory >= lo && memory <= hi && (memory - lo) % step == 0
+    })
+}
+
+/// True for an ECR repository name (`a/b-c`, lowercase, at most 256 characters).
+pub fn is_repository_name(s: &str) -> bool {
+    s.len() >= 2
+        && s.len() <= 256
+        && s.split('/').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                && part.as_bytes()[0].is_ascii_alphanumeric()
+                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
+        })
+}
+
+/// True for an image tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) or a `sha256:` digest.
+pub fn is_image_reference(s: &str) -> bool {
+    if let Some(hex) = s.strip_prefix("sha256:") {
+        return hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    }
+    !s.is_empty()
+        && s.len() <= 128
+        && (s.as_bytes()[0].is_ascii_alphanumeric() || s.as_bytes()[0] == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// True for a container environment variable name.
+pub fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && (s.as_bytes()[0].is_ascii_alphabetic() || s.as_bytes()[0] == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// True for a secret reference a task definition can use as `valueFrom`: the ARN of a
+/// Secrets Manager secret or of an SSM parameter.
+pub fn is_secret_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") {
+        return false;
+    }
+    let region_ok = !parts[3].is_empty() && parts[3].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit());
+    let resource = parts[5];
+    let resource_ok = match parts[2] {
+        "secretsmanager" => resource.strip_prefix("secret:").is_some_and(|r| !r.is_empty()),
+        "ssm" => resource.strip_prefix("parameter/").is_some_and(|r| !r.is_empty()),
+        _ => false,
+    };
+    region_ok && account_ok && resource_ok && s.len() <= 2048 && !s.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(target_group_name("acme", "api"), "acme-api");
+        assert_eq!(log_group_name("acme", "api"), "/berth/acme/api");
+        assert_eq!(task_family("acme", "frontend"), "berth-acme-frontend");
+        assert_eq!(ecs_service_name("acme", "worker"), "acme-worker");
+        assert_eq!(host("acme", "example.com"), "acme.example.com");
+    }
+
+    #[test]
+    fn long_target_group_names_are_hashed_within_32() {
+        let a = target_group_name("a-very-long-customer-name-indeed", "frontend");
+        let b = target_group_name("a-very-long-customer-name-indeed", "frontend2");
+        assert!(a.len() <= 32 && b.len() <= 32, "{a} {b}");
+        assert_ne!(a, b);
+        assert!(!a.ends_with('-') && !a.starts_with('-'));
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+    }
+
+    #[test]
+    fn client_tokens_fit_and_differ_per_execution() {
+        let t1 = client_token("acme", "api", "exec-1");
+        let t2 = client_token("acme", "api", "exec-2");
+        assert!(t1.len() <= CLIENT_TOKEN_MAX);
+        assert_ne!(t1, t2);
+        assert_eq!(t1, client_token("acme", "api", "exec-1"));
+    }
+
+    #[test]
+    fn hashes_are_stable_across_releases() {
+        // Names already created in AWS depend on these values: they must never change.
+        assert_eq!(short_hash(&["acme"], 8), short_hash(&["acme"], 8));
+        assert_eq!(fnv1a64(b"", 0), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a", 0), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn fargate_sizes() {
+        assert!(is_fargate_size(256, 512));
+        assert!(is_fargate_size(256, 2048));
+        assert!(!is_fargate_size(256, 4096));
+        assert!(is_fargate_size(1024, 3072));
+        assert!(!is_fargate_size(1024, 1024));
+        assert!(!is_fargate_size(300, 1024));
+        assert!(is_fargate_size(4096, 30720));
+        assert!(!is_fargate_size(8192, 18432));
+    }
+
+    #[test]
+    fn slugs_domains_and_references() {
+        assert!(is_slug("acme-2"));
+        for bad in ["", "Acme", "2acme", "acme-", "ac--me", "ac_me", "ac.me"] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+        assert!(is_domain("apps.example.com"));
+        assert!(!is_domain("example"));
+        assert!(!is_domain("-x.example.com"));
+        assert!(is_image_reference("1.4.2"));
+        assert!(is_image_reference(&format!("sha256:{}", "a".repeat(64))));
+        assert!(!is_image_reference("-bad"));
+        assert!(!is_image_reference("has space"));
+        assert!(is_secret_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db-AbCdEf"));
+        assert!(is_secret_arn("arn:aws:ssm:us-east-1:123456789012:parameter/acme/db"));
+        assert!(!is_secret_arn("hunter2"));
+        assert!(!is_secret_arn("arn:aws:s3:::bucket/key"));
+        assert!(is_repository_name("webapp/backend-api"));
+        assert!(!is_repository_name("Webapp"));
+    }
+
+    proptest! {
+        #[test]
+        fn target_group_names_always_valid(customer in "[a-z][a-z0-9]{0,20}(-[a-z0-9]{1,10}){0,3}", service in "[a-z][a-z0-9-]{0,18}[a-z0-9]") {
+            let n = target_group_name(&customer, &service);
+            prop_assert!(n.len() <= TARGET_GROUP_NAME_MAX);
+            prop_assert!(!n.starts_with('-') && !n.ends_with('-'));
+            prop_assert!(n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+        }
+
+        #[test]
+        fn distinct_pairs_get_distinct_target_groups(a in "[a-z][a-z0-9]{20,40}", b in "[a-z][a-z0-9]{20,40}", s in "[a-z]{3,8}") {
+            prop_assume!(a != b);
+            prop_assert_ne!(target_group_name(&a, &s), target_group_name(&b, &s));
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The onboarding request: the state machine's input and what the portal sends.
+//! Its JSON Schema is `schemas/onboarding-request.schema.json`; `events/onboard.json` is an
+//! example. Secrets are references (ARNs), never values.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What the portal posts to onboard one customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingRequest {
+    /// DNS-safe slug; the customer's host is `{customer_id}.{domain}`.
+    pub customer_id: String,
+    /// Human-readable name, shown to operators and passed to the containers.
+    pub display_name: String,
+    /// Products from the catalog; together they decide which services run.
+    pub products: Vec<String>,
+    /// Per-service settings, keyed by service name. Every service of the chosen products
+    /// needs an entry with its image tag.
+    pub services: BTreeMap<String, ServiceRequest>,
+    /// Environment variables given to every service (a service's own win).
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Secret references given to every service: variable name to the ARN of a Secrets
+    /// Manager secret or an SSM parameter.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// Operator options; the portal leaves them out.
+    #[serde(default)]
+    pub options: Option<RequestOptions>,
+}
+
+/// Settings for one service of the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRequest {
+    /// The image tag (or `sha256:` digest) to run.
+    pub image_tag: String,
+    /// Overrides the catalog's default desired count.
+    #[serde(default)]
+    pub desired_count: Option<u32>,
+    /// Overrides the catalog's task cpu units (must form a valid Fargate pair with memory).
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    /// Overrides the catalog's task memory in MiB.
+    #[serde(default)]
+    pub memory: Option<u32>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// Options an operator may set on an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestOptions {
+    /// Seconds between two health checks while waiting for the services (0..=300).
+    #[serde(default)]
+    pub health_interval_seconds: Option<u32>,
+    /// Health checks before giving up with `Berth.Timeout` (1..=1000).
+    #[serde(default)]
+    pub health_max_attempts: Option<u32>,
+}
+
+impl OnboardingRequest {
+    /// Parses a request, turning a JSON shape error into a violation that names the field.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, crate::BerthError> {
+        serde_json::from_value(value).map_err(|e| {
+            let msg = e.to_string();
+            let field = extract_field(&msg).unwrap_or_else(|| "request".to_string());
+            crate::BerthError::invalid(field, format!("malformed: {msg}"))
+        })
+    }
+}
+
+/// serde's messages name the offending field in backticks (`missing field `x``,
+/// `unknown field `x``); pull it out so the violation names it.
+fn extract_field(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(msg[start..start + len].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_json_names_the_field() {
+        let e = OnboardingRequest::from_json(serde_json::json!({"customer_id": "acme"})).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("display_name"), "{text}");
+        let e = OnboardingRequest::from_json(serde_json::json!({
+            "customer_id": "acme", "display_name": "A", "products": [], "services": {}, "colour": 1
+        }))
+        .unwrap_err();
+        assert!(e.to_string().starts_with("invalid request: colour:"), "{e}");
+    }
+}

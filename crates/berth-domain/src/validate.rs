@@ -1,0 +1,448 @@
+//! Validation: a request and the catalog in, a [`Plan`] or every broken rule out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{Catalog, MAX_DESIRED_COUNT};
+use crate::error::Violations;
+use crate::naming;
+use crate::plan::{HealthPolicy, Plan, RulePlan, ServicePlan, TargetGroupPlan};
+use crate::request::OnboardingRequest;
+
+/// Customer ids that would shadow a host the SaaS itself uses.
+pub const RESERVED_CUSTOMER_IDS: &[&str] = &[
+    "www", "api", "admin", "app", "apps", "portal", "dashboard", "console", "status", "docs",
+    "help", "support", "blog", "mail", "smtp", "imap", "pop", "ftp", "ns", "ns1", "ns2", "dns",
+    "cdn", "static", "assets", "media", "auth", "login", "sso", "oauth", "id", "account",
+    "accounts", "billing", "pay", "payments", "internal", "intranet", "vpn", "dev", "staging",
+    "stage", "test", "qa", "prod", "production", "demo", "sandbox", "berth", "root", "localhost",
+    "wildcard", "default", "autodiscover", "webmail",
+];
+
+/// Environment prefixes kept for the platform.
+pub const RESERVED_ENV_PREFIXES: &[&str] = &["AWS_", "ECS_", "BERTH_"];
+/// Variable names that look like they carry a secret: those go in `secrets`, as ARNs.
+pub const SECRET_LIKE_NAMES: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY", "ACCESS_KEY", "CREDENTIAL"];
+
+pub const CUSTOMER_ID_MIN: usize = 3;
+pub const CUSTOMER_ID_MAX: usize = 40;
+pub const DISPLAY_NAME_MAX: usize = 100;
+pub const ENV_VALUE_MAX: usize = 4096;
+pub const ENV_VARS_MAX: usize = 100;
+pub const HEALTH_INTERVAL_MAX: u32 = 300;
+pub const HEALTH_ATTEMPTS_MAX: u32 = 1000;
+
+/// CloudWatch Logs accepts only these retention periods (days).
+pub const LOG_RETENTION_DAYS: &[i32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/// The deployment's settings validation needs (from the validate Lambda's configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Customers live at `{customer_id}.{domain}`.
+    pub domain: String,
+    /// Image registry (`123456789012.dkr.ecr.us-east-1.amazonaws.com`).
+    pub image_registry: String,
+    pub log_retention_days: i32,
+    pub health: HealthPolicy,
+}
+
+impl Settings {
+    /// Checks the deployment settings themselves.
+    pub fn check(&self) -> Violations {
+        let mut v = Violations::default();
+        if !naming::is_domain(&self.domain) {
+            v.push("BERTH_DOMAIN", "must be a lowercase DNS domain with at least two labels");
+        }
+        if self.image_registry.is_empty() || self.image_registry.contains(char::is_whitespace) || self.image_registry.ends_with('/') {
+            v.push("BERTH_IMAGE_REGISTRY", "must be a registry host (and optional path) without a trailing '/'");
+        }
+        if !LOG_RETENTION_DAYS.contains(&self.log_retention_days) {
+            v.push("BERTH_LOG_RETENTION_DAYS", format!("must be one of {LOG_RETENTION_DAYS:?}"));
+        }
+        check_health(&self.health, "BERTH_HEALTH", &mut v);
+        v
+    }
+}
+
+fn check_health(h: &HealthPolicy, field: &str, v: &mut Violations) {
+    if h.interval_seconds > HEALTH_INTERVAL_MAX {
+        v.push(format!("{field}.interval_seconds"), format!("must be 0-{HEALTH_INTERVAL_MAX}"));
+    }
+    if h.max_attempts == 0 || h.max_attempts > HEALTH_ATTEMPTS_MAX {
+        v.push(format!("{field}.max_attempts"), format!("must be 1-{HEALTH_ATTEMPTS_MAX}"));
+    }
+}
+
+/// Validates `request` against `catalog` and builds the plan for `execution_id`. Every
+/// broken rule is reported, each naming its field.
+pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Settings, execution_id: &str) -> Result<Plan, Violations> {
+    let mut v = Violations::default();
+    let customer = request.customer_id.as_str();
+    check_customer_id(customer, &mut v);
+
+    let display_name = request.display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > DISPLAY_NAME_MAX || display_name.chars().any(char::is_control) {
+        v.push("display_name", format!("must be 1-{DISPLAY_NAME_MAX} characters with no control characters"));
+    }
+
+    let host = naming::host(customer, &settings.domain);
+    if host.len() > naming::DNS_NAME_MAX {
+        v.push("customer_id", format!("host '{host}' would exceed {} characters", naming::DNS_NAME_MAX));
+    }
+
+    // Products and the services they bring.
+    if request.products.is_empty() {
+        v.push("products", format!("name at least one product (the catalog's default is '{}')", catalog.default_product));
+    }
+    let mut seen_products = BTreeSet::new();
+    let mut selected: Vec<(&str, &str, &crate::catalog::ServiceSpec)> = Vec::new();
+    for (i, p) in request.products.iter().enumerate() {
+        if !seen_products.insert(p.as_str()) {
+            v.push(format!("products[{i}]"), format!("'{p}' is listed twice"));
+            continue;
+        }
+        match catalog.products.get(p) {
+            None => v.push(
+                format!("products[{i}]"),
+                format!("unknown product '{p}' (known: {})", catalog.products.keys().cloned().collect::<Vec<_>>().join(", ")),
+            ),
+            Some(product) => {
+                for (sname, spec) in &product.services {
+                    selected.push((p.as_str(), sname.as_str(), spec));
+                }
+            }
+        }
+    }
+    let catch_alls: Vec<&str> = selected.iter().filter(|(_, _, s)| s.is_catch_all()).map(|(_, n, _)| *n).collect();
+    if catch_alls.len() > 1 {
+        v.push("products", format!("services {catch_alls:?} would each take the whole host: choose products with at most one"));
+    }
+
+    for name in request.services.keys() {
+        if !selected.iter().any(|(_, s, _)| s == name) {
+            v.push(format!("services.{name}"), "not a service of the requested products");
+        }
+    }
+
+    check_env(&request.environment, &request.secrets, "", &mut v);
+
+    let mut services = Vec::new();
+    for (product, name, spec) in &selected {
+        let f = format!("services.{name}");
+        let Some(sreq) = request.services.get(*name) else {
+            v.push(&f, "missing: every service of the requested products needs an image_tag");
+            continue;
+        };
+        if !naming::is_image_reference(&sreq.image_tag) {
+            v.push(format!("{f}.image_tag"), "must be an image tag ([A-Za-z0-9_][A-Za-z0-9_.-], at most 128) or a sha256: digest");
+        } else if sreq.image_tag == "latest" {
+            v.push(format!("{f}.image_tag"), "'latest' is mutable: pin a version or a digest");
+        }
+        let desired = sreq.desired_count.unwrap_or(spec.desired_count);
+        if desired > MAX_DESIRED_COUNT {
+            v.push(format!("{f}.desired_count"), format!("must be 0-{MAX_DESIRED_COUNT}"));
+        }
+        let cpu = sreq.cpu.unwrap_or(spec.cpu);
+        let memory = sreq.memory.unwrap_or(spec.memory);
+        if !naming::is_fargate_size(cpu, memory) {
+            v.push(format!("{f}.cpu"), format!("cpu {cpu} with memory {memory} MiB is not a Fargate task size"));
+        }
+        check_env(&sreq.environment, &sreq.secrets, &format!("{f}."), &mut v);
+
+        let mut environment = spec.environment.clone();
+        environment.extend(request.environment.clone());
+        environment.extend(sreq.environment.clone());
+        environment.insert("BERTH_CUSTOMER_ID".into(), customer.to_string());
+        environment.insert("BERTH_CUSTOMER_NAME".into(), display_name.to_string());
+        environment.insert("BERTH_HOST".into(), host.clone());
+        environment.insert("BERTH_SERVICE".into(), name.to_string());
+        let mut secrets = request.secrets.clone();
+        secrets.extend(sreq.secrets.clone());
+        for k in secrets.keys() {
+            if environment.contains_key(k) {
+                v.push(format!("{f}.secrets.{k}"), "also set as a plain environment variable: use one or the other");
+            }
+        }
+        if environment.len() + secrets.len() > ENV_VARS_MAX {
+            v.push(format!("{f}.environment"), format!("at most {ENV_VARS_MAX} variables and secrets per service"));
+        }
+
+        let image = if sreq.image_tag.starts_with("sha256:") {
+            format!("{}/{}@{}", settings.image_registry, spec.repository, sreq.image_tag)
+        } else {
+            format!("{}/{}:{}", settings.image_registry, spec.repository, sreq.image_tag)
+        };
+        services.push(ServicePlan {
+            name: name.to_string(),
+            product: product.to_string(),
+            log_group: naming::log_group_name(customer, name),
+            log_retention_days: settings.log_retention_days,
+            target_group: spec.port.map(|port| TargetGroupPlan {
+                name: naming::target_group_name(customer, name),
+                port,
+                health_check_path: spec.health_check_path.clone().unwrap_or_else(|| "/".into()),
+            }),
+            task_family: naming::task_family(customer, name),
+            image,
+            cpu,
+            memory,
+            port: spec.port,
+            environment,
+            secrets,
+            ecs_service: naming::ecs_service_name(customer, name),
+            desired_count: desired,
+            client_token: naming::client_token(customer, name, execution_id),
+        });
+    }
+
+    let mut health = settings.health;
+    if let Some(o) = &request.options {
+        if let Some(i) = o.health_interval_seconds {
+            health.interval_seconds = i;
+        }
+        if let Some(m) = o.health_max_attempts {
+            health.max_attempts = m;
+        }
+        check_health(&health, "options", &mut v);
+    }
+
+    if !v.is_empty() {
+        return Err(v);
+    }
+
+    // Rules: specific (with paths) first, catch-all last; ties in catalog order.
+    let mut rules: Vec<RulePlan> = services
+        .iter()
+        .filter(|s| s.target_group.is_some())
+        .map(|s| {
+            let (_, spec) = catalog.service(&s.name).expect("selected from catalog");
+            RulePlan { service: s.name.clone(), host: host.clone(), path_patterns: spec.path_patterns.clone() }
+        })
+        .collect();
+    rules.sort_by_key(|r| r.path_patterns.is_empty());
+
+    let tags = BTreeMap::from([
+        (naming::TAG_CUSTOMER.to_string(), customer.to_string()),
+        (naming::TAG_MANAGED_BY.to_string(), naming::MANAGED_BY_VALUE.to_string()),
+    ]);
+
+    Ok(Plan {
+        customer_id: customer.to_string(),
+        display_name: display_name.to_string(),
+        host,
+        execution_id: execution_id.to_string(),
+        products: request.products.clone(),
+        services,
+        rules,
+        health,
+        tags,
+    })
+}
+
+fn check_customer_id(id: &str, v: &mut Violations) {
+    const F: &str = "customer_id";
+    if id.len() < CUSTOMER_ID_MIN || id.len() > CUSTOMER_ID_MAX {
+        v.push(F, format!("must be {CUSTOMER_ID_MIN}-{CUSTOMER_ID_MAX} characters"));
+    }
+    if !naming::is_slug(id) {
+        v.push(F, "must be a DNS-safe slug: lowercase letters, digits and single hyphens, starting with a letter, not ending with a hyphen");
+    }
+    if RESERVED_CUSTOMER_IDS.contains(&id) {
+        v.push(F, format!("'{id}' is reserved"));
+    }
+    if id.starts_with("internal-") || id.starts_with("xn-") {
+        v.push(F, "must not start with 'internal-' or 'xn-'");
+    }
+}
+
+fn check_env(env: &BTreeMap<String, String>, secrets: &BTreeMap<String, String>, prefix: &str, v: &mut Violations) {
+    for (k, val) in env {
+        let f = format!("{prefix}environment.{k}");
+        if !naming::is_env_name(k) {
+            v.push(&f, "not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        } else if RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p)) {
+            v.push(&f, format!("names starting with {RESERVED_ENV_PREFIXES:?} are reserved"));
+        } else if SECRET_LIKE_NAMES.iter().any(|s| k.to_ascii_uppercase().contains(s)) {
+            v.push(&f, "looks like a secret: pass it under secrets as a Secrets Manager or SSM parameter ARN");
+        }
+        if val.len() > ENV_VALUE_MAX {
+            v.push(&f, format!("value longer than {ENV_VALUE_MAX} bytes"));
+        }
+    }
+    for (k, arn) in secrets {
+        let f = format!("{prefix}secrets.{k}");
+        if !naming::is_env_name(k) {
+            v.push(&f, "not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        } else if RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p)) {
+            v.push(&f, format!("names starting with {RESERVED_ENV_PREFIXES:?} are reserved"));
+        }
+        if !naming::is_secret_arn(arn) {
+            // Never echo the value: it may be the secret itself.
+            v.push(&f, "must be the ARN of a Secrets Manager secret or an SSM parameter (the value is not shown)");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use serde_json::json;
+
+    fn settings() -> Settings {
+        Settings {
+            domain: "apps.example.com".into(),
+            image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            log_retention_days: 30,
+            health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
+        }
+    }
+
+    fn good() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../../events/onboard.json")).expect("events/onboard.json is JSON")
+    }
+
+    fn run(value: serde_json::Value) -> Result<Plan, Violations> {
+        let req = OnboardingRequest::from_json(value).map_err(|e| match e {
+            crate::BerthError::InvalidRequest(v) => v,
+            other => panic!("{other}"),
+        })?;
+        validate(&req, &Catalog::builtin(), &settings(), "arn:exec:1")
+    }
+
+    #[test]
+    fn the_example_event_builds_the_seed_web_app() {
+        let plan = run(good()).expect("valid");
+        assert_eq!(plan.customer_id, "acme");
+        assert_eq!(plan.host, "acme.apps.example.com");
+        let names: Vec<_> = plan.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["api", "frontend", "worker"]);
+        let api = plan.service("api").unwrap();
+        assert_eq!(api.target_group.as_ref().unwrap().port, 3001);
+        assert_eq!(api.target_group.as_ref().unwrap().health_check_path, "/health");
+        assert!(api.image.ends_with("/webapp/backend-api:1.4.2"), "{}", api.image);
+        assert!(plan.service("worker").unwrap().target_group.is_none());
+        // The /api/* rule comes first, so it gets the lower priority.
+        assert_eq!(plan.rules.len(), 2);
+        assert_eq!(plan.rules[0].service, "api");
+        assert_eq!(plan.rules[0].path_patterns, vec!["/api/*"]);
+        assert_eq!(plan.rules[1].service, "frontend");
+        assert!(plan.rules[1].path_patterns.is_empty());
+        assert_eq!(plan.tags[naming::TAG_MANAGED_BY], "berth");
+        assert_eq!(plan.tags[naming::TAG_CUSTOMER], "acme");
+        assert_eq!(api.environment["BERTH_HOST"], "acme.apps.example.com");
+        assert!(api.secrets.values().all(|a| a.starts_with("arn:")));
+    }
+
+    /// A table of bad requests: each names the field it breaks.
+    #[test]
+    fn bad_requests_name_their_field() {
+        let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+            ("reserved id", json!({"customer_id": "www"}), "customer_id"),
+            ("reserved admin", json!({"customer_id": "admin"}), "customer_id"),
+            ("upper case id", json!({"customer_id": "Acme"}), "customer_id"),
+            ("too short", json!({"customer_id": "ab"}), "customer_id"),
+            ("too long", json!({"customer_id": "a".repeat(41)}), "customer_id"),
+            ("trailing hyphen", json!({"customer_id": "acme-"}), "customer_id"),
+            ("internal prefix", json!({"customer_id": "internal-x"}), "customer_id"),
+            ("empty name", json!({"display_name": "  "}), "display_name"),
+            ("unknown product", json!({"products": ["webapp", "crm"]}), "products[1]"),
+            ("no product", json!({"products": []}), "products"),
+            ("dup product", json!({"products": ["webapp", "webapp"]}), "products[1]"),
+            ("bad tag", json!({"services": {"api": {"image_tag": "-x"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.image_tag"),
+            ("latest tag", json!({"services": {"api": {"image_tag": "latest"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.image_tag"),
+            ("missing service", json!({"services": {"api": {"image_tag": "1"}, "worker": {"image_tag": "1"}}}), "services.frontend"),
+            ("unknown service", json!({"services": {"api": {"image_tag": "1"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}, "db": {"image_tag": "1"}}}), "services.db"),
+            ("count too high", json!({"services": {"api": {"image_tag": "1", "desired_count": 21}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.desired_count"),
+            ("bad size", json!({"services": {"api": {"image_tag": "1", "cpu": 256, "memory": 8192}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.cpu"),
+            ("secret in env", json!({"environment": {"DB_PASSWORD": "hunter2"}}), "environment.DB_PASSWORD"),
+            ("reserved env", json!({"environment": {"AWS_REGION": "x"}}), "environment.AWS_REGION"),
+            ("bad env name", json!({"environment": {"1X": "x"}}), "environment.1X"),
+            ("secret value", json!({"secrets": {"DATABASE_URL": "postgres://u:hunter2@db"}}), "secrets.DATABASE_URL"),
+            ("unknown field", json!({"colour": "red"}), "colour"),
+            ("bad interval", json!({"options": {"health_interval_seconds": 301}}), "options.interval_seconds"),
+        ];
+        for (what, patch, field) in cases {
+            let mut req = good();
+            for (k, val) in patch.as_object().unwrap() {
+                req[k] = val.clone();
+            }
+            let v = run(req).expect_err(what);
+            assert!(v.fields().contains(&field), "{what}: expected {field} in {v}");
+        }
+    }
+
+    #[test]
+    fn secret_values_never_appear_in_errors() {
+        let mut req = good();
+        req["secrets"] = json!({"DATABASE_URL": "postgres://u:hunter2@db"});
+        let v = run(req).unwrap_err();
+        assert!(!v.to_string().contains("hunter2"), "{v}");
+    }
+
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let mut req = good();
+        req["customer_id"] = json!("WWW");
+        req["display_name"] = json!("");
+        req["products"] = json!(["nope"]);
+        let v = run(req).unwrap_err();
+        assert!(v.0.len() >= 3, "{v}");
+    }
+
+    #[test]
+    fn two_customers_get_distinct_names() {
+        let a = run(good()).unwrap();
+        let mut other = good();
+        other["customer_id"] = json!("globex");
+        let b = run(other).unwrap();
+        for (sa, sb) in a.services.iter().zip(&b.services) {
+            assert_ne!(sa.ecs_service, sb.ecs_service);
+            assert_ne!(sa.task_family, sb.task_family);
+            assert_ne!(sa.log_group, sb.log_group);
+            if sa.target_group.is_some() {
+                assert_ne!(sa.target_group, sb.target_group);
+            }
+        }
+        assert_ne!(a.host, b.host);
+    }
+
+    #[test]
+    fn combined_products_order_rules_by_specificity() {
+        let mut req = good();
+        req["products"] = json!(["webapp", "reports"]);
+        req["services"]["reports"] = json!({"image_tag": "2.0.0"});
+        let plan = run(req).unwrap();
+        let order: Vec<_> = plan.rules.iter().map(|r| r.service.as_str()).collect();
+        assert_eq!(order.last(), Some(&"frontend"));
+        assert_eq!(order.len(), 3);
+    }
+
+    #[test]
+    fn operator_options_override_the_health_policy() {
+        let mut req = good();
+        req["options"] = json!({"health_interval_seconds": 0, "health_max_attempts": 3});
+        let plan = run(req).unwrap();
+        assert_eq!(plan.health, HealthPolicy { interval_seconds: 0, max_attempts: 3 });
+    }
+
+    #[test]
+    fn digests_are_pinned_with_at() {
+        let mut req = good();
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        req["services"]["api"] = json!({"image_tag": digest});
+        let plan = run(req).unwrap();
+        assert!(plan.service("api").unwrap().image.ends_with(&format!("/webapp/backend-api@{digest}")));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let mut s = settings();
+        s.domain = "localhost".into();
+        s.log_retention_days = 31;
+        let v = s.check();
+        assert_eq!(v.fields(), vec!["BERTH_DOMAIN", "BERTH_LOG_RETENTION_DAYS"]);
+
+    }
+}

@@ -1,0 +1,250 @@
+//! The shared infrastructure berth builds on, created in the emulator: VPC, subnets,
+//! security groups, an ALB with an HTTPS listener and its certificate, the ECS cluster, the
+//! hosted zone, the table, and the state machine from the same ASL file and substitutions
+//! the SAM template uses.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::http::{json, query, xml_value};
+use crate::{Result, ACCOUNT, REGION};
+
+/// The Lambdas: binary name and the `DefinitionSubstitutions` key of its ARN.
+pub const FUNCTIONS: [(&str, &str); 8] = [
+    ("berth-validate", "ValidateFunctionArn"),
+    ("berth-register", "RegisterFunctionArn"),
+    ("berth-allocate", "AllocateFunctionArn"),
+    ("berth-resources", "ResourcesFunctionArn"),
+    ("berth-check", "CheckFunctionArn"),
+    ("berth-dns", "DnsFunctionArn"),
+    ("berth-activate", "ActivateFunctionArn"),
+    ("berth-fail", "FailFunctionArn"),
+];
+
+pub const STATE_MACHINES: [(&str, &str); 1] = [("berth-onboard", "statemachines/onboard.asl.json")];
+
+/// The domain local customers live under.
+pub const DOMAIN: &str = "saas.example.com";
+pub const TABLE: &str = "berth-local";
+pub const CLUSTER: &str = "berth-shared";
+
+/// What the bootstrap made: everything a Lambda's configuration or a test needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Infra {
+    pub vpc_id: String,
+    pub subnets: Vec<String>,
+    pub alb_security_group: String,
+    pub service_security_group: String,
+    pub certificate_arn: String,
+    pub alb_arn: String,
+    pub alb_dns_name: String,
+    pub alb_hosted_zone_id: String,
+    pub listener_arn: String,
+    pub cluster: String,
+    pub hosted_zone_id: String,
+    pub domain: String,
+    pub table: String,
+    pub execution_role_arn: String,
+    pub task_role_arn: String,
+    pub image_registry: String,
+    /// State machine name to ARN.
+    pub state_machines: BTreeMap<String, String>,
+}
+
+impl Infra {
+    pub fn state_machine(&self, name: &str) -> &str {
+        self.state_machines.get(name).map(String::as_str).unwrap_or_default()
+    }
+
+    /// The Lambdas' environment, as the SAM template sets it from its parameters.
+    pub fn lambda_env(&self) -> Vec<(String, String)> {
+        let health_interval = std::env::var("BERTH_HEALTH_INTERVAL_SECONDS").unwrap_or_else(|_| "1".into());
+        let health_attempts = std::env::var("BERTH_HEALTH_MAX_ATTEMPTS").unwrap_or_else(|_| "20".into());
+        [
+            ("BERTH_TABLE", self.table.clone()),
+            ("BERTH_DOMAIN", self.domain.clone()),
+            ("BERTH_IMAGE_REGISTRY", self.image_registry.clone()),
+            ("BERTH_LOG_RETENTION_DAYS", "30".into()),
+            ("BERTH_HEALTH_INTERVAL_SECONDS", health_interval),
+            ("BERTH_HEALTH_MAX_ATTEMPTS", health_attempts),
+            ("BERTH_CLUSTER", self.cluster.clone()),
+            ("BERTH_VPC_ID", self.vpc_id.clone()),
+            ("BERTH_SUBNETS", self.subnets.join(",")),
+            ("BERTH_SECURITY_GROUPS", self.service_security_group.clone()),
+            ("BERTH_LISTENER_ARN", self.listener_arn.clone()),
+            ("BERTH_EXECUTION_ROLE_ARN", self.execution_role_arn.clone()),
+            ("BERTH_TASK_ROLE_ARN", self.task_role_arn.clone()),
+            ("BERTH_HOSTED_ZONE_ID", self.hosted_zone_id.clone()),
+            ("BERTH_ALB_DNS_NAME", self.alb_dns_name.clone()),
+            ("BERTH_ALB_HOSTED_ZONE_ID", self.alb_hosted_zone_id.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+}
+
+/// The `DefinitionSubstitutions` the local state machines get (on AWS, SAM fills them).
+pub fn substitutions() -> BTreeMap<String, String> {
+    FUNCTIONS.iter().map(|(bin, key)| (key.to_string(), function_arn(bin))).collect()
+}
+
+/// Replaces every `${Key}`; a placeholder left over is an error.
+pub fn substitute(definition: &str, subs: &BTreeMap<String, String>) -> Result<String> {
+    let mut out = definition.to_string();
+    for (k, v) in subs {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    if let Some(i) = out.find("${") {
+        let end = out[i..].find('}').map_or(out.len(), |e| i + e + 1);
+        return Err(format!("definition has no substitution for {}", &out[i..end]).into());
+    }
+    Ok(out)
+}
+
+/// Creates the shared infrastructure and the state machines through `endpoint`.
+pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
+    let sdk = crate::observer_config(endpoint).await;
+
+    let vpc_xml = query(endpoint, "ec2", &[("Action", "CreateVpc"), ("Version", "2016-11-15"), ("CidrBlock", "10.40.0.0/16")]).await?;
+    let vpc_id = xml_value(&vpc_xml, "vpcId").ok_or("CreateVpc returned no vpcId")?;
+    let mut subnets = Vec::new();
+    for (cidr, az) in [("10.40.1.0/24", "us-east-1a"), ("10.40.2.0/24", "us-east-1b")] {
+        let x = query(
+            endpoint,
+            "ec2",
+            &[("Action", "CreateSubnet"), ("Version", "2016-11-15"), ("VpcId", &vpc_id), ("CidrBlock", cidr), ("AvailabilityZone", az)],
+        )
+        .await?;
+        subnets.push(xml_value(&x, "subnetId").ok_or("CreateSubnet returned no subnetId")?);
+    }
+    let mut groups = Vec::new();
+    for (name, desc) in [("berth-alb", "shared ALB"), ("berth-services", "customer services")] {
+        let x = query(
+            endpoint,
+            "ec2",
+            &[("Action", "CreateSecurityGroup"), ("Version", "2016-11-15"), ("GroupName", name), ("GroupDescription", desc), ("VpcId", &vpc_id)],
+        )
+        .await?;
+        groups.push(xml_value(&x, "groupId").ok_or("CreateSecurityGroup returned no groupId")?);
+    }
+
+    let cert = json(
+        endpoint,
+        "acm",
+        "CertificateManager.RequestCertificate",
+        serde_json::json!({"DomainName": format!("*.{DOMAIN}"), "ValidationMethod": "DNS"}),
+    )
+    .await?;
+    let certificate_arn = cert["CertificateArn"].as_str().ok_or("RequestCertificate returned no ARN")?.to_string();
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let lb = elb
+        .create_load_balancer()
+        .name("berth-shared-1")
+        .set_subnets(Some(subnets.clone()))
+        .security_groups(&groups[0])
+        .scheme(LoadBalancerSchemeEnum::InternetFacing)
+        .r#type(LoadBalancerTypeEnum::Application)
+        .send()
+        .await?;
+    let lb = lb.load_balancers().first().ok_or("CreateLoadBalancer returned nothing")?;
+    let alb_arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&alb_arn)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(&certificate_arn).build())
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(FixedResponseActionConfig::builder().status_code("404").content_type("text/plain").message_body("no such customer").build())
+                .build(),
+        )
+        .send()
+        .await?;
+    let listener_arn = listener.listeners().first().and_then(|l| l.listener_arn()).ok_or("CreateListener returned nothing")?.to_string();
+
+    aws_sdk_ecs::Client::new(&sdk).create_cluster().cluster_name(CLUSTER).send().await?;
+
+    let zone = aws_sdk_route53::Client::new(&sdk)
+        .create_hosted_zone()
+        .name(DOMAIN)
+        .caller_reference(format!("berth-local-{}", std::process::id()))
+        .send()
+        .await?;
+    let hosted_zone_id = zone.hosted_zone().map(|z| z.id().trim_start_matches("/hostedzone/").to_string()).ok_or("CreateHostedZone returned nothing")?;
+
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build()?)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build()?)
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build()?)
+        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build()?)
+        .send()
+        .await?;
+
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let subs = substitutions();
+    let mut state_machines = BTreeMap::new();
+    for (name, file) in STATE_MACHINES {
+        let definition = substitute(&std::fs::read_to_string(root.join(file))?, &subs)?;
+        let out = sfn
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/berth-state-machine"))
+            .send()
+            .await?;
+        state_machines.insert(name.to_string(), out.state_machine_arn().to_string());
+    }
+
+    Ok(Infra {
+        vpc_id,
+        subnets,
+        alb_security_group: groups[0].clone(),
+        service_security_group: groups[1].clone(),
+        certificate_arn,
+        alb_dns_name: lb.dns_name().unwrap_or_default().to_string(),
+        alb_hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+        alb_arn,
+        listener_arn,
+        cluster: CLUSTER.to_string(),
+        hosted_zone_id,
+        domain: DOMAIN.to_string(),
+        table: TABLE.to_string(),
+        execution_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task-execution"),
+        task_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task"),
+        image_registry: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"),
+        state_machines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_substituted() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for (_, file) in STATE_MACHINES {
+            let text = std::fs::read_to_string(root.join(file)).expect("state machine file");
+            let out = substitute(&text, &substitutions()).expect("all substituted");
+            assert!(out.contains(&function_arn("berth-validate")));
+        }
+        assert!(substitute("${Nope}", &substitutions()).is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! The invocation router. moto executes Step Functions and invokes Lambda over HTTP at
+//! `MOTO_PORT`; this router listens there and
+//! - sends `/2015-03-31/functions/<name or ARN>/invocations` to `cargo lambda watch`, with
+//!   the ARN stripped to the function name, and turns cargo-lambda's HTTP 500 for a handler
+//!   error into 200 + `X-Amz-Function-Error: Unhandled`, as Lambda answers, so Retry and
+//!   Catch see berth's error names;
+//! - sends everything else to moto;
+//! - counts every call by caller (access key id), service and operation, served at
+//!   `GET /berth-router/stats`.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::http::decode;
+
+/// Calls counted: caller → "service:Operation" → count.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stats {
+    pub calls: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// The calls of one caller, minus an earlier snapshot.
+    pub fn since(&self, before: &Stats, caller: &str) -> BTreeMap<String, u64> {
+        let empty = BTreeMap::new();
+        let now = self.calls.get(caller).unwrap_or(&empty);
+        let then = before.calls.get(caller).unwrap_or(&empty);
+        now.iter()
+            .map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0)))
+            .filter(|(_, v)| *v > 0)
+            .collect()
+    }
+}
+
+struct Router {
+    moto: String,
+    lambda: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    stats: Mutex<Stats>,
+}
+
+/// Serves until the process ends.
+pub async fn serve(listen: SocketAddr, moto: String, lambda: String) -> crate::Result<()> {
+    let listener = TcpListener::bind(listen).await?;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let router = Arc::new(Router {
+        moto: moto.trim_end_matches('/').to_string(),
+        lambda: lambda.trim_end_matches('/').to_string(),
+        client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(32).build(connector),
+        stats: Mutex::new(Stats::default()),
+    });
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let router = router.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let router = router.clone();
+                async move { Ok::<_, Infallible>(router.handle(req).await) }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
+}
+
+/// The function name in an invocation path, with an ARN (possibly percent-encoded, possibly
+/// with a qualifier) stripped to the name.
+pub fn function_name(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/2015-03-31/functions/")?;
+    let raw = rest.strip_suffix("/invocations")?;
+    let decoded = decode(raw);
+    let name = match decoded.find(":function:") {
+        Some(i) => decoded[i + ":function:".len()..].split(':').next().unwrap_or_default().to_string(),
+        None => decoded,
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// The caller's access key id and the service, from the SigV4 credential scope.
+pub fn caller_and_service(authorization: &str) -> (String, String) {
+    let Some(i) = authorization.find("Credential=") else { return ("anonymous".into(), "unknown".into()) };
+    let scope: Vec<&str> = authorization[i + "Credential=".len()..].split([',', ' ']).next().unwrap_or_default().split('/').collect();
+    let caller = scope.first().copied().unwrap_or("anonymous").to_string();
+    let service = scope.get(3).copied().unwrap_or("unknown").to_string();
+    (caller, service)
+}
+
+/// The operation: from `X-Amz-Target` (JSON protocols), `Action=` (query protocols), or
+/// the Route 53 REST path.
+pub fn operation(target: Option<&str>, method: &str, path: &str, body: &[u8]) -> String {
+    if let Some(t) = target {
+        return t.rsplit('.').next().unwrap_or(t).to_string();
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return action.to_string();
+    }
+    if let Some(rest) = path.strip_prefix("/2013-04-01/") {
+        let parts: Vec<&str> = rest.split('?').next().unwrap_or_default().split('/').collect();
+        return match (method, parts.as_slice()) {
+            ("POST", ["hostedzone", _, "rrset"] | ["hostedzone", _, "rrset", ""]) => "ChangeResourceRecordSets".into(),
+            ("GET", ["hostedzone", _, "rrset"] | ["hostedzone", _, "rrset", ""]) => "ListResourceRecordSets".into(),
+            ("GET", ["change", _]) => "GetChange".into(),
+            ("POST", ["hostedzone"]) => "CreateHostedZone".into(),
+            ("GET", ["hostedzone", _]) => "GetHostedZone".into(),
+            ("GET", ["hostedzone"]) => "ListHostedZones".into(),
+            _ => format!("{method} /{}", parts.first().unwrap_or(&"")),
+        };
+    }
+    format!("{method} {path}")
+}
+
+impl Router {
+    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        match self.forward(req).await {
+            Ok(r) => r,
+            Err(e) => plain(StatusCode::BAD_GATEWAY, format!("berth router: {e}")),
+        }
+    }
+
+    fn count(&self, caller: &str, key: String) {
+        let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        *s.calls.entry(caller.to_string()).or_default().entry(key).or_default() += 1;
+    }
+
+    async fn forward(&self, req: Request<Incoming>) -> crate::Result<Response<Full<Bytes>>> {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_string();
+        if path == "/berth-router/stats" {
+            let s = self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            return Ok(json(serde_json::to_string(&s)?));
+        }
+        let body = body.collect().await?.to_bytes();
+        let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (caller, service) = caller_and_service(&header("authorization").unwrap_or_default());
+
+        let function = function_name(&path);
+        let (base, upstream_path) = match &function {
+            Some(name) => (&self.lambda, format!("/2015-03-31/functions/{name}/invocations")),
+            None => (&self.moto, parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or(path.clone())),
+        };
+        if !path.starts_with("/moto-api") {
+            let key = match &function {
+                Some(name) => format!("lambda:Invoke:{name}"),
+                None => format!("{service}:{}", operation(header("x-amz-target").as_deref(), parts.method.as_str(), &path, &body)),
+            };
+            self.count(&caller, key);
+        }
+
+        let mut up = Request::builder().method(parts.method.clone()).uri(format!("{base}{upstream_path}"));
+        for (k, v) in &parts.headers {
+            if k != "host" && k != "content-length" {
+                up = up.header(k, v);
+            }
+        }
+        let resp = self.client.request(up.body(Full::new(body))?).await?;
+        let (mut rparts, rbody) = resp.into_parts();
+        let rbody = rbody.collect().await?.to_bytes();
+        if function.is_some() && rparts.status.as_u16() >= 500 && !rparts.headers.contains_key("x-amz-function-error") {
+            // cargo-lambda's answer to a handler error; Lambda's is 200 with this header.
+            rparts.status = StatusCode::OK;
+            rparts.headers.insert(HeaderName::from_static("x-amz-function-error"), HeaderValue::from_static("Unhandled"));
+        }
+        rparts.headers.remove("content-length");
+        rparts.headers.remove("transfer-encoding");
+        Ok(Response::from_parts(rparts, Full::new(rbody)))
+    }
+}
+
+fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(text)));
+    *r.status_mut() = status;
+    r
+}
+
+fn json(text: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(text)));
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Reads the router's counters.
+pub async fn stats(endpoint: &str) -> crate::Result<Stats> {
+    let r = crate::http::send(hyper::Method::GET, &format!("{endpoint}/berth-router/stats"), &[], Bytes::new()).await?;
+    Ok(serde_json::from_str(&r.body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_from_paths() {
+        assert_eq!(function_name("/2015-03-31/functions/berth-validate/invocations").as_deref(), Some("berth-validate"));
+        assert_eq!(
+            function_name("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aberth-dns/invocations").as_deref(),
+            Some("berth-dns")
+        );
+        assert_eq!(
+            function_name("/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:berth-dns:live/invocations").as_deref(),
+            Some("berth-dns")
+        );
+        assert_eq!(function_name("/2015-03-31/functions/x"), None);
+        assert_eq!(function_name("/"), None);
+    }
+
+    #[test]
+    fn callers_services_and_operations() {
+        let auth = "AWS4-HMAC-SHA256 Credential=BERTHLAMBDA/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x";
+        assert_eq!(caller_and_service(auth), ("BERTHLAMBDA".into(), "dynamodb".into()));
+        assert_eq!(operation(Some("DynamoDB_20120810.TransactWriteItems"), "POST", "/", b""), "TransactWriteItems");
+        assert_eq!(operation(None, "POST", "/", b"Action=CreateRule&Version=2015-12-01"), "CreateRule");
+        assert_eq!(operation(None, "POST", "/2013-04-01/hostedzone/Z1/rrset/", b"<x/>"), "ChangeResourceRecordSets");
+        assert_eq!(operation(None, "GET", "/2013-04-01/change/C1", b""), "GetChange");
+    }
+
+    #[test]
+    fn stats_since_a_snapshot() {
+        let mut before = Stats::default();
+        before.calls.entry("a".into()).or_default().insert("x:Y".into(), 2);
+        let mut now = before.clone();
+        now.calls.entry("a".into()).or_default().insert("x:Y".into(), 5);
+        now.calls.entry("a".into()).or_default().insert("x:Z".into(), 1);
+        let d = now.since(&before, "a");
+        assert_eq!(d, BTreeMap::from([("x:Y".to_string(), 3), ("x:Z".to_string(), 1)]));
+    }
+}

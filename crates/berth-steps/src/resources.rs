@@ -1,0 +1,320 @@
+//! Step 4: log groups, target groups, listener rules, task definitions and services, each
+//! reconciled: found by name (or priority) and checked, created only when missing, fixed
+//! when it drifted. What it holds is recorded on the customer before it returns.
+
+use std::collections::BTreeMap;
+
+use berth_adapters::config::InfraConfig;
+use berth_adapters::model::{RuleObserved, RuleSpec, ServiceObserved, ServiceSpec, TargetGroupObserved, TargetGroupSpec, TaskDefinitionSpec};
+use berth_adapters::ports::{Customers, ListenerRules, LogGroups, Services, TargetGroups, TaskDefinitions};
+use berth_domain::naming::{self, TAG_CUSTOMER, TAG_MANAGED_BY, TAG_SERVICE};
+use berth_domain::plan::{Plan, ServicePlan};
+use berth_domain::BerthError;
+
+use crate::io::{ResourcesOutput, ServiceResources, State};
+
+/// Tag on task definitions: a hash of everything berth put in them, so a re-run can tell
+/// whether the latest revision is already the one it wants.
+pub const TAG_SPEC_HASH: &str = "berth:spec-hash";
+
+/// The ports the resources step drives.
+pub struct Ports<'a, L, T, R, D, S, C> {
+    pub logs: &'a L,
+    pub target_groups: &'a T,
+    pub rules: &'a R,
+    pub task_definitions: &'a D,
+    pub services: &'a S,
+    pub customers: &'a C,
+}
+
+#[derive(Default)]
+struct Journal {
+    created: Vec<String>,
+    fixed: Vec<String>,
+}
+
+pub async fn run<L, T, R, D, S, C>(ports: &Ports<'_, L, T, R, D, S, C>, infra: &InfraConfig, state: &State) -> Result<ResourcesOutput, BerthError>
+where
+    L: LogGroups,
+    T: TargetGroups,
+    R: ListenerRules,
+    D: TaskDefinitions,
+    S: Services,
+    C: Customers,
+{
+    let plan = state.plan()?;
+    let allocation = state.allocation()?;
+    if allocation.listener_arn != infra.listener_arn {
+        return Err(BerthError::Conflict(format!(
+            "priorities were allocated on {} but this deployment's listener is {}",
+            allocation.listener_arn, infra.listener_arn
+        )));
+    }
+    let mut j = Journal::default();
+
+    reconcile_log_groups(ports.logs, plan, &mut j).await?;
+
+    let mut target_groups: BTreeMap<String, TargetGroupObserved> = BTreeMap::new();
+    for s in &plan.services {
+        if s.target_group.is_some() {
+            let tg = reconcile_target_group(ports.target_groups, plan, s, infra, &mut j).await?;
+            target_groups.insert(s.name.clone(), tg);
+        }
+    }
+
+    let mut rules: BTreeMap<String, (u32, RuleObserved)> = BTreeMap::new();
+    if !plan.rules.is_empty() {
+        let mut existing = ports.rules.list(&infra.listener_arn).await?;
+        for (rule, held) in plan.rules.iter().zip(&allocation.priorities) {
+            if rule.service != held.service {
+                return Err(BerthError::Internal(format!("allocation order {} does not match rule {}", held.service, rule.service)));
+            }
+            let tg = &target_groups[&rule.service];
+            let spec = RuleSpec {
+                listener_arn: infra.listener_arn.clone(),
+                priority: held.priority,
+                host: rule.host.clone(),
+                path_patterns: rule.path_patterns.clone(),
+                target_group_arn: tg.arn.clone(),
+                tags: tags(plan, &rule.service),
+            };
+            let observed = reconcile_rule(ports.rules, &spec, &mut existing, &mut j).await?;
+            rules.insert(rule.service.clone(), (held.priority, observed));
+        }
+    }
+
+    let mut task_definitions = BTreeMap::new();
+    for s in &plan.services {
+        let arn = reconcile_task_definition(ports.task_definitions, plan, s, infra, &mut j).await?;
+        task_definitions.insert(s.name.clone(), arn);
+    }
+
+    let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
+    let found: BTreeMap<String, ServiceObserved> =
+        ports.services.describe(&infra.cluster, &names).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let mut services = BTreeMap::new();
+    for s in &plan.services {
+        let td = &task_definitions[&s.name];
+        let lb = target_groups.get(&s.name).zip(s.port).map(|(tg, port)| (tg.arn.clone(), s.name.clone(), port));
+        let observed = reconcile_service(ports.services, plan, s, td, lb, found.get(&s.ecs_service), infra, &mut j).await?;
+        services.insert(s.name.clone(), observed.arn);
+    }
+
+    let out = ResourcesOutput {
+        services: plan
+            .services
+            .iter()
+            .map(|s| ServiceResources {
+                service: s.name.clone(),
+                log_group: s.log_group.clone(),
+                target_group_arn: target_groups.get(&s.name).map(|t| t.arn.clone()),
+                rule_arn: rules.get(&s.name).map(|(_, r)| r.arn.clone()),
+                priority: rules.get(&s.name).map(|(p, _)| *p),
+                task_definition_arn: task_definitions[&s.name].clone(),
+                service_arn: services[&s.name].clone(),
+            })
+            .collect(),
+        created: j.created,
+        fixed: j.fixed,
+    };
+    let record = serde_json::to_value(&out).map_err(|e| BerthError::Internal(format!("resources not serializable: {e}")))?;
+    ports.customers.record_resources(&plan.customer_id, &plan.execution_id, &record).await?;
+    tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, created = out.created.len(), fixed = out.fixed.len(), "resources reconciled");
+    Ok(out)
+}
+
+fn tags(plan: &Plan, service: &str) -> BTreeMap<String, String> {
+    let mut t = plan.tags.clone();
+    t.insert(TAG_SERVICE.to_string(), service.to_string());
+    t
+}
+
+fn owned_by(tags: &BTreeMap<String, String>, plan: &Plan) -> bool {
+    tags.get(TAG_MANAGED_BY).map(String::as_str) == Some(naming::MANAGED_BY_VALUE) && tags.get(TAG_CUSTOMER) == Some(&plan.customer_id)
+}
+
+async fn reconcile_log_groups<L: LogGroups>(logs: &L, plan: &Plan, j: &mut Journal) -> Result<(), BerthError> {
+    let existing: BTreeMap<String, Option<i32>> =
+        logs.list(&naming::log_group_prefix(&plan.customer_id)).await?.into_iter().map(|g| (g.name, g.retention_days)).collect();
+    for s in &plan.services {
+        match existing.get(&s.log_group) {
+            None => {
+                logs.create(&s.log_group, &tags(plan, &s.name)).await?;
+                logs.set_retention(&s.log_group, s.log_retention_days).await?;
+                tracing::info!(customer = %plan.customer_id, log_group = %s.log_group, "log group created");
+                j.created.push(s.log_group.clone());
+            }
+            Some(r) if *r != Some(s.log_retention_days) => {
+                logs.set_retention(&s.log_group, s.log_retention_days).await?;
+                j.fixed.push(format!("{}: retention {} days", s.log_group, s.log_retention_days));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+async fn reconcile_target_group<T: TargetGroups>(
+    tgs: &T,
+    plan: &Plan,
+    s: &ServicePlan,
+    infra: &InfraConfig,
+    j: &mut Journal,
+) -> Result<TargetGroupObserved, BerthError> {
+    let want = s.target_group.as_ref().ok_or_else(|| BerthError::Internal(format!("service {} has no target group", s.name)))?;
+    match tgs.find(&want.name).await? {
+        Some(tg) => {
+            if !owned_by(&tg.tags, plan) {
+                return Err(BerthError::Conflict(format!("target group {} exists and is not berth's for customer '{}'", want.name, plan.customer_id)));
+            }
+            if tg.port != Some(want.port) || tg.vpc_id.as_deref() != Some(infra.vpc_id.as_str()) {
+                return Err(BerthError::Conflict(format!(
+                    "target group {} exists with port {:?} in {:?}; the plan wants port {} in {}",
+                    want.name, tg.port, tg.vpc_id, want.port, infra.vpc_id
+                )));
+            }
+            if tg.health_check_path.as_deref() != Some(want.health_check_path.as_str()) {
+                tgs.set_health_check_path(&tg.arn, &want.health_check_path).await?;
+                j.fixed.push(format!("{}: health check {}", tg.arn, want.health_check_path));
+            }
+            Ok(tg)
+        }
+        None => {
+            let tg = tgs
+                .create(&TargetGroupSpec {
+                    name: want.name.clone(),
+                    port: want.port,
+                    vpc_id: infra.vpc_id.clone(),
+                    health_check_path: want.health_check_path.clone(),
+                    tags: tags(plan, &s.name),
+                })
+                .await?;
+            tracing::info!(customer = %plan.customer_id, target_group = %tg.arn, "target group created");
+            j.created.push(tg.arn.clone());
+            Ok(tg)
+        }
+    }
+}
+
+async fn reconcile_rule<R: ListenerRules>(rules: &R, spec: &RuleSpec, existing: &mut Vec<RuleObserved>, j: &mut Journal) -> Result<RuleObserved, BerthError> {
+    let adopt = |r: &RuleObserved| -> Result<RuleObserved, BerthError> {
+        if r.matches(&spec.host, &spec.path_patterns) {
+            Ok(r.clone())
+        } else {
+            Err(BerthError::Conflict(format!(
+                "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not this customer's",
+                spec.priority, r.arn, r.hosts, r.path_patterns
+            )))
+        }
+    };
+    if let Some(r) = existing.iter().find(|r| r.priority == Some(spec.priority)) {
+        let r = adopt(r)?;
+        if r.target_group_arns != [spec.target_group_arn.clone()] {
+            rules.set_target(&r.arn, &spec.target_group_arn).await?;
+            j.fixed.push(format!("{}: forward to {}", r.arn, spec.target_group_arn));
+        }
+        return Ok(r);
+    }
+    match rules.create(spec).await {
+        Ok(r) => {
+            tracing::info!(rule = %r.arn, priority = spec.priority, host = %spec.host, "listener rule created");
+            j.created.push(r.arn.clone());
+            existing.push(r.clone());
+            Ok(r)
+        }
+        // A retried CreateRule can find its priority taken by its own first attempt: look
+        // before calling it a conflict.
+        Err(e) if e.aws_code() == Some("PriorityInUse") => {
+            *existing = rules.list(&spec.listener_arn).await?;
+            match existing.iter().find(|r| r.priority == Some(spec.priority)) {
+                Some(r) => adopt(r),
+                None => Err(BerthError::Transient(format!("priority {} reported in use but no rule holds it yet", spec.priority))),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn task_definition_spec(plan: &Plan, s: &ServicePlan, infra: &InfraConfig) -> TaskDefinitionSpec {
+    let mut spec = TaskDefinitionSpec {
+        family: s.task_family.clone(),
+        container_name: s.name.clone(),
+        image: s.image.clone(),
+        cpu: s.cpu,
+        memory: s.memory,
+        port: s.port,
+        environment: s.environment.clone(),
+        secrets: s.secrets.clone(),
+        log_group: s.log_group.clone(),
+        log_region: infra.region.clone(),
+        execution_role_arn: infra.execution_role_arn.clone(),
+        task_role_arn: infra.task_role_arn.clone(),
+        tags: tags(plan, &s.name),
+    };
+    let fingerprint = format!("{spec:?}");
+    spec.tags.insert(TAG_SPEC_HASH.to_string(), naming::short_hash(&[&fingerprint], 32));
+    spec
+}
+
+async fn reconcile_task_definition<D: TaskDefinitions>(
+    tds: &D,
+    plan: &Plan,
+    s: &ServicePlan,
+    infra: &InfraConfig,
+    j: &mut Journal,
+) -> Result<String, BerthError> {
+    let spec = task_definition_spec(plan, s, infra);
+    if let Some(latest) = tds.latest(&spec.family).await? {
+        if latest.active && latest.tags.get(TAG_SPEC_HASH) == spec.tags.get(TAG_SPEC_HASH) {
+            return Ok(latest.arn);
+        }
+    }
+    let td = tds.register(&spec).await?;
+    tracing::info!(customer = %plan.customer_id, task_definition = %td.arn, "task definition registered");
+    j.created.push(td.arn.clone());
+    Ok(td.arn)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn reconcile_service<S: Services>(
+    services: &S,
+    plan: &Plan,
+    s: &ServicePlan,
+    task_definition: &str,
+    load_balancer: Option<(String, String, u16)>,
+    found: Option<&ServiceObserved>,
+    infra: &InfraConfig,
+    j: &mut Journal,
+) -> Result<ServiceObserved, BerthError> {
+    match found {
+        Some(svc) if svc.status == "ACTIVE" => {
+            if svc.task_definition != task_definition || svc.desired_count != s.desired_count as i32 {
+                let updated = services.update(&infra.cluster, &s.ecs_service, task_definition, s.desired_count).await?;
+                j.fixed.push(format!("{}: task definition {task_definition}, desired {}", svc.arn, s.desired_count));
+                return Ok(updated);
+            }
+            Ok(svc.clone())
+        }
+        Some(svc) if svc.status == "DRAINING" => {
+            Err(BerthError::Transient(format!("service {} is still draining from an earlier deletion", svc.name)))
+        }
+        _ => {
+            let created = services
+                .create(&ServiceSpec {
+                    cluster: infra.cluster.clone(),
+                    name: s.ecs_service.clone(),
+                    task_definition_arn: task_definition.to_string(),
+                    desired_count: s.desired_count,
+                    subnets: infra.subnets.clone(),
+                    security_groups: infra.security_groups.clone(),
+                    load_balancer,
+                    client_token: s.client_token.clone(),
+                    tags: tags(plan, &s.name),
+                })
+                .await?;
+            tracing::info!(customer = %plan.customer_id, service = %created.arn, "service created");
+            j.created.push(created.arn.clone());
+            Ok(created)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Step 1: normalize and check the request, then build the plan with every name computed.
+//! Pure: it calls no AWS API, so a bad request changes nothing anywhere.
+
+use berth_domain::catalog::Catalog;
+use berth_domain::plan::Plan;
+use berth_domain::request::OnboardingRequest;
+use berth_domain::validate::{self, Settings};
+use berth_domain::BerthError;
+
+use crate::io::ValidateInput;
+
+pub fn run(input: ValidateInput, catalog: &Catalog, settings: &Settings) -> Result<Plan, BerthError> {
+    if input.execution_id.trim().is_empty() {
+        return Err(BerthError::invalid("execution_id", "missing: the state machine passes $$.Execution.Id"));
+    }
+    let request = OnboardingRequest::from_json(input.request)?;
+    let plan = validate::validate(&request, catalog, settings, &input.execution_id).map_err(BerthError::InvalidRequest)?;
+    tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, services = plan.services.len(), rules = plan.rules.len(), "request valid, plan built");
+    Ok(plan)
+}
