@@ -63,7 +63,10 @@ impl Customers for Memory {
         self.with(|w| {
             if let Some(c) = w.customers.get(&r.customer_id) {
                 if c.execution_id != r.execution_id && c.state != CustomerState::Failed {
-                    return Err(BerthError::Conflict(format!("customer '{}' is already {} by execution {}", r.customer_id, c.state, c.execution_id)));
+                    return Err(BerthError::Conflict(format!(
+                        "customer '{}' is already {} by execution {}",
+                        r.customer_id, c.state, c.execution_id
+                    )));
                 }
             }
             if let Some(owner) = w.hosts.get(&r.host) {
@@ -138,7 +141,8 @@ fn owned<'a>(w: &'a mut World, customer_id: &str, execution_id: &str) -> Result<
 impl Priorities for Memory {
     async fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> Result<Vec<u32>> {
         self.with(|w| {
-            let c = w.customers.get(customer_id).ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+            let c =
+                w.customers.get(customer_id).ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
             if !c.priorities.is_empty() {
                 return Ok(c.priorities.clone());
             }

@@ -16,18 +16,40 @@ pub trait Customers: Send + Sync {
     fn register(&self, r: &Registration) -> impl Future<Output = Result<CustomerRecord>> + Send;
     fn get(&self, customer_id: &str) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
     /// Records what the resources step created or found.
-    fn record_resources(&self, customer_id: &str, execution_id: &str, resources: &serde_json::Value) -> impl Future<Output = Result<()>> + Send;
+    fn record_resources(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        resources: &serde_json::Value,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// ACTIVE with its outputs; only the owning execution may do it.
-    fn activate(&self, customer_id: &str, execution_id: &str, outputs: &serde_json::Value) -> impl Future<Output = Result<CustomerRecord>> + Send;
+    fn activate(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        outputs: &serde_json::Value,
+    ) -> impl Future<Output = Result<CustomerRecord>> + Send;
     /// FAILED with the error name and cause; only the owning execution may do it.
-    fn mark_failed(&self, customer_id: &str, execution_id: &str, error: &str, cause: &str) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+    fn mark_failed(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        error: &str,
+        cause: &str,
+    ) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
 }
 
 /// Listener-rule priorities, allocated atomically.
 pub trait Priorities: Send + Sync {
     /// Gives the customer `count` priorities on the listener (ascending), or the ones it
     /// already holds. Never gives one number to two customers.
-    fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> impl Future<Output = Result<Vec<u32>>> + Send;
+    fn allocate(
+        &self,
+        listener_arn: &str,
+        customer_id: &str,
+        execution_id: &str,
+        count: usize,
+    ) -> impl Future<Output = Result<Vec<u32>>> + Send;
     /// Returns the customer's priorities to the listener's free list.
     fn release(&self, customer_id: &str) -> impl Future<Output = Result<Vec<u32>>> + Send;
 }
@@ -61,7 +83,13 @@ pub trait Services: Send + Sync {
     /// The named services on the cluster (missing ones are left out).
     fn describe(&self, cluster: &str, names: &[String]) -> impl Future<Output = Result<Vec<ServiceObserved>>> + Send;
     fn create(&self, spec: &ServiceSpec) -> impl Future<Output = Result<ServiceObserved>> + Send;
-    fn update(&self, cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> impl Future<Output = Result<ServiceObserved>> + Send;
+    fn update(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition_arn: &str,
+        desired_count: u32,
+    ) -> impl Future<Output = Result<ServiceObserved>> + Send;
 }
 
 pub trait Dns: Send + Sync {

@@ -146,10 +146,7 @@ mod tests {
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            (0u8..12, 1usize..4).prop_map(|(c, n)| Op::Allocate(c, n)),
-            (0u8..12).prop_map(Op::Release),
-        ]
+        prop_oneof![(0u8..12, 1usize..4).prop_map(|(c, n)| Op::Allocate(c, n)), (0u8..12).prop_map(Op::Release),]
     }
 
     proptest! {

@@ -83,9 +83,7 @@ impl Catalog {
 
     /// The service spec of a service name, with the product it belongs to.
     pub fn service(&self, name: &str) -> Option<(&str, &ServiceSpec)> {
-        self.products
-            .iter()
-            .find_map(|(p, prod)| prod.services.get(name).map(|s| (p.as_str(), s)))
+        self.products.iter().find_map(|(p, prod)| prod.services.get(name).map(|s| (p.as_str(), s)))
     }
 
     /// Checks every rule a catalog must follow.
@@ -135,7 +133,10 @@ fn check_service(f: &str, name: &str, s: &ServiceSpec, v: &mut Violations) {
         Some(0) => v.push(format!("{f}.port"), "must be 1-65535"),
         Some(_) => match &s.health_check_path {
             Some(p) if p.starts_with('/') && p.len() <= 1024 && p.is_ascii() => {}
-            _ => v.push(format!("{f}.health_check_path"), "a service with a port needs a health check path starting with '/' (at most 1024 ASCII characters)"),
+            _ => v.push(
+                format!("{f}.health_check_path"),
+                "a service with a port needs a health check path starting with '/' (at most 1024 ASCII characters)",
+            ),
         },
         None => {
             if !s.path_patterns.is_empty() {
@@ -147,7 +148,10 @@ fn check_service(f: &str, name: &str, s: &ServiceSpec, v: &mut Violations) {
         }
     }
     if s.path_patterns.len() > MAX_PATH_PATTERNS {
-        v.push(format!("{f}.path_patterns"), format!("at most {MAX_PATH_PATTERNS}: a listener rule holds 5 condition values and the host takes one"));
+        v.push(
+            format!("{f}.path_patterns"),
+            format!("at most {MAX_PATH_PATTERNS}: a listener rule holds 5 condition values and the host takes one"),
+        );
     }
     for (i, p) in s.path_patterns.iter().enumerate() {
         let ok = p.starts_with('/')
@@ -155,7 +159,10 @@ fn check_service(f: &str, name: &str, s: &ServiceSpec, v: &mut Violations) {
             && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.$/~\"'@:+*?&".contains(&b))
             && p.matches(['*', '?']).count() <= 5;
         if !ok {
-            v.push(format!("{f}.path_patterns[{i}]"), "must start with '/', be at most 128 characters of A-Z a-z 0-9 _-.$/~\"'@:+ and use at most 5 wildcards");
+            v.push(
+                format!("{f}.path_patterns[{i}]"),
+                "must start with '/', be at most 128 characters of A-Z a-z 0-9 _-.$/~\"'@:+ and use at most 5 wildcards",
+            );
         }
     }
     for name in s.environment.keys() {

@@ -128,9 +128,7 @@ pub const FARGATE_SIZES: [(u32, u32, u32, u32); 7] = [
 
 /// True when (cpu, memory) is a task size Fargate accepts.
 pub fn is_fargate_size(cpu: u32, memory: u32) -> bool {
-    FARGATE_SIZES.iter().any(|&(c, lo, hi, step)| {
-        c == cpu && memory >= lo && memory <= hi && (memory - lo) % step == 0
-    })
+    FARGATE_SIZES.iter().any(|&(c, lo, hi, step)| c == cpu && memory >= lo && memory <= hi && (memory - lo).is_multiple_of(step))
 }
 
 /// True for an ECR repository name (`a/b-c`, lowercase, at most 256 characters).

@@ -23,9 +23,7 @@ impl CustomerState {
     }
 
     pub fn parse(s: &str) -> Option<CustomerState> {
-        [CustomerState::Provisioning, CustomerState::Active, CustomerState::Failed]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [CustomerState::Provisioning, CustomerState::Active, CustomerState::Failed].into_iter().find(|st| st.as_str() == s)
     }
 }
 

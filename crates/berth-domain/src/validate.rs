@@ -10,12 +10,61 @@ use crate::request::OnboardingRequest;
 
 /// Customer ids that would shadow a host the SaaS itself uses.
 pub const RESERVED_CUSTOMER_IDS: &[&str] = &[
-    "www", "api", "admin", "app", "apps", "portal", "dashboard", "console", "status", "docs",
-    "help", "support", "blog", "mail", "smtp", "imap", "pop", "ftp", "ns", "ns1", "ns2", "dns",
-    "cdn", "static", "assets", "media", "auth", "login", "sso", "oauth", "id", "account",
-    "accounts", "billing", "pay", "payments", "internal", "intranet", "vpn", "dev", "staging",
-    "stage", "test", "qa", "prod", "production", "demo", "sandbox", "berth", "root", "localhost",
-    "wildcard", "default", "autodiscover", "webmail",
+    "www",
+    "api",
+    "admin",
+    "app",
+    "apps",
+    "portal",
+    "dashboard",
+    "console",
+    "status",
+    "docs",
+    "help",
+    "support",
+    "blog",
+    "mail",
+    "smtp",
+    "imap",
+    "pop",
+    "ftp",
+    "ns",
+    "ns1",
+    "ns2",
+    "dns",
+    "cdn",
+    "static",
+    "assets",
+    "media",
+    "auth",
+    "login",
+    "sso",
+    "oauth",
+    "id",
+    "account",
+    "accounts",
+    "billing",
+    "pay",
+    "payments",
+    "internal",
+    "intranet",
+    "vpn",
+    "dev",
+    "staging",
+    "stage",
+    "test",
+    "qa",
+    "prod",
+    "production",
+    "demo",
+    "sandbox",
+    "berth",
+    "root",
+    "localhost",
+    "wildcard",
+    "default",
+    "autodiscover",
+    "webmail",
 ];
 
 /// Environment prefixes kept for the platform.
@@ -32,9 +81,8 @@ pub const HEALTH_INTERVAL_MAX: u32 = 300;
 pub const HEALTH_ATTEMPTS_MAX: u32 = 1000;
 
 /// CloudWatch Logs accepts only these retention periods (days).
-pub const LOG_RETENTION_DAYS: &[i32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+pub const LOG_RETENTION_DAYS: &[i32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /// The deployment's settings validation needs (from the validate Lambda's configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,7 +294,10 @@ fn check_customer_id(id: &str, v: &mut Violations) {
         v.push(F, format!("must be {CUSTOMER_ID_MIN}-{CUSTOMER_ID_MAX} characters"));
     }
     if !naming::is_slug(id) {
-        v.push(F, "must be a DNS-safe slug: lowercase letters, digits and single hyphens, starting with a letter, not ending with a hyphen");
+        v.push(
+            F,
+            "must be a DNS-safe slug: lowercase letters, digits and single hyphens, starting with a letter, not ending with a hyphen",
+        );
     }
     if RESERVED_CUSTOMER_IDS.contains(&id) {
         v.push(F, format!("'{id}' is reserved"));
@@ -350,12 +401,32 @@ mod tests {
             ("unknown product", json!({"products": ["webapp", "crm"]}), "products[1]"),
             ("no product", json!({"products": []}), "products"),
             ("dup product", json!({"products": ["webapp", "webapp"]}), "products[1]"),
-            ("bad tag", json!({"services": {"api": {"image_tag": "-x"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.image_tag"),
-            ("latest tag", json!({"services": {"api": {"image_tag": "latest"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.image_tag"),
+            (
+                "bad tag",
+                json!({"services": {"api": {"image_tag": "-x"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}),
+                "services.api.image_tag",
+            ),
+            (
+                "latest tag",
+                json!({"services": {"api": {"image_tag": "latest"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}),
+                "services.api.image_tag",
+            ),
             ("missing service", json!({"services": {"api": {"image_tag": "1"}, "worker": {"image_tag": "1"}}}), "services.frontend"),
-            ("unknown service", json!({"services": {"api": {"image_tag": "1"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}, "db": {"image_tag": "1"}}}), "services.db"),
-            ("count too high", json!({"services": {"api": {"image_tag": "1", "desired_count": 21}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.desired_count"),
-            ("bad size", json!({"services": {"api": {"image_tag": "1", "cpu": 256, "memory": 8192}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}), "services.api.cpu"),
+            (
+                "unknown service",
+                json!({"services": {"api": {"image_tag": "1"}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}, "db": {"image_tag": "1"}}}),
+                "services.db",
+            ),
+            (
+                "count too high",
+                json!({"services": {"api": {"image_tag": "1", "desired_count": 21}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}),
+                "services.api.desired_count",
+            ),
+            (
+                "bad size",
+                json!({"services": {"api": {"image_tag": "1", "cpu": 256, "memory": 8192}, "worker": {"image_tag": "1"}, "frontend": {"image_tag": "1"}}}),
+                "services.api.cpu",
+            ),
             ("secret in env", json!({"environment": {"DB_PASSWORD": "hunter2"}}), "environment.DB_PASSWORD"),
             ("reserved env", json!({"environment": {"AWS_REGION": "x"}}), "environment.AWS_REGION"),
             ("bad env name", json!({"environment": {"1X": "x"}}), "environment.1X"),
@@ -443,6 +514,5 @@ mod tests {
         s.log_retention_days = 31;
         let v = s.check();
         assert_eq!(v.fields(), vec!["BERTH_DOMAIN", "BERTH_LOG_RETENTION_DAYS"]);
-
     }
 }

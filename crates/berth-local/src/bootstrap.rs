@@ -133,7 +133,13 @@ pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
         let x = query(
             endpoint,
             "ec2",
-            &[("Action", "CreateSecurityGroup"), ("Version", "2016-11-15"), ("GroupName", name), ("GroupDescription", desc), ("VpcId", &vpc_id)],
+            &[
+                ("Action", "CreateSecurityGroup"),
+                ("Version", "2016-11-15"),
+                ("GroupName", name),
+                ("GroupDescription", desc),
+                ("VpcId", &vpc_id),
+            ],
         )
         .await?;
         groups.push(xml_value(&x, "groupId").ok_or("CreateSecurityGroup returned no groupId")?);
@@ -169,7 +175,13 @@ pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
         .default_actions(
             Action::builder()
                 .r#type(ActionTypeEnum::FixedResponse)
-                .fixed_response_config(FixedResponseActionConfig::builder().status_code("404").content_type("text/plain").message_body("no such customer").build())
+                .fixed_response_config(
+                    FixedResponseActionConfig::builder()
+                        .status_code("404")
+                        .content_type("text/plain")
+                        .message_body("no such customer")
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -184,7 +196,8 @@ pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
         .caller_reference(format!("berth-local-{}", std::process::id()))
         .send()
         .await?;
-    let hosted_zone_id = zone.hosted_zone().map(|z| z.id().trim_start_matches("/hostedzone/").to_string()).ok_or("CreateHostedZone returned nothing")?;
+    let hosted_zone_id =
+        zone.hosted_zone().map(|z| z.id().trim_start_matches("/hostedzone/").to_string()).ok_or("CreateHostedZone returned nothing")?;
 
     aws_sdk_dynamodb::Client::new(&sdk)
         .create_table()

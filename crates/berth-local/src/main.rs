@@ -106,7 +106,10 @@ async fn follow(args: &StackArgs, input: &PathBuf, name: Option<&str>) -> berth_
     let text = std::fs::read_to_string(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let input: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", input.display()))?;
     println!("onboarding {} on {}", input.get("customer_id").and_then(|v| v.as_str()).unwrap_or("?"), stack.state_machine_arn);
-    runner::run(&stack, &stack.state_machine_arn, &input, name, Duration::from_secs(600), |s| println!("  done  {:<14} {:>6} ms", s.state, s.ms)).await
+    runner::run(&stack, &stack.state_machine_arn, &input, name, Duration::from_secs(600), |s| {
+        println!("  done  {:<14} {:>6} ms", s.state, s.ms)
+    })
+    .await
 }
 
 #[tokio::main]

@@ -40,14 +40,15 @@ impl Stats {
         let empty = BTreeMap::new();
         let now = self.calls.get(caller).unwrap_or(&empty);
         let then = before.calls.get(caller).unwrap_or(&empty);
-        now.iter()
-            .map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0)))
-            .filter(|(_, v)| *v > 0)
-            .collect()
+        now.iter().map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0))).filter(|(_, v)| *v > 0).collect()
     }
 }
 
 struct Router {
+    /// moto applies a DynamoDB transaction by snapshotting the table and restoring the
+    /// snapshot when the transaction fails, which undoes writes other requests committed
+    /// meanwhile. DynamoDB itself is linearizable, so requests go to moto one at a time.
+    moto_turn: tokio::sync::Mutex<()>,
     moto: String,
     lambda: String,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -60,6 +61,7 @@ pub async fn serve(listen: SocketAddr, moto: String, lambda: String) -> crate::R
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let router = Arc::new(Router {
+        moto_turn: tokio::sync::Mutex::new(()),
         moto: moto.trim_end_matches('/').to_string(),
         lambda: lambda.trim_end_matches('/').to_string(),
         client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(32).build(connector),
@@ -168,9 +170,16 @@ impl Router {
                 up = up.header(k, v);
             }
         }
-        let resp = self.client.request(up.body(Full::new(body))?).await?;
-        let (mut rparts, rbody) = resp.into_parts();
-        let rbody = rbody.collect().await?.to_bytes();
+        let (mut rparts, rbody) = if function.is_some() {
+            let resp = self.client.request(up.body(Full::new(body))?).await?;
+            let (parts, body) = resp.into_parts();
+            (parts, body.collect().await?.to_bytes())
+        } else {
+            let _turn = self.moto_turn.lock().await;
+            let resp = self.client.request(up.body(Full::new(body))?).await?;
+            let (parts, body) = resp.into_parts();
+            (parts, body.collect().await?.to_bytes())
+        };
         if function.is_some() && rparts.status.as_u16() >= 500 && !rparts.headers.contains_key("x-amz-function-error") {
             // cargo-lambda's answer to a handler error; Lambda's is 200 with this header.
             rparts.status = StatusCode::OK;
@@ -208,7 +217,8 @@ mod tests {
     fn function_names_from_paths() {
         assert_eq!(function_name("/2015-03-31/functions/berth-validate/invocations").as_deref(), Some("berth-validate"));
         assert_eq!(
-            function_name("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aberth-dns/invocations").as_deref(),
+            function_name("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aberth-dns/invocations")
+                .as_deref(),
             Some("berth-dns")
         );
         assert_eq!(

@@ -21,7 +21,16 @@ pub async fn run<S: Services>(services: &S, cluster: &str, state: &State) -> Res
         let waiting: Vec<String> = observed
             .iter()
             .filter(|s| !s.is_stable())
-            .map(|s| format!("{} (running {}/{}, {} deployments, rollout {})", s.name, s.running_count, s.desired_count, s.deployments, s.rollout_state.as_deref().unwrap_or("unknown")))
+            .map(|s| {
+                format!(
+                    "{} (running {}/{}, {} deployments, rollout {})",
+                    s.name,
+                    s.running_count,
+                    s.desired_count,
+                    s.deployments,
+                    s.rollout_state.as_deref().unwrap_or("unknown")
+                )
+            })
             .collect();
         return Err(BerthError::Timeout(format!(
             "services not stable after {attempts} checks {}s apart: {}",

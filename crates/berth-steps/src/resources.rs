@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use berth_adapters::config::InfraConfig;
-use berth_adapters::model::{RuleObserved, RuleSpec, ServiceObserved, ServiceSpec, TargetGroupObserved, TargetGroupSpec, TaskDefinitionSpec};
+use berth_adapters::model::{
+    RuleObserved, RuleSpec, ServiceObserved, ServiceSpec, TargetGroupObserved, TargetGroupSpec, TaskDefinitionSpec,
+};
 use berth_adapters::ports::{Customers, ListenerRules, LogGroups, Services, TargetGroups, TaskDefinitions};
 use berth_domain::naming::{self, TAG_CUSTOMER, TAG_MANAGED_BY, TAG_SERVICE};
 use berth_domain::plan::{Plan, ServicePlan};
@@ -33,7 +35,11 @@ struct Journal {
     fixed: Vec<String>,
 }
 
-pub async fn run<L, T, R, D, S, C>(ports: &Ports<'_, L, T, R, D, S, C>, infra: &InfraConfig, state: &State) -> Result<ResourcesOutput, BerthError>
+pub async fn run<L, T, R, D, S, C>(
+    ports: &Ports<'_, L, T, R, D, S, C>,
+    infra: &InfraConfig,
+    state: &State,
+) -> Result<ResourcesOutput, BerthError>
 where
     L: LogGroups,
     T: TargetGroups,
@@ -165,7 +171,10 @@ async fn reconcile_target_group<T: TargetGroups>(
     match tgs.find(&want.name).await? {
         Some(tg) => {
             if !owned_by(&tg.tags, plan) {
-                return Err(BerthError::Conflict(format!("target group {} exists and is not berth's for customer '{}'", want.name, plan.customer_id)));
+                return Err(BerthError::Conflict(format!(
+                    "target group {} exists and is not berth's for customer '{}'",
+                    want.name, plan.customer_id
+                )));
             }
             if tg.port != Some(want.port) || tg.vpc_id.as_deref() != Some(infra.vpc_id.as_str()) {
                 return Err(BerthError::Conflict(format!(
@@ -196,7 +205,12 @@ async fn reconcile_target_group<T: TargetGroups>(
     }
 }
 
-async fn reconcile_rule<R: ListenerRules>(rules: &R, spec: &RuleSpec, existing: &mut Vec<RuleObserved>, j: &mut Journal) -> Result<RuleObserved, BerthError> {
+async fn reconcile_rule<R: ListenerRules>(
+    rules: &R,
+    spec: &RuleSpec,
+    existing: &mut Vec<RuleObserved>,
+    j: &mut Journal,
+) -> Result<RuleObserved, BerthError> {
     let adopt = |r: &RuleObserved| -> Result<RuleObserved, BerthError> {
         if r.matches(&spec.host, &spec.path_patterns) {
             Ok(r.clone())

@@ -4,19 +4,22 @@
 //! |---|---|---|---|
 //! | customer | `CUSTOMER#{id}` | `PROFILE` | state, execution_id, host, display_name, products, plan_json, listener_arn, priorities, resources, outputs, error_name, error_cause, created_at, updated_at |
 //! | host claim | `HOST#{host}` | `CLAIM` | customer_id |
-//! | listener ledger | `LISTENER#{arn}` | `LEDGER` | next_priority, free_priorities (number set), version |
-//! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id |
+//! | listener counter | `LISTENER#{arn}` | `LEDGER` | minted (the highest number ever handed out) |
+//! | released number | `LISTENER#{arn}` | `FREE#{nnnnn}` | priority |
+//! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id, priority |
 //!
-//! Registration and allocation are single transactions whose conditions make a customer,
-//! a host and a (listener, priority) belong to one owner at a time.
+//! Registration and allocation end in single transactions whose conditions make a
+//! customer, a host and a (listener, priority) belong to one owner at a time. Fresh
+//! priorities come from an atomic counter, so concurrent allocations never wait for each
+//! other; released ones are reused first, lowest first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use berth_domain::allocation::{self, Ledger};
+use berth_domain::allocation;
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
@@ -26,7 +29,7 @@ use crate::ports::{Customers, Priorities, Result};
 
 const SERVICE: &str = "dynamodb";
 /// Optimistic-lock retries inside one allocation before reporting `Berth.Transient`.
-const ALLOCATION_ATTEMPTS: u32 = 8;
+const ALLOCATION_ATTEMPTS: u32 = 12;
 
 pub fn customer_pk(id: &str) -> String {
     format!("CUSTOMER#{id}")
@@ -42,6 +45,10 @@ pub fn listener_pk(arn: &str) -> String {
 pub const LEDGER_SK: &str = "LEDGER";
 pub fn priority_sk(p: u32) -> String {
     format!("PRIORITY#{p:05}")
+}
+pub const FREE_PREFIX: &str = "FREE#";
+pub fn free_sk(p: u32) -> String {
+    format!("{FREE_PREFIX}{p:05}")
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -93,19 +100,6 @@ impl DynamoRegistry {
             },
         }
     }
-
-    async fn read_ledger(&self, listener: &str) -> Result<(Ledger, Option<u64>)> {
-        let Some(item) = self.get_item(listener_pk(listener), LEDGER_SK).await? else {
-            return Ok((Ledger::new(), None));
-        };
-        let next = num(&item, "next_priority").unwrap_or(1) as u32;
-        let version = num(&item, "version").unwrap_or(0);
-        let free: BTreeSet<u32> = match item.get("free_priorities") {
-            Some(AttributeValue::Ns(v)) => v.iter().filter_map(|x| x.parse().ok()).collect(),
-            _ => BTreeSet::new(),
-        };
-        Ok((Ledger { next, free }, Some(version)))
-    }
 }
 
 enum TransactOutcome {
@@ -135,7 +129,8 @@ fn json_attr(item: &HashMap<String, AttributeValue>, k: &str) -> Option<serde_js
 
 fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
     let state_raw = str_attr(item, "state").unwrap_or_default();
-    let state = CustomerState::parse(&state_raw).ok_or_else(|| BerthError::Internal(format!("customer item has unknown state '{state_raw}'")))?;
+    let state =
+        CustomerState::parse(&state_raw).ok_or_else(|| BerthError::Internal(format!("customer item has unknown state '{state_raw}'")))?;
     let priorities = match item.get("priorities") {
         Some(AttributeValue::L(v)) => v.iter().filter_map(|x| x.as_n().ok()?.parse().ok()).collect(),
         _ => Vec::new(),
@@ -233,9 +228,15 @@ impl Customers for DynamoRegistry {
     }
 
     async fn record_resources(&self, customer_id: &str, execution_id: &str, resources: &serde_json::Value) -> Result<()> {
-        self.owned_update(customer_id, execution_id, "UpdateItem", "SET resources = :r, updated_at = :now", vec![(":r", s(resources.to_string()))])
-            .await
-            .map(|_| ())
+        self.owned_update(
+            customer_id,
+            execution_id,
+            "UpdateItem",
+            "SET resources = :r, updated_at = :now",
+            vec![(":r", s(resources.to_string()))],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn activate(&self, customer_id: &str, execution_id: &str, outputs: &serde_json::Value) -> Result<CustomerRecord> {
@@ -297,10 +298,11 @@ impl DynamoRegistry {
         match req.send().await {
             Ok(out) => to_record(&out.attributes.unwrap_or_default()),
             Err(e) => {
-                if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) {
-                    return Err(BerthError::Conflict(format!(
-                        "customer '{customer_id}' is not owned by execution {execution_id}"
-                    )));
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) {
+                    return Err(BerthError::Conflict(format!("customer '{customer_id}' is not owned by execution {execution_id}")));
                 }
                 Err(classify(SERVICE, op, e))
             }
@@ -308,18 +310,81 @@ impl DynamoRegistry {
     }
 }
 
+impl DynamoRegistry {
+    /// Up to `limit` released numbers of the listener, lowest first (one Query).
+    async fn free_numbers(&self, listener: &str, limit: usize) -> Result<Vec<u32>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :free)")
+            .expression_attribute_values(":pk", s(listener_pk(listener)))
+            .expression_attribute_values(":free", s(FREE_PREFIX))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "Query", e))?;
+        Ok(out.items().iter().filter_map(|i| str_attr(i, "sk")?.strip_prefix(FREE_PREFIX)?.parse().ok()).collect())
+    }
+
+    /// Mints `n` never-used numbers with one atomic ADD on the listener's counter: no two
+    /// callers ever get the same number, and no caller waits for another.
+    async fn mint(&self, listener: &str, n: usize) -> Result<Vec<u32>> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(listener_pk(listener), LEDGER_SK)))
+            .update_expression("ADD minted :n")
+            .expression_attribute_values(":n", self::n(n))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateItem", e))?;
+        let hi = out
+            .attributes()
+            .and_then(|a| num(a, "minted"))
+            .ok_or_else(|| BerthError::Internal("counter update returned no value".into()))?;
+        let lo = hi + 1 - n as u64;
+        Ok((lo..=hi).filter(|p| *p <= u64::from(allocation::PRIORITY_MAX)).map(|p| p as u32).collect())
+    }
+
+    /// Puts numbers back on the listener's free list.
+    async fn give_back(&self, listener: &str, numbers: &[u32]) -> Result<()> {
+        for chunk in numbers.chunks(25) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for p in chunk {
+                let mut item = key(listener_pk(listener), &free_sk(*p));
+                item.insert("priority".into(), n(p));
+                items.push(
+                    TransactWriteItem::builder().put(built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?).build(),
+                );
+            }
+            match self.transact(items).await {
+                Ok(()) => {}
+                Err(TransactOutcome::Failed(e)) => return Err(e),
+                Err(TransactOutcome::Cancelled(_)) => return Err(BerthError::Transient("returning priorities raced, retry".into())),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Priorities for DynamoRegistry {
+    /// Released numbers first (lowest first), then freshly minted ones; then one
+    /// transaction takes the free entries, writes a claim per number and records them on
+    /// the customer. A constant number of requests, whatever the number of customers:
+    /// GetItem, Query, UpdateItem (only when minting) and TransactWriteItems.
     async fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> Result<Vec<u32>> {
         if count == 0 {
             return Ok(Vec::new());
         }
-        if count > 98 {
-            return Err(BerthError::QuotaExceeded(format!("{count} rules for one customer: at most 98 fit one allocation")));
+        if count > 49 {
+            return Err(BerthError::QuotaExceeded(format!("{count} rules for one customer: at most 49 fit one allocation")));
         }
-        let customer = self
-            .get(customer_id)
-            .await?
-            .ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+        let customer =
+            self.get(customer_id).await?.ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
         if !customer.priorities.is_empty() {
             if customer.listener_arn.as_deref() == Some(listener_arn) && customer.priorities.len() == count {
                 return Ok(customer.priorities);
@@ -333,33 +398,60 @@ impl Priorities for DynamoRegistry {
             return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
         }
 
+        // Minted numbers are ours alone: they are kept across attempts.
+        let mut minted: Vec<u32> = Vec::new();
         for attempt in 0..ALLOCATION_ATTEMPTS {
-            let (ledger, version) = self.read_ledger(listener_arn).await?;
-            let choice = allocation::choose(&ledger, count, &BTreeSet::new())
-                .map_err(|e| BerthError::QuotaExceeded(format!("listener {listener_arn}: {e}")))?;
-
-            let mut ledger_update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(listener_pk(listener_arn), LEDGER_SK)))
-                .expression_attribute_values(":next", n(choice.next))
-                .expression_attribute_values(":newv", n(version.map_or(1, |v| v + 1)));
-            let mut expr = "SET next_priority = :next, version = :newv".to_string();
-            if !choice.reused.is_empty() {
-                expr.push_str(" DELETE free_priorities :reused");
-                ledger_update = ledger_update.expression_attribute_values(":reused", AttributeValue::Ns(choice.reused.iter().map(u32::to_string).collect()));
+            let wanted = count - minted.len();
+            let free = self.free_numbers(listener_arn, (wanted * 4).clamp(1, 100)).await?;
+            // Lowest first; after a race, spread over the candidates so callers stop
+            // colliding on the same few numbers.
+            let offset = if attempt == 0 || free.len() <= wanted { 0 } else { jitter(free.len() as u64) as usize };
+            let mut reused: Vec<u32> = free.iter().cycle().skip(offset).take(wanted.min(free.len())).copied().collect();
+            reused.sort_unstable();
+            let missing = wanted - reused.len();
+            if missing > 0 {
+                let fresh = self.mint(listener_arn, missing).await?;
+                let short = fresh.len() < missing;
+                minted.extend(fresh);
+                if short {
+                    self.give_back(listener_arn, &minted).await?;
+                    return Err(BerthError::QuotaExceeded(format!(
+                        "listener {listener_arn} has no free priority left in {}-{}: {count} needed",
+                        allocation::PRIORITY_MIN,
+                        allocation::PRIORITY_MAX
+                    )));
+                }
             }
-            ledger_update = match version {
-                Some(v) => ledger_update.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
-                None => ledger_update.condition_expression("attribute_not_exists(pk)"),
-            };
-            let mut items = vec![TransactWriteItem::builder().update(built(ledger_update.update_expression(expr).build())?).build()];
-            for p in &choice.priorities {
+            let mut priorities: Vec<u32> = minted.iter().chain(&reused).copied().collect();
+            priorities.sort_unstable();
+
+            let mut items = Vec::with_capacity(2 * count + 1);
+            for p in &reused {
+                items.push(
+                    TransactWriteItem::builder()
+                        .delete(built(
+                            Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key(listener_pk(listener_arn), &free_sk(*p))))
+                                .condition_expression("attribute_exists(pk)")
+                                .build(),
+                        )?)
+                        .build(),
+                );
+            }
+            for p in &priorities {
                 let mut item = key(listener_pk(listener_arn), &priority_sk(*p));
                 item.insert("customer_id".into(), s(customer_id));
                 item.insert("priority".into(), n(p));
                 items.push(
                     TransactWriteItem::builder()
-                        .put(built(Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build())?)
+                        .put(built(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(item))
+                                .condition_expression("attribute_not_exists(pk)")
+                                .build(),
+                        )?)
                         .build(),
                 );
             }
@@ -371,7 +463,7 @@ impl Priorities for DynamoRegistry {
                             .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
                             .update_expression("SET priorities = :ps, listener_arn = :l, updated_at = :now")
                             .condition_expression("execution_id = :exec AND attribute_not_exists(priorities)")
-                            .expression_attribute_values(":ps", AttributeValue::L(choice.priorities.iter().map(n).collect()))
+                            .expression_attribute_values(":ps", AttributeValue::L(priorities.iter().map(n).collect()))
                             .expression_attribute_values(":l", s(listener_arn))
                             .expression_attribute_values(":exec", s(execution_id))
                             .expression_attribute_values(":now", s(now()))
@@ -382,28 +474,31 @@ impl Priorities for DynamoRegistry {
             let customer_index = items.len() - 1;
             match self.transact(items).await {
                 Ok(()) => {
-                    tracing::info!(customer = customer_id, listener = listener_arn, priorities = ?choice.priorities, attempt, "priorities allocated");
-                    return Ok(choice.priorities);
+                    tracing::info!(customer = customer_id, listener = listener_arn, priorities = ?priorities, attempt, "priorities allocated");
+                    return Ok(priorities);
                 }
-                Err(TransactOutcome::Failed(e)) => return Err(e),
+                Err(TransactOutcome::Failed(e)) => {
+                    self.give_back(listener_arn, &minted).await?;
+                    return Err(e);
+                }
                 Err(TransactOutcome::Cancelled(reasons)) => {
                     if reason_code(&reasons, customer_index) == Some("ConditionalCheckFailed") {
-                        // Someone else wrote this customer's priorities (a retry of this very
-                        // execution, say): what is recorded wins.
-                        let c = self.get(customer_id).await?;
-                        return match c {
+                        // This customer's priorities were recorded meanwhile (a retry of
+                        // this very execution, say): those win, ours go back.
+                        self.give_back(listener_arn, &minted).await?;
+                        return match self.get(customer_id).await? {
                             Some(c) if !c.priorities.is_empty() && c.execution_id == execution_id => Ok(c.priorities),
                             _ => Err(BerthError::Conflict(format!("customer '{customer_id}' changed owner during allocation"))),
                         };
                     }
-                    // The ledger moved under us or a number was claimed meanwhile: read again.
-                    let backoff = 10u64 * (1 << attempt.min(6));
-                    let jitter = crate::aws::dynamo::jitter(backoff);
-                    tracing::debug!(customer = customer_id, attempt, "allocation raced, retrying");
-                    tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter)).await;
+                    // Another caller took one of the free numbers first: choose again.
+                    let backoff = 5u64 * (1 << attempt.min(7));
+                    tracing::debug!(customer = customer_id, attempt, "allocation raced for a free number, retrying");
+                    tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter(backoff))).await;
                 }
             }
         }
+        self.give_back(listener_arn, &minted).await?;
         Err(BerthError::Transient(format!(
             "allocating {count} priorities on {listener_arn}: still contended after {ALLOCATION_ATTEMPTS} attempts"
         )))
@@ -433,20 +528,12 @@ impl Priorities for DynamoRegistry {
                     )?)
                     .build(),
             );
+            let mut free = key(listener_pk(&listener), &free_sk(*p));
+            free.insert("priority".into(), n(p));
+            items.push(
+                TransactWriteItem::builder().put(built(Put::builder().table_name(&self.table).set_item(Some(free)).build())?).build(),
+            );
         }
-        items.push(
-            TransactWriteItem::builder()
-                .update(built(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(listener_pk(&listener), LEDGER_SK)))
-                        .update_expression("ADD free_priorities :ps, version :one")
-                        .expression_attribute_values(":ps", AttributeValue::Ns(customer.priorities.iter().map(u32::to_string).collect()))
-                        .expression_attribute_values(":one", n(1))
-                        .build(),
-                )?)
-                .build(),
-        );
         items.push(
             TransactWriteItem::builder()
                 .update(built(
@@ -463,7 +550,9 @@ impl Priorities for DynamoRegistry {
         match self.transact(items).await {
             Ok(()) => Ok(customer.priorities),
             Err(TransactOutcome::Failed(e)) => Err(e),
-            Err(TransactOutcome::Cancelled(_)) => Err(BerthError::Transient(format!("releasing priorities of '{customer_id}': raced, retry"))),
+            Err(TransactOutcome::Cancelled(_)) => {
+                Err(BerthError::Transient(format!("releasing priorities of '{customer_id}': raced, retry")))
+            }
         }
     }
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration,
-    KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping,
-    PropagateTags, Secret, Service, Tag, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags,
+    Secret, Service, Tag, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use aws_sdk_ecs::Client;
 use berth_domain::BerthError;
@@ -66,10 +66,10 @@ impl TaskDefinitions for EcsApi {
                 }))
             }
             // ECS answers a family it has never seen with this ClientException.
-            Err(e) if e
-                .as_service_error()
-                .and_then(|se| aws_smithy_types::error::metadata::ProvideErrorMetadata::message(se))
-                .is_some_and(|m| m.starts_with("Unable to describe task definition")) =>
+            Err(e)
+                if e.as_service_error()
+                    .and_then(|se| aws_smithy_types::error::metadata::ProvideErrorMetadata::message(se))
+                    .is_some_and(|m| m.starts_with("Unable to describe task definition")) =>
             {
                 Ok(None)
             }
@@ -99,7 +99,8 @@ impl TaskDefinitions for EcsApi {
             .set_secrets(if secrets.is_empty() { None } else { Some(secrets) })
             .log_configuration(logs);
         if let Some(port) = spec.port {
-            container = container.port_mappings(PortMapping::builder().container_port(i32::from(port)).protocol(TransportProtocol::Tcp).build());
+            container =
+                container.port_mappings(PortMapping::builder().container_port(i32::from(port)).protocol(TransportProtocol::Tcp).build());
         }
         let out = self
             .client
@@ -176,7 +177,9 @@ impl Services for EcsApi {
             .set_tags(Some(tags(&spec.tags)));
         if let Some((tg, container, port)) = &spec.load_balancer {
             req = req
-                .load_balancers(LoadBalancer::builder().target_group_arn(tg).container_name(container).container_port(i32::from(*port)).build())
+                .load_balancers(
+                    LoadBalancer::builder().target_group_arn(tg).container_name(container).container_port(i32::from(*port)).build(),
+                )
                 .health_check_grace_period_seconds(60);
         }
         let out = req.send().await.map_err(|e| classify(SERVICE, "CreateService", e))?;

@@ -29,13 +29,7 @@ impl ElbApi {
     }
 
     async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>> {
-        let out = self
-            .client
-            .describe_tags()
-            .resource_arns(arn)
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, "DescribeTags", e))?;
+        let out = self.client.describe_tags().resource_arns(arn).send().await.map_err(|e| classify(SERVICE, "DescribeTags", e))?;
         Ok(out
             .tag_descriptions()
             .iter()
@@ -189,7 +183,8 @@ impl ListenerRules for ElbApi {
                     .build(),
             );
         }
-        let priority = i32::try_from(spec.priority).map_err(|_| BerthError::Internal(format!("priority {} out of range", spec.priority)))?;
+        let priority =
+            i32::try_from(spec.priority).map_err(|_| BerthError::Internal(format!("priority {} out of range", spec.priority)))?;
         let out = self
             .client
             .create_rule()

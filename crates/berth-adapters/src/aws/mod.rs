@@ -17,4 +17,3 @@ pub use route53::Route53Api;
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
-

@@ -20,4 +20,3 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     }))
     .await
 }
-

@@ -1,0 +1,224 @@
+//! The harness of berth's integration and end-to-end suites. They run against the local
+//! stack `make test` starts (`BERTH_STACK_DIR`, default `.local/test`) and assert on what
+//! exists in the emulator afterwards, listed here per customer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use berth_domain::catalog::Catalog;
+use berth_domain::naming;
+use berth_local::runner::{self, Report};
+use berth_local::stack::{self, Stack};
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub struct Harness {
+    pub stack: Stack,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+/// Everything in the emulator that belongs to one customer.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub target_groups: Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup>,
+    pub rules: Vec<aws_sdk_elasticloadbalancingv2::types::Rule>,
+    pub task_definitions: Vec<String>,
+    pub services: Vec<aws_sdk_ecs::types::Service>,
+    pub log_groups: Vec<aws_sdk_cloudwatchlogs::types::LogGroup>,
+    pub records: Vec<aws_sdk_route53::types::ResourceRecordSet>,
+    pub customer_item: Option<HashMap<String, AttributeValue>>,
+    pub host_claim: Option<HashMap<String, AttributeValue>>,
+    pub priority_claims: Vec<u32>,
+}
+
+impl Inventory {
+    pub fn is_empty(&self) -> bool {
+        self.target_groups.is_empty()
+            && self.rules.is_empty()
+            && self.task_definitions.is_empty()
+            && self.services.iter().all(|s| s.status() != Some("ACTIVE"))
+            && self.log_groups.is_empty()
+            && self.records.is_empty()
+            && self.customer_item.is_none()
+            && self.host_claim.is_none()
+            && self.priority_claims.is_empty()
+    }
+
+    pub fn attr(&self, name: &str) -> Option<String> {
+        match self.customer_item.as_ref()?.get(name)? {
+            AttributeValue::S(s) => Some(s.clone()),
+            AttributeValue::N(n) => Some(n.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        let dir = std::env::var("BERTH_STACK_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join(".local/test"));
+        let dir = if dir.is_absolute() { dir } else { root().join(dir) };
+        let stack = stack::load(&dir).unwrap_or_else(|e| panic!("these suites run against the local stack (make test): {e}"));
+        let sdk = berth_local::observer_config(&stack.endpoint).await;
+        Harness {
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            route53: aws_sdk_route53::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sfn: aws_sdk_sfn::Client::new(&sdk),
+            stack,
+        }
+    }
+
+    /// The sample request (`events/onboard.json`) for another customer.
+    pub fn request(customer: &str) -> Value {
+        let text = std::fs::read_to_string(root().join("events/onboard.json")).expect("events/onboard.json");
+        let mut v: Value = serde_json::from_str(&text).expect("events/onboard.json is JSON");
+        v["customer_id"] = Value::String(customer.to_string());
+        v
+    }
+
+    pub fn host(&self, customer: &str) -> String {
+        naming::host(customer, &self.stack.infra.domain)
+    }
+
+    /// Runs an onboarding to its end.
+    pub async fn onboard(&self, request: &Value) -> Report {
+        runner::run(&self.stack, &self.stack.state_machine_arn, request, None, Duration::from_secs(300), |_| {})
+            .await
+            .expect("execution ran")
+    }
+
+    pub async fn onboard_named(&self, request: &Value, name: &str) -> Report {
+        runner::run(&self.stack, &self.stack.state_machine_arn, request, Some(name), Duration::from_secs(300), |_| {})
+            .await
+            .expect("execution ran")
+    }
+
+    /// Invokes one Lambda directly through the router: (function error, payload).
+    pub async fn invoke(&self, function: &str, payload: &Value) -> (bool, Value) {
+        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.stack.endpoint);
+        let r = berth_local::http::send(hyper::Method::POST, &url, &[("content-type", "application/json".into())], payload.to_string())
+            .await
+            .expect("invoke");
+        assert_eq!(r.status, 200, "{function}: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::String(r.body.clone()));
+        (v.get("errorType").is_some(), v)
+    }
+
+    /// Lists what exists in the emulator for `customer`.
+    pub async fn inventory(&self, customer: &str) -> Inventory {
+        let catalog = Catalog::builtin();
+        let services: Vec<String> = catalog.products.values().flat_map(|p| p.services.keys().cloned()).collect();
+        let infra = &self.stack.infra;
+        let host = self.host(customer);
+        let mut inv = Inventory::default();
+
+        for s in &services {
+            let name = naming::target_group_name(customer, s);
+            if let Ok(out) = self.elb.describe_target_groups().names(&name).send().await {
+                inv.target_groups.extend(out.target_groups().iter().cloned());
+            }
+        }
+        let mut marker = None;
+        loop {
+            let out = self.elb.describe_rules().listener_arn(&infra.listener_arn).set_marker(marker.take()).send().await.expect("rules");
+            for r in out.rules() {
+                let hosts: Vec<String> = r
+                    .conditions()
+                    .iter()
+                    .filter(|c| c.field() == Some("host-header"))
+                    .flat_map(|c| c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| c.values().to_vec()))
+                    .collect();
+                if hosts.iter().any(|h| h == &host) {
+                    inv.rules.push(r.clone());
+                }
+            }
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        for s in &services {
+            let family = naming::task_family(customer, s);
+            let out = self.ecs.list_task_definitions().family_prefix(&family).send().await.expect("task definitions");
+            inv.task_definitions.extend(
+                out.task_definition_arns()
+                    .iter()
+                    .filter(|a| a.rsplit('/').next().and_then(|x| x.split(':').next()) == Some(family.as_str()))
+                    .cloned(),
+            );
+        }
+        let names: Vec<String> = services.iter().map(|s| naming::ecs_service_name(customer, s)).collect();
+        let out = self.ecs.describe_services().cluster(&infra.cluster).set_services(Some(names)).send().await.expect("services");
+        inv.services = out.services().to_vec();
+        let out =
+            self.logs.describe_log_groups().log_group_name_prefix(naming::log_group_prefix(customer)).send().await.expect("log groups");
+        inv.log_groups = out.log_groups().to_vec();
+        let out = self.route53.list_resource_record_sets().hosted_zone_id(&infra.hosted_zone_id).send().await.expect("records");
+        inv.records = out.resource_record_sets().iter().filter(|r| r.name().trim_end_matches('.') == host).cloned().collect();
+
+        let key = |pk: String, sk: &str| {
+            HashMap::from([("pk".to_string(), AttributeValue::S(pk)), ("sk".to_string(), AttributeValue::S(sk.to_string()))])
+        };
+        inv.customer_item = self
+            .dynamodb
+            .get_item()
+            .table_name(&infra.table)
+            .set_key(Some(key(format!("CUSTOMER#{customer}"), "PROFILE")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("customer item")
+            .item;
+        inv.host_claim = self
+            .dynamodb
+            .get_item()
+            .table_name(&infra.table)
+            .set_key(Some(key(format!("HOST#{host}"), "CLAIM")))
+            .send()
+            .await
+            .expect("host claim")
+            .item;
+        inv.priority_claims = self.priority_claims().await.into_iter().filter(|(_, c)| c == customer).map(|(p, _)| p).collect();
+        inv
+    }
+
+    /// Every priority claim in the table: (priority, customer).
+    pub async fn priority_claims(&self) -> Vec<(u32, String)> {
+        let mut claims = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .dynamodb
+                .scan()
+                .table_name(&self.stack.infra.table)
+                .filter_expression("begins_with(sk, :p)")
+                .expression_attribute_values(":p", AttributeValue::S("PRIORITY#".into()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            for item in out.items() {
+                let p = item.get("priority").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+                let c = item.get("customer_id").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                claims.push((p, c));
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        claims
+    }
+}
