@@ -44,6 +44,7 @@ lint-iac: tools
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml
 	node_modules/.bin/asl-validator --json-path 'statemachines/*.asl.json'
+	python3 scripts/check-schema.py
 
 test-unit:
 	cargo test --workspace --exclude berth-tests

@@ -87,6 +87,42 @@ fn extract_field(msg: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The committed JSON Schema describes exactly this type's fields.
+    #[test]
+    fn the_schema_has_the_same_fields() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!("../../../schemas/onboarding-request.schema.json")).unwrap();
+        let props = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let full = OnboardingRequest {
+            customer_id: "a".into(),
+            display_name: "a".into(),
+            products: vec![],
+            services: BTreeMap::new(),
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            options: None,
+        };
+        let mut mine: Vec<String> = serde_json::to_value(&full).unwrap().as_object().unwrap().keys().cloned().collect();
+        mine.sort();
+        assert_eq!(props(&schema), mine);
+        let service = ServiceRequest {
+            image_tag: "1".into(),
+            desired_count: None,
+            cpu: None,
+            memory: None,
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        };
+        let mut mine: Vec<String> = serde_json::to_value(&service).unwrap().as_object().unwrap().keys().cloned().collect();
+        mine.sort();
+        assert_eq!(props(&schema["$defs"]["service"]), mine);
+        let required: Vec<&str> = schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(required, vec!["customer_id", "display_name", "products", "services"]);
+    }
+
     #[test]
     fn malformed_json_names_the_field() {
         let e = OnboardingRequest::from_json(serde_json::json!({"customer_id": "acme"})).unwrap_err();

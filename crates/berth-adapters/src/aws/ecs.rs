@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration,
     KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags,
@@ -67,9 +68,11 @@ impl TaskDefinitions for EcsApi {
             }
             // ECS answers a family it has never seen with this ClientException.
             Err(e)
-                if e.as_service_error()
-                    .and_then(|se| aws_smithy_types::error::metadata::ProvideErrorMetadata::message(se))
-                    .is_some_and(|m| m.starts_with("Unable to describe task definition")) =>
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeTaskDefinitionError::ClientException(ce))
+                        if ce.message().is_some_and(|m| m.starts_with("Unable to describe task definition"))
+                ) =>
             {
                 Ok(None)
             }

@@ -1,0 +1,204 @@
+//! The SDK implementations against scripted SDK answers (aws-smithy-mocks): the requests
+//! berth sends and how it classifies what comes back, including what the emulator cannot
+//! show (it drops deploymentConfiguration, it does not throttle).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use aws_sdk_ecs::operation::create_service::CreateServiceOutput;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
+use aws_sdk_ecs::types::Service;
+use aws_sdk_elasticloadbalancingv2::operation::create_rule::CreateRuleError;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_types::error::ErrorMetadata;
+use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi};
+use berth_adapters::model::{Registration, RuleSpec, ServiceSpec};
+use berth_adapters::ports::{Customers, ListenerRules, Services, TargetGroups, TaskDefinitions};
+use berth_domain::ErrorKind;
+
+fn service_spec() -> ServiceSpec {
+    ServiceSpec {
+        cluster: "shared".into(),
+        name: "acme-api".into(),
+        task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/berth-acme-api:1".into(),
+        desired_count: 2,
+        subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        security_groups: vec!["sg-1".into()],
+        load_balancer: Some(("arn:tg".into(), "api".into(), 3001)),
+        client_token: "0123456789abcdef0123456789abcdef".into(),
+        tags: BTreeMap::from([("managed-by".into(), "berth".into())]),
+    }
+}
+
+#[tokio::test]
+async fn services_are_created_with_circuit_breaker_rollback_and_private_networking() {
+    let rule = mock!(aws_sdk_ecs::Client::create_service)
+        .match_requests(|r| {
+            let cb = r.deployment_configuration().and_then(|d| d.deployment_circuit_breaker());
+            let vpc = r.network_configuration().and_then(|n| n.awsvpc_configuration());
+            cb.is_some_and(|c| c.enable() && c.rollback())
+                && r.client_token() == Some("0123456789abcdef0123456789abcdef")
+                && r.launch_type().map(|l| l.as_str()) == Some("FARGATE")
+                && vpc.is_some_and(|v| v.assign_public_ip().map(|a| a.as_str()) == Some("DISABLED") && v.subnets().len() == 2)
+                && r.load_balancers().first().is_some_and(|lb| lb.container_port() == Some(3001) && lb.container_name() == Some("api"))
+                && r.tags().iter().any(|t| t.key() == Some("managed-by") && t.value() == Some("berth"))
+        })
+        .then_output(|| {
+            CreateServiceOutput::builder()
+                .service(Service::builder().service_name("acme-api").service_arn("arn:svc").status("ACTIVE").desired_count(2).build())
+                .build()
+        });
+    let ecs = EcsApi::new(mock_client!(aws_sdk_ecs, [&rule]));
+    let s = ecs.create(&service_spec()).await.expect("the request matched");
+    assert_eq!(s.arn, "arn:svc");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_task_family_is_none_but_other_client_errors_are_not() {
+    let missing = mock!(aws_sdk_ecs::Client::describe_task_definition).then_error(|| {
+        DescribeTaskDefinitionError::ClientException(
+            aws_sdk_ecs::types::error::ClientException::builder().message("Unable to describe task definition.").build(),
+        )
+    });
+    let ecs = EcsApi::new(mock_client!(aws_sdk_ecs, [&missing]));
+    assert!(ecs.latest("berth-acme-api").await.unwrap().is_none());
+
+    let denied = mock!(aws_sdk_ecs::Client::describe_task_definition).then_error(|| {
+        DescribeTaskDefinitionError::ClientException(
+            aws_sdk_ecs::types::error::ClientException::builder().message("not authorized").build(),
+        )
+    });
+    let ecs = EcsApi::new(mock_client!(aws_sdk_ecs, [&denied]));
+    let e = ecs.latest("berth-acme-api").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal, "{e}");
+}
+
+#[tokio::test]
+async fn a_missing_target_group_is_none() {
+    let rule = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_error(|| {
+        DescribeTargetGroupsError::TargetGroupNotFoundException(
+            aws_sdk_elasticloadbalancingv2::types::error::TargetGroupNotFoundException::builder().message("not found").build(),
+        )
+    });
+    let elb = ElbApi::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]));
+    assert!(TargetGroups::find(&elb, "acme-api").await.unwrap().is_none());
+}
+
+fn rule_spec() -> RuleSpec {
+    RuleSpec {
+        listener_arn: "arn:listener".into(),
+        priority: 7,
+        host: "acme.example.com".into(),
+        path_patterns: vec!["/api/*".into()],
+        target_group_arn: "arn:tg".into(),
+        tags: BTreeMap::new(),
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_transient_and_keeps_its_code() {
+    let rule = mock!(aws_sdk_elasticloadbalancingv2::Client::create_rule)
+        .then_error(|| CreateRuleError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build()));
+    let elb = ElbApi::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]));
+    let e = ListenerRules::create(&elb, &rule_spec()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient);
+    assert_eq!(e.aws_code(), Some("Throttling"));
+    assert!(std::error::Error::source(&e).is_some(), "the SDK error is kept as the source");
+}
+
+#[tokio::test]
+async fn a_taken_priority_is_a_conflict_with_its_code() {
+    let rule = mock!(aws_sdk_elasticloadbalancingv2::Client::create_rule)
+        .match_requests(|r| r.priority() == Some(7) && r.conditions().len() == 2)
+        .then_error(|| {
+            CreateRuleError::PriorityInUseException(
+                aws_sdk_elasticloadbalancingv2::types::error::PriorityInUseException::builder()
+                    .message("Priority '7' is currently in use")
+                    // As the SDK fills it when it reads AWS's answer.
+                    .meta(ErrorMetadata::builder().code("PriorityInUse").message("Priority '7' is currently in use").build())
+                    .build(),
+            )
+        });
+    let elb = ElbApi::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]));
+    let e = ListenerRules::create(&elb, &rule_spec()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert_eq!(e.aws_code(), Some("PriorityInUse"));
+}
+
+fn registration() -> Registration {
+    Registration {
+        customer_id: "acme".into(),
+        execution_id: "exec-2".into(),
+        host: "acme.example.com".into(),
+        display_name: "Acme".into(),
+        products: vec!["webapp".into()],
+        plan_json: "{}".into(),
+    }
+}
+
+fn cancelled(codes: &'static [&'static str]) -> impl Fn() -> TransactWriteItemsError {
+    move || {
+        TransactWriteItemsError::TransactionCanceledException(
+            aws_sdk_dynamodb::types::error::TransactionCanceledException::builder()
+                .set_cancellation_reasons(Some(codes.iter().map(|c| CancellationReason::builder().code(*c).build()).collect()))
+                .message("Transaction cancelled")
+                .build(),
+        )
+    }
+}
+
+fn customer_item(state: &str) -> GetItemOutput {
+    let item = [
+        ("pk", "CUSTOMER#acme"),
+        ("sk", "PROFILE"),
+        ("customer_id", "acme"),
+        ("state", state),
+        ("execution_id", "exec-1"),
+        ("host", "acme.example.com"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+    .collect();
+    GetItemOutput::builder().set_item(Some(item)).build()
+}
+
+#[tokio::test]
+async fn registering_an_active_customer_is_a_conflict_that_says_so() {
+    let tx = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(cancelled(&["ConditionalCheckFailed", "None"]));
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| customer_item("ACTIVE"));
+    let r = DynamoRegistry::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&tx, &get]), "t");
+    let e = r.register(&registration()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("already ACTIVE"), "{e}");
+}
+
+#[tokio::test]
+async fn a_host_held_by_another_customer_is_a_conflict() {
+    let tx = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(cancelled(&["None", "ConditionalCheckFailed"]));
+    let r = DynamoRegistry::new(mock_client!(aws_sdk_dynamodb, [&tx]), "t");
+    let e = r.register(&registration()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("host 'acme.example.com'"), "{e}");
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_transient() {
+    let tx = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(cancelled(&["TransactionConflict", "None"]));
+    let r = DynamoRegistry::new(mock_client!(aws_sdk_dynamodb, [&tx]), "t");
+    assert_eq!(r.register(&registration()).await.unwrap_err().kind(), ErrorKind::Transient);
+}
+
+#[tokio::test]
+async fn services_are_described_ten_names_at_a_time() {
+    let rule = mock!(aws_sdk_ecs::Client::describe_services)
+        .match_requests(|r| r.services().len() <= 10)
+        .then_output(|| aws_sdk_ecs::operation::describe_services::DescribeServicesOutput::builder().build());
+    let ecs = EcsApi::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]));
+    let names: Vec<String> = (0..23).map(|i| format!("svc-{i}")).collect();
+    ecs.describe("shared", &names).await.unwrap();
+    assert_eq!(rule.num_calls(), 3);
+}
