@@ -11,7 +11,7 @@ export AWS_REGION ?= us-east-1
 LOCAL := target/debug/berth-local
 TEST_STACK := .local/test
 
-.PHONY: help tools build demo local-up local-down lint lint-rust lint-iac test test-unit test-integration bench package clean
+.PHONY: help tools build demo local-up local-down invoke lint lint-rust lint-iac test test-unit test-integration bench package clean
 
 help:
 	@echo "make demo        provision the sample customer end to end on a local emulator"
@@ -34,6 +34,12 @@ local-up: build
 local-down:
 	@if [ -x $(LOCAL) ]; then $(LOCAL) down --dir .local; fi
 
+# Invoke one Lambda on the running local stack with its example event: make invoke FN=validate
+FN ?= validate
+invoke:
+	@port=$$(python3 -c 'import json;print(json.load(open(".local/stack.json"))["lambda_endpoint"].rsplit(":",1)[1])'); \
+	cargo lambda invoke berth-$(FN) --invoke-address 127.0.0.1 --invoke-port $$port --data-file events/$(FN).json
+
 lint: lint-rust lint-iac
 
 lint-rust:
@@ -43,7 +49,7 @@ lint-rust:
 lint-iac: tools
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml
-	node_modules/.bin/asl-validator --json-path 'statemachines/*.asl.json'
+	for f in statemachines/*.asl.json; do node_modules/.bin/asl-validator --json-path "$$f"; done
 	python3 scripts/check-schema.py
 
 test-unit:
