@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use berth_domain::BerthError;
+use berth_domain::{BerthError, ErrorKind};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -60,6 +60,9 @@ where
                 let source = std::error::Error::source(&e).map(|s| format!("{s:?}"));
                 if e.kind().is_transient() {
                     tracing::warn!(error_type = e.kind().name(), error = %e, source, "step failed, retryable");
+                } else if matches!(e.kind(), ErrorKind::InvalidRequest | ErrorKind::Conflict) {
+                    // The caller's request or another owner: not a fault of berth's.
+                    tracing::warn!(error_type = e.kind().name(), error = %e, source, "step refused");
                 } else {
                     tracing::error!(error_type = e.kind().name(), error = %e, source, "step failed");
                 }
