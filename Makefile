@@ -61,10 +61,11 @@ test-integration: build
 	@$(LOCAL) down --dir $(TEST_STACK) >/dev/null
 	$(LOCAL) up --dir $(TEST_STACK) --concurrency 8 >/dev/null
 	@trap '$(LOCAL) down --dir $(TEST_STACK) >/dev/null' EXIT; \
-	for suite in adapters onboarding; do \
-	  echo "--- suite $$suite (fresh emulator)"; \
-	  $(LOCAL) reset --dir $(TEST_STACK) >/dev/null; \
-	  BERTH_STACK_DIR=$(TEST_STACK) cargo test -p berth-tests --test $$suite -- --test-threads=4; \
+	for suite in adapters onboarding "pool --albs 3 --rule-quota 14 --target-group-quota 14"; do \
+	  set -- $$suite; name=$$1; shift; \
+	  echo "--- suite $$name (fresh emulator $$*)"; \
+	  $(LOCAL) reset --dir $(TEST_STACK) "$$@" >/dev/null; \
+	  BERTH_STACK_DIR=$(TEST_STACK) cargo test -p berth-tests --test $$name -- --test-threads=4; \
 	done
 
 test: tools lint test-unit test-integration

@@ -130,23 +130,25 @@ impl Harness {
                 inv.target_groups.extend(out.target_groups().iter().cloned());
             }
         }
-        let mut marker = None;
-        loop {
-            let out = self.elb.describe_rules().listener_arn(&infra.listener_arn).set_marker(marker.take()).send().await.expect("rules");
-            for r in out.rules() {
-                let hosts: Vec<String> = r
-                    .conditions()
-                    .iter()
-                    .filter(|c| c.field() == Some("host-header"))
-                    .flat_map(|c| c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| c.values().to_vec()))
-                    .collect();
-                if hosts.iter().any(|h| h == &host) {
-                    inv.rules.push(r.clone());
+        for alb in &infra.albs {
+            let mut marker = None;
+            loop {
+                let out = self.elb.describe_rules().listener_arn(&alb.listener_arn).set_marker(marker.take()).send().await.expect("rules");
+                for r in out.rules() {
+                    let hosts: Vec<String> = r
+                        .conditions()
+                        .iter()
+                        .filter(|c| c.field() == Some("host-header"))
+                        .flat_map(|c| c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| c.values().to_vec()))
+                        .collect();
+                    if hosts.iter().any(|h| h == &host) {
+                        inv.rules.push(r.clone());
+                    }
                 }
-            }
-            match out.next_marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
+                match out.next_marker() {
+                    Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                    _ => break,
+                }
             }
         }
         for s in &services {

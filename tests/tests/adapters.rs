@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi, LogsApi};
 use berth_adapters::model::{Registration, RuleSpec, TargetGroupSpec};
-use berth_adapters::ports::{Customers, ListenerRules, LogGroups, Priorities, TargetGroups, TaskDefinitions};
+use berth_adapters::ports::{Customers, ListenerRules, LogGroups, Placements, Pool, TargetGroups, TaskDefinitions};
+use berth_domain::pool::{Alb, AlbState, Capacity, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::ErrorKind;
 use berth_tests::Harness;
@@ -54,41 +55,72 @@ async fn registration_is_conditional_on_customer_and_host() {
 }
 
 #[tokio::test]
-async fn concurrent_allocations_never_share_a_priority() {
+async fn two_hundred_concurrent_placements_never_share_a_priority_or_overfill_an_alb() {
     let h = Harness::new().await;
     let r = registry(&h).await;
-    let listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/ad-alloc/1/1";
-    let n = 50;
+    // A second, bigger ALB next to the bootstrap's: placements spread over both.
+    r.add(&Alb {
+        name: "ad-big".into(),
+        load_balancer_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/ad-big/1".into(),
+        listener_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/ad-big/1/1".into(),
+        dns_name: "ad-big.elb.amazonaws.com".into(),
+        canonical_hosted_zone_id: "Z35SXDOTRQ7X7K".into(),
+        state: AlbState::Active,
+        rules: Capacity::new(500),
+        target_groups: Capacity::new(500),
+        certificates: Capacity::new(25),
+        customers: 0,
+    })
+    .await
+    .unwrap();
+    let n = 200;
+    let need = Need { rules: 2, target_groups: 2, certificates: 0 };
     for i in 0..n {
         r.register(&registration(&format!("ad-alloc-{i}"), &format!("x-{i}"))).await.unwrap();
     }
     let mut tasks = Vec::new();
     for i in 0..n {
         let r = r.clone();
-        tasks.push(tokio::spawn(async move { r.allocate(listener, &format!("ad-alloc-{i}"), &format!("x-{i}"), 2).await }));
+        tasks.push(tokio::spawn(async move { r.place(&format!("ad-alloc-{i}"), &format!("x-{i}"), &need).await }));
     }
-    let mut all = Vec::new();
+    let mut held: Vec<(String, u32)> = Vec::new();
     for t in tasks {
-        let ps = t.await.unwrap().expect("allocation");
-        assert_eq!(ps.len(), 2);
-        assert!(ps[0] < ps[1]);
-        all.extend(ps);
+        let p = t.await.unwrap().expect("placement");
+        assert_eq!(p.priorities.len(), 2);
+        assert!(p.priorities[0] < p.priorities[1]);
+        held.extend(p.priorities.iter().map(|x| (p.alb.listener_arn.clone(), *x)));
     }
-    let unique: BTreeSet<u32> = all.iter().copied().collect();
-    assert_eq!(unique.len(), all.len(), "duplicates among {all:?}");
-    assert_eq!(unique, (1..=2 * n as u32).collect::<BTreeSet<u32>>(), "numbers are dense from 1");
-    // Allocating again returns what the customer holds.
-    assert_eq!(r.allocate(listener, "ad-alloc-0", "x-0", 2).await.unwrap(), r.get("ad-alloc-0").await.unwrap().unwrap().priorities);
-    // Released numbers are reused first, lowest first.
+    let unique: BTreeSet<(String, u32)> = held.iter().cloned().collect();
+    assert_eq!(unique.len(), held.len(), "a (listener, priority) has two owners");
+    assert!(held.iter().all(|(_, p)| (1..=50_000).contains(p)));
+
+    // The pool's counters equal what is owned, and no ALB is over a quota.
+    let albs = r.albs().await.unwrap();
+    for a in &albs {
+        let owned = held.iter().filter(|(l, _)| l == &a.listener_arn).count() as u32;
+        assert_eq!(a.rules.used, owned, "{}", a.name);
+        assert_eq!(a.target_groups.used, owned, "{}", a.name);
+        assert_eq!(a.customers, owned / 2, "{}", a.name);
+        assert!(a.rules.used <= a.rules.quota && a.target_groups.used <= a.target_groups.quota, "{a:?}");
+    }
+    assert_eq!(albs.iter().map(|a| a.customers).sum::<u32>(), n);
+
+    // Placing again returns what the customer holds.
+    let again = r.place("ad-alloc-0", "x-0", &need).await.unwrap();
+    assert_eq!(again.priorities, r.get("ad-alloc-0").await.unwrap().unwrap().priorities);
+
+    // Released numbers and capacity come back, and are reused first.
+    let c3 = r.get("ad-alloc-3").await.unwrap().unwrap();
     let freed = r.release("ad-alloc-3").await.unwrap();
+    let alb3 = r.albs().await.unwrap().into_iter().find(|a| Some(&a.name) == c3.alb_name.as_ref()).unwrap();
+    r.set_state(if alb3.name == "ad-big" { "berth-shared-1" } else { "ad-big" }, AlbState::Draining).await.unwrap();
     r.register(&registration("ad-alloc-new", "x-new")).await.unwrap();
-    let again = r.allocate(listener, "ad-alloc-new", "x-new", 3).await.unwrap();
-    assert_eq!(&again[..2], &freed[..]);
-    assert_eq!(again[2], 2 * n as u32 + 1);
-    // The live claims agree with the customers.
+    let p = r.place("ad-alloc-new", "x-new", &need).await.unwrap();
+    assert_eq!(p.alb.name, alb3.name, "the other ALB is draining");
+    assert_eq!(p.priorities, freed);
     let claims = h.priority_claims().await;
     let mine: BTreeSet<u32> = claims.iter().filter(|(_, c)| c == "ad-alloc-new").map(|(p, _)| *p).collect();
-    assert_eq!(mine, again.iter().copied().collect());
+    assert_eq!(mine, freed.iter().copied().collect());
 }
 
 #[tokio::test]
@@ -141,4 +173,53 @@ async fn missing_things_are_none_not_errors() {
     let listed = logs.list("/berth/ad-logs/").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].retention_days, Some(14));
+}
+
+#[tokio::test]
+async fn the_operator_adds_drains_and_lists_pool_albs() {
+    let h = Harness::new().await;
+    let r = registry(&h).await;
+    // A new ALB with an HTTPS listener, made the way an operator's stack would.
+    let lb = h
+        .elb
+        .create_load_balancer()
+        .name("ad-extra")
+        .set_subnets(Some(h.stack.infra.subnets.clone()))
+        .security_groups(&h.stack.infra.alb_security_group)
+        .send()
+        .await
+        .unwrap();
+    let lb = &lb.load_balancers()[0];
+    let listener = h
+        .elb
+        .create_listener()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Https)
+        .port(443)
+        .certificates(aws_sdk_elasticloadbalancingv2::types::Certificate::builder().certificate_arn(&h.stack.infra.certificate_arn).build())
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    aws_sdk_elasticloadbalancingv2::types::FixedResponseActionConfig::builder().status_code("404").build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
+    let quotas = berth_cli::Quotas { rules: 40, ..Default::default() };
+    let added = berth_cli::pool_add(&r, &h.elb, &listener_arn, None, quotas).await.unwrap();
+    assert_eq!(added.name, "ad-extra");
+    assert_eq!(added.dns_name, lb.dns_name().unwrap());
+    assert_eq!(added.canonical_hosted_zone_id, lb.canonical_hosted_zone_id().unwrap());
+    assert_eq!(added.rules.quota, 40);
+    // The same listener twice, or a taken name: conflicts.
+    assert_eq!(berth_cli::pool_add(&r, &h.elb, &listener_arn, Some("other"), quotas).await.unwrap_err().kind(), ErrorKind::Conflict);
+    let drained = r.set_state("ad-extra", AlbState::Draining).await.unwrap();
+    assert_eq!(drained.state, AlbState::Draining);
+    let table = berth_cli::pool_table(&r.albs().await.unwrap());
+    assert!(table.lines().any(|l| l.starts_with("ad-extra") && l.contains("DRAINING") && l.contains("0/40")), "{table}");
+    assert_eq!(r.set_state("nope", AlbState::Active).await.unwrap_err().kind(), ErrorKind::NotFound);
 }

@@ -212,7 +212,8 @@ async fn the_resources_step_run_again_changes_nothing() {
         .iter()
         .map(|r| json!({"service": r["service"], "priority": outputs["priorities"][r["service"].as_str().unwrap()]}))
         .collect();
-    let state = json!({"plan": plan, "allocation": {"listener_arn": outputs["listener_arn"], "priorities": priorities}});
+    let state =
+        json!({"plan": plan, "allocation": {"alb": outputs["alb"], "listener_arn": outputs["listener_arn"], "priorities": priorities}});
     let (err, out) = h.invoke("berth-resources", &state).await;
     assert!(!err, "{out}");
     assert_eq!(out["created"], json!([]), "a re-run created {}", out["created"]);

@@ -52,18 +52,6 @@ impl TableConfig {
     }
 }
 
-/// The shared listener customers' rules go on.
-#[derive(Debug, Clone)]
-pub struct ListenerConfig {
-    pub listener_arn: String,
-}
-
-impl ListenerConfig {
-    pub fn from_env() -> Result<Self, BerthError> {
-        Ok(ListenerConfig { listener_arn: var("BERTH_LISTENER_ARN")? })
-    }
-}
-
 /// The shared infrastructure the resources step builds on.
 #[derive(Debug, Clone)]
 pub struct InfraConfig {
@@ -71,7 +59,6 @@ pub struct InfraConfig {
     pub vpc_id: String,
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
-    pub listener_arn: String,
     pub execution_role_arn: String,
     pub task_role_arn: String,
     pub region: String,
@@ -91,7 +78,6 @@ impl InfraConfig {
             vpc_id: var("BERTH_VPC_ID")?,
             subnets: list("BERTH_SUBNETS")?,
             security_groups: list("BERTH_SECURITY_GROUPS")?,
-            listener_arn: var("BERTH_LISTENER_ARN")?,
             execution_role_arn: var("BERTH_EXECUTION_ROLE_ARN")?,
             task_role_arn: var("BERTH_TASK_ROLE_ARN")?,
             region: var("AWS_REGION").or_else(|_| var("AWS_DEFAULT_REGION"))?,
@@ -99,21 +85,15 @@ impl InfraConfig {
     }
 }
 
-/// Where customers' DNS records go and what they point at.
+/// Where customers' DNS records go (they point at the ALB each customer was placed on).
 #[derive(Debug, Clone)]
 pub struct DnsConfig {
     pub hosted_zone_id: String,
-    pub alb_dns_name: String,
-    pub alb_hosted_zone_id: String,
 }
 
 impl DnsConfig {
     pub fn from_env() -> Result<Self, BerthError> {
-        Ok(DnsConfig {
-            hosted_zone_id: var("BERTH_HOSTED_ZONE_ID")?,
-            alb_dns_name: var("BERTH_ALB_DNS_NAME")?,
-            alb_hosted_zone_id: var("BERTH_ALB_HOSTED_ZONE_ID")?,
-        })
+        Ok(DnsConfig { hosted_zone_id: var("BERTH_HOSTED_ZONE_ID")? })
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use berth_domain::allocation::{self, Ledger};
+use berth_domain::pool::{self, Alb, AlbState, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
@@ -24,6 +25,7 @@ pub struct World {
     pub task_definitions: BTreeMap<String, Vec<TaskDefinitionObserved>>,
     pub services: BTreeMap<String, ServiceObserved>,
     pub records: BTreeMap<String, AliasSpec>,
+    pub pool: Vec<Alb>,
     /// Mutating calls made, by operation name.
     pub writes: BTreeMap<&'static str, usize>,
     next_id: u64,
@@ -82,8 +84,10 @@ impl Customers for Memory {
                 execution_id: r.execution_id.clone(),
                 host: r.host.clone(),
                 display_name: r.display_name.clone(),
+                alb_name: None,
                 listener_arn: None,
                 priorities: Vec::new(),
+                target_groups_held: 0,
                 resources: None,
                 outputs: None,
                 error: None,
@@ -138,25 +142,36 @@ fn owned<'a>(w: &'a mut World, customer_id: &str, execution_id: &str) -> Result<
     }
 }
 
-impl Priorities for Memory {
-    async fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> Result<Vec<u32>> {
+impl Placements for Memory {
+    async fn place(&self, customer_id: &str, execution_id: &str, need: &Need) -> Result<Placement> {
         self.with(|w| {
             let c =
                 w.customers.get(customer_id).ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
-            if !c.priorities.is_empty() {
-                return Ok(c.priorities.clone());
+            if let Some(name) = &c.alb_name {
+                let alb = w.pool.iter().find(|a| &a.name == name).ok_or_else(|| BerthError::NotFound(format!("{name} left the pool")))?;
+                return Ok(Placement { alb: AlbRef::from(alb), priorities: c.priorities.clone() });
             }
             if c.execution_id != execution_id {
                 return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", c.execution_id)));
             }
-            let ledger = w.ledgers.entry(listener_arn.to_string()).or_insert_with(Ledger::new);
-            let choice = allocation::choose(ledger, count, &BTreeSet::new()).map_err(|e| BerthError::QuotaExceeded(e.to_string()))?;
+            let name = pool::candidates(&w.pool, need).map_err(BerthError::QuotaExceeded)?[0].name.clone();
+            let alb = w.pool.iter_mut().find(|a| a.name == name).expect("candidate from the pool");
+            alb.rules.used += need.rules;
+            alb.target_groups.used += need.target_groups;
+            alb.certificates.used += need.certificates;
+            alb.customers += 1;
+            let alb_ref = AlbRef::from(&*alb);
+            let ledger = w.ledgers.entry(alb_ref.listener_arn.clone()).or_insert_with(Ledger::new);
+            let choice =
+                allocation::choose(ledger, need.rules as usize, &BTreeSet::new()).map_err(|e| BerthError::QuotaExceeded(e.to_string()))?;
             allocation::apply(ledger, &choice);
-            w.wrote("Allocate");
+            w.wrote("Place");
             let c = w.customers.get_mut(customer_id).expect("checked above");
             c.priorities = choice.priorities.clone();
-            c.listener_arn = Some(listener_arn.to_string());
-            Ok(choice.priorities)
+            c.listener_arn = Some(alb_ref.listener_arn.clone());
+            c.alb_name = Some(alb_ref.name.clone());
+            c.target_groups_held = need.target_groups;
+            Ok(Placement { alb: alb_ref, priorities: choice.priorities })
         })
     }
 
@@ -164,12 +179,45 @@ impl Priorities for Memory {
         self.with(|w| {
             let Some(c) = w.customers.get_mut(customer_id) else { return Ok(Vec::new()) };
             let ps = std::mem::take(&mut c.priorities);
+            let tgs = std::mem::take(&mut c.target_groups_held);
+            let alb_name = c.alb_name.take();
             if let Some(l) = c.listener_arn.take() {
                 if let Some(ledger) = w.ledgers.get_mut(&l) {
                     allocation::release(ledger, &ps);
                 }
             }
+            if let Some(a) = alb_name.and_then(|n| w.pool.iter_mut().find(|a| a.name == n)) {
+                a.rules.used -= ps.len() as u32;
+                a.target_groups.used -= tgs;
+                a.customers -= 1;
+            }
             Ok(ps)
+        })
+    }
+}
+
+impl Pool for Memory {
+    async fn albs(&self) -> Result<Vec<Alb>> {
+        Ok(self.with(|w| w.pool.clone()))
+    }
+    async fn add(&self, alb: &Alb) -> Result<()> {
+        self.with(|w| {
+            if w.pool.iter().any(|a| a.name == alb.name) {
+                return Err(BerthError::Conflict(format!("the pool already has an ALB named '{}'", alb.name)));
+            }
+            w.pool.push(alb.clone());
+            Ok(())
+        })
+    }
+    async fn set_state(&self, name: &str, state: AlbState) -> Result<Alb> {
+        self.with(|w| {
+            let a = w
+                .pool
+                .iter_mut()
+                .find(|a| a.name == name)
+                .ok_or_else(|| BerthError::NotFound(format!("no ALB named '{name}' in the pool")))?;
+            a.state = state;
+            Ok(a.clone())
         })
     }
 }

@@ -13,9 +13,12 @@ pub struct CustomerRecord {
     pub execution_id: String,
     pub host: String,
     pub display_name: String,
-    /// Listener and priorities, once allocated.
+    /// The ALB of the pool the customer was placed on, its listener and priorities.
+    pub alb_name: Option<String>,
     pub listener_arn: Option<String>,
     pub priorities: Vec<u32>,
+    /// Target groups reserved on that ALB.
+    pub target_groups_held: u32,
     /// What the resources step created or found (JSON as recorded).
     pub resources: Option<serde_json::Value>,
     pub outputs: Option<serde_json::Value>,
@@ -171,4 +174,32 @@ pub struct AliasSpec {
     pub name: String,
     pub target_dns_name: String,
     pub target_hosted_zone_id: String,
+}
+
+/// Where a customer was placed: its ALB and its priorities on that ALB's listener
+/// (ascending; the lowest goes to the most specific rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub alb: AlbRef,
+    pub priorities: Vec<u32>,
+}
+
+/// What the later steps need to know of the customer's ALB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbRef {
+    pub name: String,
+    pub listener_arn: String,
+    pub dns_name: String,
+    pub canonical_hosted_zone_id: String,
+}
+
+impl From<&berth_domain::pool::Alb> for AlbRef {
+    fn from(a: &berth_domain::pool::Alb) -> AlbRef {
+        AlbRef {
+            name: a.name.clone(),
+            listener_arn: a.listener_arn.clone(),
+            dns_name: a.dns_name.clone(),
+            canonical_hosted_zone_id: a.canonical_hosted_zone_id.clone(),
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use berth_domain::pool::{Alb, AlbState, Need};
 use berth_domain::BerthError;
 
 use crate::model::*;
@@ -39,19 +40,24 @@ pub trait Customers: Send + Sync {
     ) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
 }
 
-/// Listener-rule priorities, allocated atomically.
-pub trait Priorities: Send + Sync {
-    /// Gives the customer `count` priorities on the listener (ascending), or the ones it
-    /// already holds. Never gives one number to two customers.
-    fn allocate(
-        &self,
-        listener_arn: &str,
-        customer_id: &str,
-        execution_id: &str,
-        count: usize,
-    ) -> impl Future<Output = Result<Vec<u32>>> + Send;
-    /// Returns the customer's priorities to the listener's free list.
+/// Placement on the ALB pool and listener-rule priorities, atomically.
+pub trait Placements: Send + Sync {
+    /// Places the customer on an ALB with room for `need` and gives it `need.rules`
+    /// priorities on that ALB's listener, reserving the capacity; or returns the placement
+    /// it already has. Never gives one number to two customers, never fills an ALB past a
+    /// quota; `Berth.QuotaExceeded` naming what is full when no ALB has room.
+    fn place(&self, customer_id: &str, execution_id: &str, need: &Need) -> impl Future<Output = Result<Placement>> + Send;
+    /// Returns the customer's priorities to its listener's free list and its capacity to
+    /// its ALB.
     fn release(&self, customer_id: &str) -> impl Future<Output = Result<Vec<u32>>> + Send;
+}
+
+/// The pool of shared ALBs.
+pub trait Pool: Send + Sync {
+    fn albs(&self) -> impl Future<Output = Result<Vec<Alb>>> + Send;
+    /// Adds an ALB; `Berth.Conflict` if the name is taken.
+    fn add(&self, alb: &Alb) -> impl Future<Output = Result<()>> + Send;
+    fn set_state(&self, name: &str, state: AlbState) -> impl Future<Output = Result<Alb>> + Send;
 }
 
 pub trait LogGroups: Send + Sync {

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod error;
 pub mod naming;
 pub mod plan;
+pub mod pool;
 pub mod request;
 pub mod state;
 pub mod validate;

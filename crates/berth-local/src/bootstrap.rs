@@ -10,6 +10,9 @@ use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
 };
+use berth_adapters::aws::DynamoRegistry;
+use berth_adapters::ports::Pool;
+use berth_domain::pool::{self, Alb, AlbState, Capacity};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{json, query, xml_value};
@@ -34,6 +37,30 @@ pub const DOMAIN: &str = "saas.example.com";
 pub const TABLE: &str = "berth-local";
 pub const CLUSTER: &str = "berth-shared";
 
+/// The local pool: how many ALBs and their quotas (small ones let tests fill it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolOptions {
+    pub albs: u32,
+    pub rule_quota: u32,
+    pub target_group_quota: u32,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions { albs: 1, rule_quota: pool::DEFAULT_RULE_QUOTA, target_group_quota: pool::DEFAULT_TARGET_GROUP_QUOTA }
+    }
+}
+
+/// One ALB the bootstrap made and put in the pool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LocalAlb {
+    pub name: String,
+    pub arn: String,
+    pub listener_arn: String,
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+}
+
 /// What the bootstrap made: everything a Lambda's configuration or a test needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Infra {
@@ -42,6 +69,8 @@ pub struct Infra {
     pub alb_security_group: String,
     pub service_security_group: String,
     pub certificate_arn: String,
+    /// The pool, in creation order; the first ALB's details are repeated below.
+    pub albs: Vec<LocalAlb>,
     pub alb_arn: String,
     pub alb_dns_name: String,
     pub alb_hosted_zone_id: String,
@@ -77,12 +106,9 @@ impl Infra {
             ("BERTH_VPC_ID", self.vpc_id.clone()),
             ("BERTH_SUBNETS", self.subnets.join(",")),
             ("BERTH_SECURITY_GROUPS", self.service_security_group.clone()),
-            ("BERTH_LISTENER_ARN", self.listener_arn.clone()),
             ("BERTH_EXECUTION_ROLE_ARN", self.execution_role_arn.clone()),
             ("BERTH_TASK_ROLE_ARN", self.task_role_arn.clone()),
             ("BERTH_HOSTED_ZONE_ID", self.hosted_zone_id.clone()),
-            ("BERTH_ALB_DNS_NAME", self.alb_dns_name.clone()),
-            ("BERTH_ALB_HOSTED_ZONE_ID", self.alb_hosted_zone_id.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -113,7 +139,7 @@ pub fn substitute(definition: &str, subs: &BTreeMap<String, String>) -> Result<S
 }
 
 /// Creates the shared infrastructure and the state machines through `endpoint`.
-pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
+pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) -> Result<Infra> {
     let sdk = crate::observer_config(endpoint).await;
 
     let vpc_xml = query(endpoint, "ec2", &[("Action", "CreateVpc"), ("Version", "2016-11-15"), ("CidrBlock", "10.40.0.0/16")]).await?;
@@ -155,38 +181,50 @@ pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
     let certificate_arn = cert["CertificateArn"].as_str().ok_or("RequestCertificate returned no ARN")?.to_string();
 
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let lb = elb
-        .create_load_balancer()
-        .name("berth-shared-1")
-        .set_subnets(Some(subnets.clone()))
-        .security_groups(&groups[0])
-        .scheme(LoadBalancerSchemeEnum::InternetFacing)
-        .r#type(LoadBalancerTypeEnum::Application)
-        .send()
-        .await?;
-    let lb = lb.load_balancers().first().ok_or("CreateLoadBalancer returned nothing")?;
-    let alb_arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-    let listener = elb
-        .create_listener()
-        .load_balancer_arn(&alb_arn)
-        .protocol(ProtocolEnum::Https)
-        .port(443)
-        .certificates(Certificate::builder().certificate_arn(&certificate_arn).build())
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::FixedResponse)
-                .fixed_response_config(
-                    FixedResponseActionConfig::builder()
-                        .status_code("404")
-                        .content_type("text/plain")
-                        .message_body("no such customer")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await?;
-    let listener_arn = listener.listeners().first().and_then(|l| l.listener_arn()).ok_or("CreateListener returned nothing")?.to_string();
+    let mut albs = Vec::new();
+    for i in 1..=pool_options.albs.max(1) {
+        let name = format!("berth-shared-{i}");
+        let lb = elb
+            .create_load_balancer()
+            .name(&name)
+            .set_subnets(Some(subnets.clone()))
+            .security_groups(&groups[0])
+            .scheme(LoadBalancerSchemeEnum::InternetFacing)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .send()
+            .await?;
+        let lb = lb.load_balancers().first().ok_or("CreateLoadBalancer returned nothing")?;
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        let listener = elb
+            .create_listener()
+            .load_balancer_arn(&arn)
+            .protocol(ProtocolEnum::Https)
+            .port(443)
+            .certificates(Certificate::builder().certificate_arn(&certificate_arn).build())
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(
+                        FixedResponseActionConfig::builder()
+                            .status_code("404")
+                            .content_type("text/plain")
+                            .message_body("no such customer")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await?;
+        let listener_arn =
+            listener.listeners().first().and_then(|l| l.listener_arn()).ok_or("CreateListener returned nothing")?.to_string();
+        albs.push(LocalAlb {
+            name,
+            arn,
+            listener_arn,
+            dns_name: lb.dns_name().unwrap_or_default().to_string(),
+            hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+        });
+    }
 
     aws_sdk_ecs::Client::new(&sdk).create_cluster().cluster_name(CLUSTER).send().await?;
 
@@ -210,6 +248,26 @@ pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
         .send()
         .await?;
 
+    // The pool, through the same code the operator's `berth-admin pool add` uses.
+    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    for a in &albs {
+        registry
+            .add(&Alb {
+                name: a.name.clone(),
+                load_balancer_arn: a.arn.clone(),
+                listener_arn: a.listener_arn.clone(),
+                dns_name: a.dns_name.clone(),
+                canonical_hosted_zone_id: a.hosted_zone_id.clone(),
+                state: AlbState::Active,
+                rules: Capacity::new(pool_options.rule_quota),
+                target_groups: Capacity::new(pool_options.target_group_quota),
+                certificates: Capacity::new(pool::DEFAULT_CERTIFICATE_QUOTA),
+                customers: 0,
+            })
+            .await
+            .map_err(|e| format!("adding {} to the pool: {e}", a.name))?;
+    }
+
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let subs = substitutions();
     let mut state_machines = BTreeMap::new();
@@ -231,10 +289,11 @@ pub async fn bootstrap(endpoint: &str, root: &Path) -> Result<Infra> {
         alb_security_group: groups[0].clone(),
         service_security_group: groups[1].clone(),
         certificate_arn,
-        alb_dns_name: lb.dns_name().unwrap_or_default().to_string(),
-        alb_hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
-        alb_arn,
-        listener_arn,
+        alb_dns_name: albs[0].dns_name.clone(),
+        alb_hosted_zone_id: albs[0].hosted_zone_id.clone(),
+        alb_arn: albs[0].arn.clone(),
+        listener_arn: albs[0].listener_arn.clone(),
+        albs,
         cluster: CLUSTER.to_string(),
         hosted_zone_id,
         domain: DOMAIN.to_string(),

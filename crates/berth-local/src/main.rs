@@ -26,11 +26,29 @@ struct StackArgs {
     /// Concurrent instances per function.
     #[arg(long, default_value_t = 4)]
     concurrency: u32,
+    /// ALBs in the local pool.
+    #[arg(long, default_value_t = 1)]
+    albs: u32,
+    /// Listener-rule quota of each local ALB.
+    #[arg(long, default_value_t = berth_domain::pool::DEFAULT_RULE_QUOTA)]
+    rule_quota: u32,
+    /// Target-group quota of each local ALB.
+    #[arg(long, default_value_t = berth_domain::pool::DEFAULT_TARGET_GROUP_QUOTA)]
+    target_group_quota: u32,
 }
 
 impl StackArgs {
     fn options(&self) -> Options {
-        Options { dir: self.dir.clone(), root: self.root.clone(), concurrency: self.concurrency }
+        Options {
+            dir: self.dir.clone(),
+            root: self.root.clone(),
+            concurrency: self.concurrency,
+            pool: berth_local::bootstrap::PoolOptions {
+                albs: self.albs,
+                rule_quota: self.rule_quota,
+                target_group_quota: self.target_group_quota,
+            },
+        }
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Options {
     pub root: PathBuf,
     /// Concurrent instances per function in `cargo lambda watch`.
     pub concurrency: u32,
+    /// The ALB pool the bootstrap makes.
+    pub pool: bootstrap::PoolOptions,
 }
 
 pub fn stack_file(dir: &Path) -> PathBuf {
@@ -178,7 +180,7 @@ pub async fn up(opts: &Options) -> Result<Stack> {
         wait_port("moto", moto_port, Duration::from_secs(60), moto_pid).await?;
         wait_port("router", router_port, Duration::from_secs(10), router_pid).await?;
         configure_moto(&moto).await?;
-        let infra = bootstrap::bootstrap(&endpoint, &opts.root).await?;
+        let infra = bootstrap::bootstrap(&endpoint, &opts.root, &opts.pool).await?;
 
         let watch_pid = start_watch(opts, &infra, &endpoint, lambda_port)?;
         pids.insert("cargo-lambda-watch".to_string(), watch_pid);
@@ -242,7 +244,7 @@ pub async fn reset(opts: &Options) -> Result<Stack> {
         return Err(format!("moto reset: {} {}", r.status, r.body).into());
     }
     configure_moto(&stack.moto_endpoint).await?;
-    let infra = bootstrap::bootstrap(&stack.endpoint, &opts.root).await?;
+    let infra = bootstrap::bootstrap(&stack.endpoint, &opts.root, &opts.pool).await?;
     if let Some(pid) = stack.pids.get("cargo-lambda-watch") {
         stop(&BTreeMap::from([("watch".to_string(), *pid)]));
     }

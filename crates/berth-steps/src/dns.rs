@@ -1,4 +1,5 @@
-//! Step 6: alias A and AAAA records for the customer's host, pointing at the shared ALB.
+//! Step 6: alias A and AAAA records for the customer's host, pointing at the ALB it was
+//! placed on.
 //! UPSERT makes a re-run a no-op.
 
 use berth_adapters::config::DnsConfig;
@@ -13,13 +14,14 @@ pub async fn run<D: Dns>(dns: &D, cfg: &DnsConfig, state: &State) -> Result<DnsO
     if !state.health.as_ref().is_some_and(|h| h.stable) {
         return Err(BerthError::Conflict(format!("DNS for '{}' is written only once its services are stable", plan.customer_id)));
     }
-    let target = format!("dualstack.{}", cfg.alb_dns_name.trim_end_matches('.'));
+    let alb = &state.allocation()?.alb;
+    let target = format!("dualstack.{}", alb.dns_name.trim_end_matches('.'));
     let change_id = dns
         .upsert_alias(&AliasSpec {
             hosted_zone_id: cfg.hosted_zone_id.clone(),
             name: plan.host.clone(),
             target_dns_name: target.clone(),
-            target_hosted_zone_id: cfg.alb_hosted_zone_id.clone(),
+            target_hosted_zone_id: alb.canonical_hosted_zone_id.clone(),
         })
         .await?;
     tracing::info!(customer = %plan.customer_id, host = %plan.host, change = %change_id, "alias records upserted");

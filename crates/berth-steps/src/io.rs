@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_adapters::model::ServiceObserved;
+use berth_adapters::model::{AlbRef, ServiceObserved};
 use berth_domain::plan::Plan;
 use berth_domain::state::CustomerState;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,8 @@ pub struct RulePriority {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocationOutput {
+    /// The pool ALB the customer was placed on.
+    pub alb: AlbRef,
     pub listener_arn: String,
     /// In the plan's rule order: the most specific rule has the lowest priority.
     pub priorities: Vec<RulePriority>,
@@ -106,6 +108,8 @@ pub struct Outputs {
     pub state: CustomerState,
     pub url: String,
     pub host: String,
+    /// The pool ALB the customer is on.
+    pub alb: AlbRef,
     pub listener_arn: String,
     pub priorities: BTreeMap<String, u32>,
     pub target_groups: BTreeMap<String, String>,

@@ -50,12 +50,7 @@ where
 {
     let plan = state.plan()?;
     let allocation = state.allocation()?;
-    if allocation.listener_arn != infra.listener_arn {
-        return Err(BerthError::Conflict(format!(
-            "priorities were allocated on {} but this deployment's listener is {}",
-            allocation.listener_arn, infra.listener_arn
-        )));
-    }
+    let listener_arn = allocation.listener_arn.as_str();
     let mut j = Journal::default();
 
     reconcile_log_groups(ports.logs, plan, &mut j).await?;
@@ -70,14 +65,14 @@ where
 
     let mut rules: BTreeMap<String, (u32, RuleObserved)> = BTreeMap::new();
     if !plan.rules.is_empty() {
-        let mut existing = ports.rules.list(&infra.listener_arn).await?;
+        let mut existing = ports.rules.list(listener_arn).await?;
         for (rule, held) in plan.rules.iter().zip(&allocation.priorities) {
             if rule.service != held.service {
                 return Err(BerthError::Internal(format!("allocation order {} does not match rule {}", held.service, rule.service)));
             }
             let tg = &target_groups[&rule.service];
             let spec = RuleSpec {
-                listener_arn: infra.listener_arn.clone(),
+                listener_arn: listener_arn.to_string(),
                 priority: held.priority,
                 host: rule.host.clone(),
                 path_patterns: rule.path_patterns.clone(),

@@ -38,6 +38,12 @@ fn events() -> Vec<(&'static str, Value)> {
     });
     let allocate = json!(state);
     state.allocation = Some(AllocationOutput {
+        alb: berth_adapters::model::AlbRef {
+            name: "berth-shared-1".into(),
+            listener_arn: LISTENER.into(),
+            dns_name: "berth-shared-1-123456789.us-east-1.elb.amazonaws.com".into(),
+            canonical_hosted_zone_id: "Z35SXDOTRQ7X7K".into(),
+        },
         listener_arn: LISTENER.into(),
         priorities: plan
             .rules

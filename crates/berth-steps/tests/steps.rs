@@ -6,6 +6,7 @@ use berth_adapters::model::{RuleObserved, TargetGroupObserved};
 use berth_adapters::ports::Customers;
 use berth_domain::catalog::Catalog;
 use berth_domain::plan::HealthPolicy;
+use berth_domain::pool::{Alb, AlbState, Capacity};
 use berth_domain::state::CustomerState;
 use berth_domain::validate::Settings;
 use berth_domain::{BerthError, ErrorKind};
@@ -31,7 +32,6 @@ fn infra() -> InfraConfig {
         vpc_id: "vpc-1".into(),
         subnets: vec!["subnet-a".into()],
         security_groups: vec!["sg-1".into()],
-        listener_arn: LISTENER.into(),
         execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
         task_role_arn: "arn:aws:iam::123456789012:role/task".into(),
         region: "us-east-1".into(),
@@ -51,6 +51,26 @@ fn planned(customer: &str, execution: &str) -> State {
     State { plan: Some(plan), ..Default::default() }
 }
 
+/// The fakes, with a pool of one ALB whose listener is LISTENER.
+fn memory() -> Memory {
+    let m = Memory::new();
+    m.with(|w| {
+        w.pool.push(Alb {
+            name: "shared-1".into(),
+            load_balancer_arn: "arn:lb/shared-1".into(),
+            listener_arn: LISTENER.into(),
+            dns_name: "alb-1.elb.amazonaws.com".into(),
+            canonical_hosted_zone_id: "ZALB".into(),
+            state: AlbState::Active,
+            rules: Capacity::new(100),
+            target_groups: Capacity::new(100),
+            certificates: Capacity::new(25),
+            customers: 0,
+        })
+    });
+    m
+}
+
 fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory> {
     Ports { logs: m, target_groups: m, rules: m, task_definitions: m, services: m, customers: m }
 }
@@ -59,18 +79,18 @@ fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory
 async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = planned(customer, execution);
     state.register = Some(register::run(m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(m, LISTENER, &state).await.unwrap());
+    state.allocation = Some(allocate::run(m, &state).await.unwrap());
     state.resources = Some(resources::run(&ports(m), &infra(), &state).await.unwrap());
     state
 }
 
 #[tokio::test]
 async fn the_whole_pipeline_over_fakes() {
-    let m = Memory::new();
+    let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
     state.health = Some(check::run(&m, "shared", &state).await.unwrap());
     assert!(state.health.as_ref().unwrap().stable);
-    let cfg = DnsConfig { hosted_zone_id: "Z1".into(), alb_dns_name: "alb-1.elb.amazonaws.com".into(), alb_hosted_zone_id: "ZALB".into() };
+    let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
     state.dns = Some(dns::run(&m, &cfg, &state).await.unwrap());
     let out = activate::run(&m, &state).await.unwrap();
     assert_eq!(out.url, "https://acme.saas.example.com");
@@ -84,19 +104,35 @@ async fn the_whole_pipeline_over_fakes() {
         assert_eq!(w.rules[LISTENER].len(), 2);
         assert_eq!(w.records["acme.saas.example.com"].target_dns_name, "dualstack.alb-1.elb.amazonaws.com");
         assert_eq!(w.customers["acme"].state, CustomerState::Active);
+        assert_eq!((w.pool[0].rules.used, w.pool[0].target_groups.used, w.pool[0].customers), (2, 2, 1));
+    });
+}
+
+#[tokio::test]
+async fn a_full_pool_is_quota_exceeded_and_creates_nothing() {
+    let m = memory();
+    m.with(|w| w.pool[0].rules = Capacity { quota: 3, used: 2 });
+    let mut state = planned("acme", "exec-1");
+    state.register = Some(register::run(&m, &state).await.unwrap());
+    let e = allocate::run(&m, &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
+    assert!(e.to_string().contains("shared-1: listener rules 2/3 used, 2 needed"), "{e}");
+    m.with(|w| {
+        assert!(w.customers["acme"].priorities.is_empty());
+        assert_eq!(w.pool[0].rules.used, 2);
     });
 }
 
 #[tokio::test]
 async fn every_step_run_twice_changes_nothing() {
-    let m = Memory::new();
+    let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
     let first = state.resources.clone().unwrap();
     assert_eq!(first.created.len(), 3 + 2 + 2 + 3 + 3, "{:?}", first.created);
     let writes = m.with(|w| w.total_writes());
 
     assert_eq!(register::run(&m, &state).await.unwrap().state, CustomerState::Provisioning);
-    let again = allocate::run(&m, LISTENER, &state).await.unwrap();
+    let again = allocate::run(&m, &state).await.unwrap();
     assert_eq!(Some(&again), state.allocation.as_ref());
     state.resources = Some(resources::run(&ports(&m), &infra(), &state).await.unwrap());
     let second = state.resources.clone().unwrap();
@@ -108,7 +144,7 @@ async fn every_step_run_twice_changes_nothing() {
 
 #[tokio::test]
 async fn drift_is_fixed_and_reported() {
-    let m = Memory::new();
+    let m = memory();
     let state = provision(&m, "acme", "exec-1").await;
     m.with(|w| {
         w.log_groups.get_mut("/berth/acme/api").unwrap().0 = Some(7);
@@ -127,10 +163,10 @@ async fn drift_is_fixed_and_reported() {
 
 #[tokio::test]
 async fn a_rule_berth_does_not_own_at_our_priority_is_a_conflict() {
-    let m = Memory::new();
+    let m = memory();
     let mut state = planned("acme", "exec-1");
     state.register = Some(register::run(&m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(&m, LISTENER, &state).await.unwrap());
+    state.allocation = Some(allocate::run(&m, &state).await.unwrap());
     m.with(|w| {
         w.rules.entry(LISTENER.into()).or_default().push(RuleObserved {
             arn: "arn:rule/by-hand".into(),
@@ -148,10 +184,10 @@ async fn a_rule_berth_does_not_own_at_our_priority_is_a_conflict() {
 
 #[tokio::test]
 async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
-    let m = Memory::new();
+    let m = memory();
     let mut state = planned("acme", "exec-1");
     state.register = Some(register::run(&m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(&m, LISTENER, &state).await.unwrap());
+    state.allocation = Some(allocate::run(&m, &state).await.unwrap());
     m.with(|w| {
         w.target_groups.insert(
             "acme-api".into(),
@@ -173,7 +209,7 @@ async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
 
 #[tokio::test]
 async fn unstable_services_time_out_after_the_planned_attempts() {
-    let m = Memory::new();
+    let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
     m.with(|w| w.services.get_mut("acme-api").unwrap().running_count = 0);
     for attempt in 1..3 {
@@ -185,28 +221,28 @@ async fn unstable_services_time_out_after_the_planned_attempts() {
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.to_string().contains("acme-api (running 0/1"), "{e}");
     // And DNS is not written for services that are not stable.
-    let cfg = DnsConfig { hosted_zone_id: "Z1".into(), alb_dns_name: "alb".into(), alb_hosted_zone_id: "ZALB".into() };
+    let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
     assert_eq!(dns::run(&m, &cfg, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
 
 #[tokio::test]
 async fn the_more_specific_rule_gets_the_lower_priority() {
-    let m = Memory::new();
+    let m = memory();
     let mut req = request("acme");
     req["products"] = json!(["webapp", "reports"]);
     req["services"]["reports"] = json!({"image_tag": "2.0.0"});
     let plan = validate::run(ValidateInput { request: req, execution_id: "e".into() }, &Catalog::builtin(), &settings()).unwrap();
     let mut state = State { plan: Some(plan), ..Default::default() };
     state.register = Some(register::run(&m, &state).await.unwrap());
-    let a = allocate::run(&m, LISTENER, &state).await.unwrap();
+    let a = allocate::run(&m, &state).await.unwrap();
     let by: std::collections::BTreeMap<_, _> = a.priorities.iter().map(|p| (p.service.as_str(), p.priority)).collect();
     assert!(by["frontend"] > by["api"] && by["frontend"] > by["reports"], "{by:?}");
 }
 
 #[tokio::test]
 async fn only_the_owning_execution_marks_a_customer_failed() {
-    let m = Memory::new();
+    let m = memory();
     let state = provision(&m, "acme", "exec-1").await;
     let mut other = planned("acme", "exec-2");
     other.error = Some(CaughtError {

@@ -7,6 +7,7 @@
 //! | listener counter | `LISTENER#{arn}` | `LEDGER` | minted (the highest number ever handed out) |
 //! | released number | `LISTENER#{arn}` | `FREE#{nnnnn}` | priority |
 //! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id, priority |
+//! | pool ALB | `POOL` | `ALB#{name}` | ARNs, DNS name, zone, alb_state, quotas and use of rules, target groups, certificates; customers |
 //!
 //! Registration and allocation end in single transactions whose conditions make a
 //! customer, a host and a (listener, priority) belong to one owner at a time. Fresh
@@ -20,12 +21,13 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use berth_domain::allocation;
+use berth_domain::pool::{self, Alb, AlbState, Capacity, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
 use crate::classify::{built, classify};
-use crate::model::{CustomerRecord, Registration};
-use crate::ports::{Customers, Priorities, Result};
+use crate::model::{AlbRef, CustomerRecord, Placement, Registration};
+use crate::ports::{Customers, Placements, Pool, Result};
 
 const SERVICE: &str = "dynamodb";
 /// Optimistic-lock retries inside one allocation before reporting `Berth.Transient`.
@@ -47,6 +49,10 @@ pub fn priority_sk(p: u32) -> String {
     format!("PRIORITY#{p:05}")
 }
 pub const FREE_PREFIX: &str = "FREE#";
+pub const POOL_PK: &str = "POOL";
+pub fn alb_sk(name: &str) -> String {
+    format!("ALB#{name}")
+}
 pub fn free_sk(p: u32) -> String {
     format!("{FREE_PREFIX}{p:05}")
 }
@@ -141,8 +147,10 @@ fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
         execution_id: str_attr(item, "execution_id").unwrap_or_default(),
         host: str_attr(item, "host").unwrap_or_default(),
         display_name: str_attr(item, "display_name").unwrap_or_default(),
+        alb_name: str_attr(item, "alb_name"),
         listener_arn: str_attr(item, "listener_arn"),
         priorities,
+        target_groups_held: num(item, "target_groups_held").unwrap_or(0) as u32,
         resources: json_attr(item, "resources"),
         outputs: json_attr(item, "outputs"),
         error: str_attr(item, "error_name"),
@@ -371,38 +379,183 @@ impl DynamoRegistry {
     }
 }
 
-impl Priorities for DynamoRegistry {
-    /// Released numbers first (lowest first), then freshly minted ones; then one
-    /// transaction takes the free entries, writes a claim per number and records them on
-    /// the customer. A constant number of requests, whatever the number of customers:
-    /// GetItem, Query, UpdateItem (only when minting) and TransactWriteItems.
-    async fn allocate(&self, listener_arn: &str, customer_id: &str, execution_id: &str, count: usize) -> Result<Vec<u32>> {
-        if count == 0 {
-            return Ok(Vec::new());
+fn to_alb(item: &HashMap<String, AttributeValue>) -> Result<Alb> {
+    let state_raw = str_attr(item, "alb_state").unwrap_or_default();
+    let cap = |q: &str, u: &str| Capacity { quota: num(item, q).unwrap_or(0) as u32, used: num(item, u).unwrap_or(0) as u32 };
+    Ok(Alb {
+        name: str_attr(item, "name").unwrap_or_default(),
+        load_balancer_arn: str_attr(item, "load_balancer_arn").unwrap_or_default(),
+        listener_arn: str_attr(item, "listener_arn").unwrap_or_default(),
+        dns_name: str_attr(item, "dns_name").unwrap_or_default(),
+        canonical_hosted_zone_id: str_attr(item, "canonical_hosted_zone_id").unwrap_or_default(),
+        state: AlbState::parse(&state_raw).ok_or_else(|| BerthError::Internal(format!("pool item has unknown state '{state_raw}'")))?,
+        rules: cap("rule_quota", "rules_used"),
+        target_groups: cap("target_group_quota", "target_groups_used"),
+        certificates: cap("certificate_quota", "certificates_used"),
+        customers: num(item, "customers").unwrap_or(0) as u32,
+    })
+}
+
+impl Pool for DynamoRegistry {
+    async fn albs(&self) -> Result<Vec<Alb>> {
+        let mut albs = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(POOL_PK))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "Query", e))?;
+            for item in out.items() {
+                albs.push(to_alb(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
         }
+        Ok(albs)
+    }
+
+    async fn add(&self, alb: &Alb) -> Result<()> {
+        if !pool::is_alb_name(&alb.name) {
+            return Err(BerthError::invalid("name", "1-32 letters, digits and hyphens"));
+        }
+        let mut item = key(POOL_PK.to_string(), &alb_sk(&alb.name));
+        for (k, v) in [
+            ("name", &alb.name),
+            ("load_balancer_arn", &alb.load_balancer_arn),
+            ("listener_arn", &alb.listener_arn),
+            ("dns_name", &alb.dns_name),
+            ("canonical_hosted_zone_id", &alb.canonical_hosted_zone_id),
+        ] {
+            item.insert(k.to_string(), s(v));
+        }
+        item.insert("alb_state".into(), s(alb.state.as_str()));
+        for (k, v) in [
+            ("rule_quota", alb.rules.quota),
+            ("rules_used", alb.rules.used),
+            ("target_group_quota", alb.target_groups.quota),
+            ("target_groups_used", alb.target_groups.used),
+            ("certificate_quota", alb.certificates.quota),
+            ("certificates_used", alb.certificates.used),
+            ("customers", alb.customers),
+        ] {
+            item.insert(k.to_string(), n(v));
+        }
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(BerthError::Conflict(format!("the pool already has an ALB named '{}'", alb.name)))
+            }
+            Err(e) => Err(classify(SERVICE, "PutItem", e)),
+        }
+    }
+
+    async fn set_state(&self, name: &str, state: AlbState) -> Result<Alb> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(POOL_PK.to_string(), &alb_sk(name))))
+            .update_expression("SET alb_state = :s")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":s", s(state.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+        {
+            Ok(out) => to_alb(&out.attributes.unwrap_or_default()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(BerthError::NotFound(format!("no ALB named '{name}' in the pool")))
+            }
+            Err(e) => Err(classify(SERVICE, "UpdateItem", e)),
+        }
+    }
+}
+
+impl DynamoRegistry {
+    /// The placement a customer record holds, with its ALB as the pool describes it.
+    async fn existing_placement(&self, customer: &CustomerRecord) -> Result<Placement> {
+        let alb_name = customer.alb_name.as_deref().unwrap_or_default();
+        let item = self.get_item(POOL_PK.to_string(), &alb_sk(alb_name)).await?.ok_or_else(|| {
+            BerthError::NotFound(format!("customer '{}' is placed on '{alb_name}', which left the pool", customer.customer_id))
+        })?;
+        Ok(Placement { alb: AlbRef::from(&to_alb(&item)?), priorities: customer.priorities.clone() })
+    }
+}
+
+impl Placements for DynamoRegistry {
+    /// Chooses the ALB (one Query of the pool), takes released numbers on its listener
+    /// first (one Query), mints the rest with one atomic ADD, then one transaction reserves
+    /// the ALB's capacity (only if it is ACTIVE and has room), takes the free entries, writes
+    /// a claim per number and records the placement on the customer. The number of requests
+    /// does not grow with the number of customers.
+    async fn place(&self, customer_id: &str, execution_id: &str, need: &Need) -> Result<Placement> {
+        let count = need.rules as usize;
         if count > 49 {
             return Err(BerthError::QuotaExceeded(format!("{count} rules for one customer: at most 49 fit one allocation")));
         }
         let customer =
             self.get(customer_id).await?.ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
-        if !customer.priorities.is_empty() {
-            if customer.listener_arn.as_deref() == Some(listener_arn) && customer.priorities.len() == count {
-                return Ok(customer.priorities);
+        if let Some(alb_name) = &customer.alb_name {
+            if customer.priorities.len() != count {
+                return Err(BerthError::Conflict(format!(
+                    "customer '{customer_id}' already holds priorities {:?} on {alb_name}, for another plan",
+                    customer.priorities
+                )));
             }
-            return Err(BerthError::Conflict(format!(
-                "customer '{customer_id}' already holds priorities {:?} on another listener or for another plan",
-                customer.priorities
-            )));
+            return self.existing_placement(&customer).await;
         }
         if customer.execution_id != execution_id {
             return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
         }
 
-        // Minted numbers are ours alone: they are kept across attempts.
+        // Minted numbers are ours alone; kept across attempts while the listener stays.
         let mut minted: Vec<u32> = Vec::new();
+        let mut minted_on = String::new();
         for attempt in 0..ALLOCATION_ATTEMPTS {
+            let albs = self.albs().await?;
+            let candidates = pool::candidates(&albs, need).map_err(BerthError::QuotaExceeded)?;
+            let alb = match candidates.iter().find(|a| a.listener_arn == minted_on) {
+                Some(a) => *a,
+                None => candidates[0],
+            };
+            let listener_arn = alb.listener_arn.as_str();
+            if minted_on != listener_arn {
+                if !minted.is_empty() {
+                    self.give_back(&minted_on, &minted).await?;
+                    minted.clear();
+                }
+                minted_on = listener_arn.to_string();
+            }
+
             let wanted = count - minted.len();
-            let free = self.free_numbers(listener_arn, (wanted * 4).clamp(1, 100)).await?;
+            let free = if wanted > 0 { self.free_numbers(listener_arn, (wanted * 4).clamp(1, 100)).await? } else { Vec::new() };
             // Lowest first; after a race, spread over the candidates so callers stop
             // colliding on the same few numbers.
             let offset = if attempt == 0 || free.len() <= wanted { 0 } else { jitter(free.len() as u64) as usize };
@@ -425,7 +578,29 @@ impl Priorities for DynamoRegistry {
             let mut priorities: Vec<u32> = minted.iter().chain(&reused).copied().collect();
             priorities.sort_unstable();
 
-            let mut items = Vec::with_capacity(2 * count + 1);
+            let mut items = Vec::with_capacity(2 * count + 2);
+            items.push(
+                TransactWriteItem::builder()
+                    .update(built(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(POOL_PK.to_string(), &alb_sk(&alb.name))))
+                            .update_expression("ADD rules_used :r, target_groups_used :t, certificates_used :c, customers :one")
+                            .condition_expression(
+                                "alb_state = :active AND rules_used <= :rmax AND target_groups_used <= :tmax AND certificates_used <= :cmax",
+                            )
+                            .expression_attribute_values(":r", n(need.rules))
+                            .expression_attribute_values(":t", n(need.target_groups))
+                            .expression_attribute_values(":c", n(need.certificates))
+                            .expression_attribute_values(":one", n(1))
+                            .expression_attribute_values(":active", s(AlbState::Active.as_str()))
+                            .expression_attribute_values(":rmax", n(alb.rules.quota.saturating_sub(need.rules)))
+                            .expression_attribute_values(":tmax", n(alb.target_groups.quota.saturating_sub(need.target_groups)))
+                            .expression_attribute_values(":cmax", n(alb.certificates.quota.saturating_sub(need.certificates)))
+                            .build(),
+                    )?)
+                    .build(),
+            );
             for p in &reused {
                 items.push(
                     TransactWriteItem::builder()
@@ -461,10 +636,14 @@ impl Priorities for DynamoRegistry {
                         Update::builder()
                             .table_name(&self.table)
                             .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
-                            .update_expression("SET priorities = :ps, listener_arn = :l, updated_at = :now")
-                            .condition_expression("execution_id = :exec AND attribute_not_exists(priorities)")
+                            .update_expression(
+                                "SET priorities = :ps, listener_arn = :l, alb_name = :alb, target_groups_held = :t, updated_at = :now",
+                            )
+                            .condition_expression("execution_id = :exec AND attribute_not_exists(alb_name)")
                             .expression_attribute_values(":ps", AttributeValue::L(priorities.iter().map(n).collect()))
                             .expression_attribute_values(":l", s(listener_arn))
+                            .expression_attribute_values(":alb", s(&alb.name))
+                            .expression_attribute_values(":t", n(need.target_groups))
                             .expression_attribute_values(":exec", s(execution_id))
                             .expression_attribute_values(":now", s(now()))
                             .build(),
@@ -474,8 +653,8 @@ impl Priorities for DynamoRegistry {
             let customer_index = items.len() - 1;
             match self.transact(items).await {
                 Ok(()) => {
-                    tracing::info!(customer = customer_id, listener = listener_arn, priorities = ?priorities, attempt, "priorities allocated");
-                    return Ok(priorities);
+                    tracing::info!(customer = customer_id, alb = %alb.name, listener = listener_arn, priorities = ?priorities, attempt, "placed");
+                    return Ok(Placement { alb: AlbRef::from(alb), priorities });
                 }
                 Err(TransactOutcome::Failed(e)) => {
                     self.give_back(listener_arn, &minted).await?;
@@ -483,37 +662,35 @@ impl Priorities for DynamoRegistry {
                 }
                 Err(TransactOutcome::Cancelled(reasons)) => {
                     if reason_code(&reasons, customer_index) == Some("ConditionalCheckFailed") {
-                        // This customer's priorities were recorded meanwhile (a retry of
-                        // this very execution, say): those win, ours go back.
+                        // This customer was placed meanwhile (a retry of this very
+                        // execution, say): that placement wins, our numbers go back.
                         self.give_back(listener_arn, &minted).await?;
                         return match self.get(customer_id).await? {
-                            Some(c) if !c.priorities.is_empty() && c.execution_id == execution_id => Ok(c.priorities),
-                            _ => Err(BerthError::Conflict(format!("customer '{customer_id}' changed owner during allocation"))),
+                            Some(c) if c.alb_name.is_some() && c.execution_id == execution_id => self.existing_placement(&c).await,
+                            _ => Err(BerthError::Conflict(format!("customer '{customer_id}' changed owner during placement"))),
                         };
                     }
-                    // Another caller took one of the free numbers first: choose again.
+                    // The ALB filled up or was drained meanwhile (re-read the pool), or
+                    // another caller took one of the free numbers first (choose again).
                     let backoff = 5u64 * (1 << attempt.min(7));
-                    tracing::debug!(customer = customer_id, attempt, "allocation raced for a free number, retrying");
+                    tracing::debug!(customer = customer_id, attempt, "placement raced, retrying");
                     tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter(backoff))).await;
                 }
             }
         }
-        self.give_back(listener_arn, &minted).await?;
-        Err(BerthError::Transient(format!(
-            "allocating {count} priorities on {listener_arn}: still contended after {ALLOCATION_ATTEMPTS} attempts"
-        )))
+        if !minted.is_empty() {
+            self.give_back(&minted_on, &minted).await?;
+        }
+        Err(BerthError::Transient(format!("placing '{customer_id}': still contended after {ALLOCATION_ATTEMPTS} attempts")))
     }
 
     async fn release(&self, customer_id: &str) -> Result<Vec<u32>> {
         let Some(customer) = self.get(customer_id).await? else {
             return Ok(Vec::new());
         };
-        let Some(listener) = customer.listener_arn.clone() else {
+        let (Some(listener), Some(alb_name)) = (customer.listener_arn.clone(), customer.alb_name.clone()) else {
             return Ok(Vec::new());
         };
-        if customer.priorities.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut items = Vec::new();
         for p in &customer.priorities {
             items.push(
@@ -539,10 +716,25 @@ impl Priorities for DynamoRegistry {
                 .update(built(
                     Update::builder()
                         .table_name(&self.table)
+                        .set_key(Some(key(POOL_PK.to_string(), &alb_sk(&alb_name))))
+                        .update_expression("ADD rules_used :r, target_groups_used :t, customers :one")
+                        .condition_expression("attribute_exists(pk)")
+                        .expression_attribute_values(":r", n(-(customer.priorities.len() as i64)))
+                        .expression_attribute_values(":t", n(-i64::from(customer.target_groups_held)))
+                        .expression_attribute_values(":one", n(-1))
+                        .build(),
+                )?)
+                .build(),
+        );
+        items.push(
+            TransactWriteItem::builder()
+                .update(built(
+                    Update::builder()
+                        .table_name(&self.table)
                         .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
-                        .update_expression("REMOVE priorities, listener_arn")
-                        .condition_expression("listener_arn = :l")
-                        .expression_attribute_values(":l", s(&listener))
+                        .update_expression("REMOVE priorities, listener_arn, alb_name, target_groups_held")
+                        .condition_expression("alb_name = :alb")
+                        .expression_attribute_values(":alb", s(&alb_name))
                         .build(),
                 )?)
                 .build(),
@@ -550,9 +742,7 @@ impl Priorities for DynamoRegistry {
         match self.transact(items).await {
             Ok(()) => Ok(customer.priorities),
             Err(TransactOutcome::Failed(e)) => Err(e),
-            Err(TransactOutcome::Cancelled(_)) => {
-                Err(BerthError::Transient(format!("releasing priorities of '{customer_id}': raced, retry")))
-            }
+            Err(TransactOutcome::Cancelled(_)) => Err(BerthError::Transient(format!("releasing '{customer_id}': raced, retry"))),
         }
     }
 }

@@ -1,8 +1,9 @@
-//! The allocate Lambda: this customer's listener-rule priorities, atomically in DynamoDB.
+//! The allocate Lambda: places the customer on an ALB of the pool and takes its listener-rule
+//! priorities there, atomically in DynamoDB.
 #![recursion_limit = "256"]
 
 use berth_adapters::aws::{sdk_config, DynamoRegistry};
-use berth_adapters::config::{ListenerConfig, TableConfig};
+use berth_adapters::config::TableConfig;
 use berth_steps::lambda::handle;
 use berth_steps::{allocate, State};
 use lambda_runtime::{run, service_fn, LambdaEvent};
@@ -12,12 +13,10 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let table = TableConfig::from_env()?;
-    let listener = ListenerConfig::from_env()?;
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table.table);
     let registry = &registry;
-    let listener = &listener;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle("allocate", event, |state: State| async move { allocate::run(registry, &listener.listener_arn, &state).await }).await
+        handle("allocate", event, |state: State| async move { allocate::run(registry, &state).await }).await
     }))
     .await
 }
