@@ -1,5 +1,6 @@
 //! The adapters against the emulator: DynamoDB registry and allocation, ELBv2, ECS, Logs,
-//! Route 53, each through its SDK implementation.
+//! Route 53, each through its SDK implementation. The tests share the ALB pool, so this
+//! suite runs one test at a time (make test passes --test-threads=1).
 
 use std::collections::BTreeSet;
 
@@ -94,16 +95,20 @@ async fn two_hundred_concurrent_placements_never_share_a_priority_or_overfill_an
     assert_eq!(unique.len(), held.len(), "a (listener, priority) has two owners");
     assert!(held.iter().all(|(_, p)| (1..=50_000).contains(p)));
 
-    // The pool's counters equal what is owned, and no ALB is over a quota.
+    // The pool's counters equal what the ledger says is owned, and no ALB is over a quota.
     let albs = r.albs().await.unwrap();
     for a in &albs {
-        let owned = held.iter().filter(|(l, _)| l == &a.listener_arn).count() as u32;
-        assert_eq!(a.rules.used, owned, "{}", a.name);
-        assert_eq!(a.target_groups.used, owned, "{}", a.name);
-        assert_eq!(a.customers, owned / 2, "{}", a.name);
+        let claims = r.claims(&a.listener_arn).await.unwrap();
+        let owners: BTreeSet<&str> = claims.iter().map(|(_, c, _)| c.as_str()).collect();
+        assert_eq!(a.rules.used as usize, claims.len(), "{}", a.name);
+        assert_eq!(a.target_groups.used as usize, claims.len(), "{}: every customer here has as many target groups as rules", a.name);
+        assert_eq!(a.customers as usize, owners.len(), "{}", a.name);
         assert!(a.rules.used <= a.rules.quota && a.target_groups.used <= a.target_groups.quota, "{a:?}");
+        let mine = held.iter().filter(|(l, _)| l == &a.listener_arn).count();
+        assert!(mine <= claims.len());
     }
-    assert_eq!(albs.iter().map(|a| a.customers).sum::<u32>(), n);
+    let placed_here: u32 = albs.iter().map(|a| a.customers).sum();
+    assert!(placed_here >= n, "{placed_here} customers in the pool, {n} placed by this test");
 
     // Placing again returns what the customer holds.
     let again = r.place("ad-alloc-0", "x-0", &need).await.unwrap();
@@ -222,4 +227,53 @@ async fn the_operator_adds_drains_and_lists_pool_albs() {
     let table = berth_cli::pool_table(&r.albs().await.unwrap());
     assert!(table.lines().any(|l| l.starts_with("ad-extra") && l.contains("DRAINING") && l.contains("0/40")), "{table}");
     assert_eq!(r.set_state("nope", AlbState::Active).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn the_audit_finds_a_rule_made_by_hand_and_claims_with_no_rule() {
+    let h = Harness::new().await;
+    let r = registry(&h).await;
+    let elb = ElbApi::new(h.elb.clone());
+    let listener = h.stack.infra.listener_arn.clone();
+    // A rule made by hand, outside berth.
+    let tg = TargetGroups::create(
+        &elb,
+        &TargetGroupSpec {
+            name: "ad-handmade".into(),
+            port: 80,
+            vpc_id: h.stack.infra.vpc_id.clone(),
+            health_check_path: "/".into(),
+            tags: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let by_hand = ListenerRules::create(
+        &elb,
+        &RuleSpec {
+            listener_arn: listener.clone(),
+            priority: 31_000,
+            host: "legacy.saas.example.com".into(),
+            path_patterns: vec![],
+            target_group_arn: tg.arn.clone(),
+            tags: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    // A customer placed but whose rules were never made.
+    r.register(&registration("ad-audit", "x-audit")).await.unwrap();
+    let placed = r.place("ad-audit", "x-audit", &Need { rules: 2, target_groups: 2, certificates: 0 }).await.unwrap();
+
+    let report = berth_cli::audit(&r, &elb).await.unwrap();
+    let alb = report.iter().find(|a| a.listener_arn == listener).expect("the bootstrap ALB");
+    let f = alb.foreign_rules.iter().find(|f| f.rule_arn == by_hand.arn).expect("the rule made by hand is reported");
+    assert_eq!((f.priority, f.recorded), (31_000, false));
+    assert_eq!(f.hosts, vec!["legacy.saas.example.com".to_string()]);
+    assert_eq!(alb.rules_free, alb.rules.quota - alb.rules.used);
+    let home = report.iter().find(|a| a.listener_arn == placed.alb.listener_arn).expect("the customer's ALB");
+    let unbacked: Vec<u32> = home.claims_without_rule.iter().filter(|c| c.customer_id == "ad-audit").map(|c| c.priority).collect();
+    assert_eq!(unbacked, placed.priorities);
+    let text = berth_cli::audit_text(&report);
+    assert!(text.contains("rule not owned by berth: priority 31000"), "{text}");
 }

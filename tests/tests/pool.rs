@@ -1,12 +1,18 @@
-//! End to end on a pool of three ALBs with small quotas (14 rules, 14 target groups each):
-//! customers spread with no ALB over quota, each customer's DNS points at its own ALB, and
-//! a full pool fails with Berth.QuotaExceeded and creates nothing. Run on a stack started
-//! with `--albs 3 --rule-quota 14 --target-group-quota 14` (make test does).
+//! End to end on a pool of three ALBs with small quotas (16 rules, 14 target groups each),
+//! each listener already holding two rules made by hand at priorities 1 and 2: berth skips
+//! and records those priorities, customers spread with no ALB over quota, each customer's
+//! DNS points at its own ALB, the audit reports the rules made by hand, and a full pool
+//! fails with Berth.QuotaExceeded and creates nothing. Run on a stack started with
+//! `--albs 3 --rule-quota 16 --target-group-quota 14` (make test does).
 
 use std::collections::BTreeMap;
 
 use berth_tests::Harness;
 use std::sync::Arc;
+
+use berth_adapters::aws::{DynamoRegistry, ElbApi};
+use berth_adapters::model::{RuleSpec, TargetGroupSpec};
+use berth_adapters::ports::{ListenerRules, TargetGroups};
 
 #[tokio::test]
 async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
@@ -14,6 +20,35 @@ async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
     let albs = &h.stack.infra.albs;
     assert_eq!(albs.len(), 3, "this suite runs on a pool of three ALBs");
     let by_listener: BTreeMap<&str, &berth_local::bootstrap::LocalAlb> = albs.iter().map(|a| (a.listener_arn.as_str(), a)).collect();
+
+    // Rules made by hand, outside berth, at the first two priorities of every listener.
+    let elb = ElbApi::new(h.elb.clone());
+    let mut by_hand = Vec::new();
+    for (i, a) in albs.iter().enumerate() {
+        let tg = TargetGroups::create(
+            &elb,
+            &TargetGroupSpec {
+                name: format!("legacy-{i}"),
+                port: 80,
+                vpc_id: h.stack.infra.vpc_id.clone(),
+                health_check_path: "/".into(),
+                tags: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        for p in [1, 2] {
+            let spec = RuleSpec {
+                listener_arn: a.listener_arn.clone(),
+                priority: p,
+                host: format!("legacy-{i}-{p}.saas.example.com"),
+                path_patterns: vec![],
+                target_group_arn: tg.arn.clone(),
+                tags: Default::default(),
+            };
+            by_hand.push(ListenerRules::create(&elb, &spec).await.unwrap().arn);
+        }
+    }
 
     // 20 customers, five at a time.
     let customers: Vec<String> = (0..20).map(|i| format!("pool-{i:02}")).collect();
@@ -36,8 +71,10 @@ async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
         let listener = outputs["listener_arn"].as_str().unwrap();
         let alb = by_listener.get(listener).unwrap_or_else(|| panic!("{c} is on an unknown listener {listener}"));
         *per_alb.entry(alb.name.clone()).or_default() += 1;
-        // Its rules are on its ALB's listener, and its DNS points at that ALB.
+        // Its rules are on its ALB's listener, not at a priority a rule made by hand holds,
+        // and its DNS points at that ALB.
         assert_eq!(inv.rules.len(), 2, "{c}");
+        assert!(inv.priority_claims.iter().all(|p| *p > 2), "{c}: {:?}", inv.priority_claims);
         assert!(
             inv.rules.iter().all(|r| r.rule_arn().unwrap().contains(&alb.listener_arn.replace(":listener/", ":listener-rule/"))),
             "{c}"
@@ -46,13 +83,24 @@ async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
             assert_eq!(rec.alias_target().unwrap().dns_name().trim_end_matches('.'), format!("dualstack.{}", alb.dns_name), "{c}");
         }
     }
-    // Spread: every ALB took customers, none over 14 rules (7 customers of 2 rules).
+    // Spread: every ALB took customers, none over its 16 rules (2 by hand + 7 customers).
     assert_eq!(per_alb.len(), 3, "{per_alb:?}");
     for a in albs {
         let live = h.elb.describe_rules().listener_arn(&a.listener_arn).send().await.unwrap();
         let rules = live.rules().iter().filter(|r| r.priority() != Some("default")).count();
-        assert!(rules <= 14, "{}: {rules} rules", a.name);
-        assert_eq!(rules, 2 * per_alb.get(&a.name).copied().unwrap_or(0), "{}", a.name);
+        assert!(rules <= 16, "{}: {rules} rules", a.name);
+        assert_eq!(rules, 2 + 2 * per_alb.get(&a.name).copied().unwrap_or(0), "{}", a.name);
+    }
+    // The audit reports the rules made by hand, set aside in the ledger, and nothing else.
+    let registry = DynamoRegistry::new(h.dynamodb.clone(), h.stack.infra.table.clone());
+    let report = berth_cli::audit(&registry, &elb).await.unwrap();
+    let foreign: Vec<&str> = report.iter().flat_map(|a| a.foreign_rules.iter().map(|f| f.rule_arn.as_str())).collect();
+    assert_eq!(foreign.len(), 6, "{report:?}");
+    assert!(by_hand.iter().all(|arn| foreign.contains(&arn.as_str())));
+    assert!(report.iter().all(|a| a.foreign_rules.iter().all(|f| f.recorded)), "{report:?}");
+    assert!(report.iter().all(|a| a.claims_without_rule.is_empty()), "{report:?}");
+    for a in &report {
+        assert_eq!(a.rules.used as usize, a.live_rules, "{}: the counter and the listener agree", a.name);
     }
 
     // Room for exactly one more customer (42 rules of capacity, 40 used)...
@@ -63,7 +111,7 @@ async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
     assert_eq!(full.status, "FAILED");
     assert_eq!(full.error.as_deref(), Some("Berth.QuotaExceeded"), "{:?}", full.cause);
     let cause = full.cause.unwrap_or_default();
-    assert!(cause.contains("listener rules 14/14 used, 2 needed"), "{cause}");
+    assert!(cause.contains("listener rules 16/16 used, 2 needed"), "{cause}");
     let inv = h.inventory("pool-21").await;
     assert!(inv.target_groups.is_empty() && inv.rules.is_empty() && inv.task_definitions.is_empty(), "{inv:?}");
     assert!(inv.services.is_empty() && inv.log_groups.is_empty() && inv.records.is_empty(), "{inv:?}");

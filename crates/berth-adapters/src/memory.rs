@@ -26,6 +26,7 @@ pub struct World {
     pub services: BTreeMap<String, ServiceObserved>,
     pub records: BTreeMap<String, AliasSpec>,
     pub pool: Vec<Alb>,
+    pub foreign: BTreeMap<String, Vec<u32>>,
     /// Mutating calls made, by operation name.
     pub writes: BTreeMap<&'static str, usize>,
     next_id: u64,
@@ -175,6 +176,27 @@ impl Placements for Memory {
         })
     }
 
+    async fn set_aside(&self, customer_id: &str, execution_id: &str, held: &[(u32, String)]) -> Result<Vec<u32>> {
+        self.with(|w| {
+            let c =
+                w.customers.get(customer_id).ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+            if c.execution_id != execution_id {
+                return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", c.execution_id)));
+            }
+            let listener = c.listener_arn.clone().ok_or_else(|| BerthError::Conflict("not placed".into()))?;
+            let bad: Vec<u32> = held.iter().map(|(p, _)| *p).filter(|p| c.priorities.contains(p)).collect();
+            let ledger = w.ledgers.entry(listener.clone()).or_insert_with(Ledger::new);
+            let choice = allocation::choose(ledger, bad.len(), &BTreeSet::new()).map_err(|e| BerthError::QuotaExceeded(e.to_string()))?;
+            allocation::apply(ledger, &choice);
+            w.foreign.entry(listener).or_default().extend(&bad);
+            let c = w.customers.get_mut(customer_id).expect("checked above");
+            c.priorities.retain(|p| !bad.contains(p));
+            c.priorities.extend(choice.priorities);
+            c.priorities.sort_unstable();
+            Ok(c.priorities.clone())
+        })
+    }
+
     async fn release(&self, customer_id: &str) -> Result<Vec<u32>> {
         self.with(|w| {
             let Some(c) = w.customers.get_mut(customer_id) else { return Ok(Vec::new()) };
@@ -193,6 +215,13 @@ impl Placements for Memory {
             }
             Ok(ps)
         })
+    }
+}
+
+impl Memory {
+    /// Priorities recorded as held by rules berth does not own, per listener.
+    pub fn foreign(&self, listener: &str) -> Vec<u32> {
+        self.with(|w| w.foreign.get(listener).cloned().unwrap_or_default())
     }
 }
 

@@ -50,6 +50,10 @@ pub trait Placements: Send + Sync {
     /// Returns the customer's priorities to its listener's free list and its capacity to
     /// its ALB.
     fn release(&self, customer_id: &str) -> impl Future<Output = Result<Vec<u32>>> + Send;
+    /// Some of the customer's priorities turned out to be held on the live listener by
+    /// rules berth does not own: records them as such (never handed out again, counted
+    /// against the ALB) and gives the customer others. Returns its priorities, ascending.
+    fn set_aside(&self, customer_id: &str, execution_id: &str, held: &[(u32, String)]) -> impl Future<Output = Result<Vec<u32>>> + Send;
 }
 
 /// The pool of shared ALBs.

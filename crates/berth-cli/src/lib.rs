@@ -2,7 +2,8 @@
 //! arguments and prints).
 
 use aws_sdk_elasticloadbalancingv2::Client as Elb;
-use berth_adapters::ports::Pool;
+use berth_adapters::aws::{DynamoRegistry, ElbApi};
+use berth_adapters::ports::{ListenerRules, Pool};
 use berth_domain::pool::{self, Alb, AlbState, Capacity};
 use berth_domain::BerthError;
 
@@ -81,6 +82,110 @@ pub fn pool_table(albs: &[Alb]) -> String {
             a.certificates.used,
             a.certificates.quota
         ));
+    }
+    out
+}
+
+/// A rule on a pool listener that berth does not own.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ForeignRule {
+    pub priority: u32,
+    pub rule_arn: String,
+    pub hosts: Vec<String>,
+    /// Already set aside in the ledger (berth skipped its priority).
+    pub recorded: bool,
+}
+
+/// A ledger entry whose rule is not on the listener.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnbackedClaim {
+    pub priority: u32,
+    pub customer_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AlbAudit {
+    pub name: String,
+    pub listener_arn: String,
+    pub state: AlbState,
+    pub customers: u32,
+    pub rules: Capacity,
+    pub rules_free: u32,
+    pub target_groups: Capacity,
+    pub target_groups_free: u32,
+    /// Rules on the live listener, the default rule left out.
+    pub live_rules: usize,
+    pub foreign_rules: Vec<ForeignRule>,
+    pub claims_without_rule: Vec<UnbackedClaim>,
+}
+
+/// Compares every pool listener with the ledger.
+pub async fn audit(registry: &DynamoRegistry, elb: &ElbApi) -> Result<Vec<AlbAudit>, BerthError> {
+    let mut report = Vec::new();
+    for alb in registry.albs().await? {
+        let live: Vec<_> = elb.list(&alb.listener_arn).await?.into_iter().filter(|r| r.priority.is_some()).collect();
+        let claims = registry.claims(&alb.listener_arn).await?;
+        let mut foreign = Vec::new();
+        for r in &live {
+            let p = r.priority.unwrap_or_default();
+            match claims.iter().find(|(c, _, _)| *c == p) {
+                Some((_, owner, _)) if owner != berth_adapters::aws::dynamo::FOREIGN_OWNER => {}
+                claim => {
+                    foreign.push(ForeignRule { priority: p, rule_arn: r.arn.clone(), hosts: r.hosts.clone(), recorded: claim.is_some() })
+                }
+            }
+        }
+        let unbacked = claims
+            .iter()
+            .filter(|(p, owner, _)| owner != berth_adapters::aws::dynamo::FOREIGN_OWNER && !live.iter().any(|r| r.priority == Some(*p)))
+            .map(|(p, owner, _)| UnbackedClaim { priority: *p, customer_id: owner.clone() })
+            .collect();
+        report.push(AlbAudit {
+            name: alb.name.clone(),
+            listener_arn: alb.listener_arn.clone(),
+            state: alb.state,
+            customers: alb.customers,
+            rules_free: alb.rules.free(),
+            rules: alb.rules,
+            target_groups_free: alb.target_groups.free(),
+            target_groups: alb.target_groups,
+            live_rules: live.len(),
+            foreign_rules: foreign,
+            claims_without_rule: unbacked,
+        });
+    }
+    Ok(report)
+}
+
+/// The audit as text.
+pub fn audit_text(report: &[AlbAudit]) -> String {
+    let mut out = String::new();
+    for a in report {
+        out.push_str(&format!(
+            "{} ({}): {} customers; rules {}/{} used, {} free ({} on the listener); target groups {}/{} used, {} free\n",
+            a.name,
+            a.state.as_str(),
+            a.customers,
+            a.rules.used,
+            a.rules.quota,
+            a.rules_free,
+            a.live_rules,
+            a.target_groups.used,
+            a.target_groups.quota,
+            a.target_groups_free
+        ));
+        for f in &a.foreign_rules {
+            out.push_str(&format!(
+                "  rule not owned by berth: priority {} {} hosts {:?}{}\n",
+                f.priority,
+                f.rule_arn,
+                f.hosts,
+                if f.recorded { " (set aside in the ledger)" } else { " (not in the ledger)" }
+            ));
+        }
+        for c in &a.claims_without_rule {
+            out.push_str(&format!("  ledger entry with no rule: priority {} held by customer '{}'\n", c.priority, c.customer_id));
+        }
     }
     out
 }

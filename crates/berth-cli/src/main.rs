@@ -26,6 +26,9 @@ enum Cmd {
     /// The pool of shared ALBs.
     #[command(subcommand)]
     Pool(PoolCmd),
+    /// Compare every pool listener with the ledger: rules berth does not own, ledger
+    /// entries with no rule, and each ALB's used and free capacity.
+    Audit,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +79,16 @@ async fn main() -> std::process::ExitCode {
             let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
             let quotas = Quotas { rules: rule_quota, target_groups: target_group_quota, certificates: certificate_quota };
             pool_add(&registry, &elb, &listener_arn, name.as_deref(), quotas).await.map(|a| format!("added {} ({})", a.name, a.dns_name))
+        }
+        Cmd::Audit => {
+            let elb = berth_adapters::aws::ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
+            berth_cli::audit(&registry, &elb).await.map(|r| {
+                if cli.json {
+                    serde_json::to_string_pretty(&r).unwrap_or_default()
+                } else {
+                    berth_cli::audit_text(&r)
+                }
+            })
         }
         Cmd::Pool(PoolCmd::Drain { name }) => {
             registry.set_state(&name, AlbState::Draining).await.map(|a| format!("{} is draining", a.name))

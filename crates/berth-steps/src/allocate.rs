@@ -1,20 +1,40 @@
 //! Step 3: place the customer on an ALB of the pool with room for all of its rules and
-//! target groups, and take its listener-rule priorities there, atomically.
+//! target groups, and take its listener-rule priorities there, atomically; numbers that a
+//! rule berth does not own holds on the live listener are skipped and recorded.
 
-use berth_adapters::ports::Placements;
+use berth_adapters::ports::{ListenerRules, Placements};
 use berth_domain::pool::Need;
 use berth_domain::BerthError;
 
 use crate::io::{AllocationOutput, RulePriority, State};
 
-pub async fn run<P: Placements>(placements: &P, state: &State) -> Result<AllocationOutput, BerthError> {
+pub async fn run<P: Placements, R: ListenerRules>(placements: &P, rules: &R, state: &State) -> Result<AllocationOutput, BerthError> {
     let plan = state.plan()?;
     let need = Need {
         rules: plan.rules.len() as u32,
         target_groups: plan.services.iter().filter(|s| s.target_group.is_some()).count() as u32,
         certificates: 0,
     };
-    let placement = placements.place(&plan.customer_id, &plan.execution_id, &need).await?;
+    let mut placement = placements.place(&plan.customer_id, &plan.execution_id, &need).await?;
+    // The ledger against the live listener: a number held there by a rule berth does not
+    // own (made by hand, say) is set aside and replaced. One DescribeRules page holds the
+    // whole listener (at most its rule quota).
+    if !placement.priorities.is_empty() {
+        for _ in 0..3 {
+            let live = rules.list(&placement.alb.listener_arn).await?;
+            let held: Vec<(u32, String)> = placement
+                .priorities
+                .iter()
+                .filter_map(|p| live.iter().find(|r| r.priority == Some(*p) && !r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&plan.host))))
+                .map(|r| (r.priority.unwrap_or_default(), r.arn.clone()))
+                .collect();
+            if held.is_empty() {
+                break;
+            }
+            tracing::warn!(customer = %plan.customer_id, listener = %placement.alb.listener_arn, held = ?held, "priorities held by rules berth does not own");
+            placement.priorities = placements.set_aside(&plan.customer_id, &plan.execution_id, &held).await?;
+        }
+    }
     let mut numbers = placement.priorities;
     if numbers.len() != plan.rules.len() {
         return Err(BerthError::Conflict(format!(

@@ -79,7 +79,7 @@ fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory
 async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = planned(customer, execution);
     state.register = Some(register::run(m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(m, &state).await.unwrap());
+    state.allocation = Some(allocate::run(m, m, &state).await.unwrap());
     state.resources = Some(resources::run(&ports(m), &infra(), &state).await.unwrap());
     state
 }
@@ -114,7 +114,7 @@ async fn a_full_pool_is_quota_exceeded_and_creates_nothing() {
     m.with(|w| w.pool[0].rules = Capacity { quota: 3, used: 2 });
     let mut state = planned("acme", "exec-1");
     state.register = Some(register::run(&m, &state).await.unwrap());
-    let e = allocate::run(&m, &state).await.unwrap_err();
+    let e = allocate::run(&m, &m, &state).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
     assert!(e.to_string().contains("shared-1: listener rules 2/3 used, 2 needed"), "{e}");
     m.with(|w| {
@@ -132,7 +132,7 @@ async fn every_step_run_twice_changes_nothing() {
     let writes = m.with(|w| w.total_writes());
 
     assert_eq!(register::run(&m, &state).await.unwrap().state, CustomerState::Provisioning);
-    let again = allocate::run(&m, &state).await.unwrap();
+    let again = allocate::run(&m, &m, &state).await.unwrap();
     assert_eq!(Some(&again), state.allocation.as_ref());
     state.resources = Some(resources::run(&ports(&m), &infra(), &state).await.unwrap());
     let second = state.resources.clone().unwrap();
@@ -166,7 +166,7 @@ async fn a_rule_berth_does_not_own_at_our_priority_is_a_conflict() {
     let m = memory();
     let mut state = planned("acme", "exec-1");
     state.register = Some(register::run(&m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(&m, &state).await.unwrap());
+    state.allocation = Some(allocate::run(&m, &m, &state).await.unwrap());
     m.with(|w| {
         w.rules.entry(LISTENER.into()).or_default().push(RuleObserved {
             arn: "arn:rule/by-hand".into(),
@@ -183,11 +183,36 @@ async fn a_rule_berth_does_not_own_at_our_priority_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn priorities_held_by_rules_berth_does_not_own_are_skipped_and_recorded() {
+    let m = memory();
+    m.with(|w| {
+        w.rules.entry(LISTENER.into()).or_default().push(RuleObserved {
+            arn: "arn:rule/by-hand".into(),
+            priority: Some(1),
+            hosts: vec!["legacy.saas.example.com".into()],
+            path_patterns: vec![],
+            target_group_arns: vec!["arn:tg/legacy".into()],
+        })
+    });
+    let mut state = planned("acme", "exec-1");
+    state.register = Some(register::run(&m, &state).await.unwrap());
+    let a = allocate::run(&m, &m, &state).await.unwrap();
+    let ps: Vec<u32> = a.priorities.iter().map(|p| p.priority).collect();
+    assert!(!ps.contains(&1), "{ps:?}");
+    assert!(ps[0] < ps[1], "the more specific rule still gets the lower number: {ps:?}");
+    assert_eq!(m.foreign(LISTENER), vec![1]);
+    state.allocation = Some(a);
+    // And the resources step then builds next to the rule made by hand.
+    resources::run(&ports(&m), &infra(), &state).await.unwrap();
+    m.with(|w| assert_eq!(w.rules[LISTENER].len(), 3));
+}
+
+#[tokio::test]
 async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
     let m = memory();
     let mut state = planned("acme", "exec-1");
     state.register = Some(register::run(&m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(&m, &state).await.unwrap());
+    state.allocation = Some(allocate::run(&m, &m, &state).await.unwrap());
     m.with(|w| {
         w.target_groups.insert(
             "acme-api".into(),
@@ -235,7 +260,7 @@ async fn the_more_specific_rule_gets_the_lower_priority() {
     let plan = validate::run(ValidateInput { request: req, execution_id: "e".into() }, &Catalog::builtin(), &settings()).unwrap();
     let mut state = State { plan: Some(plan), ..Default::default() };
     state.register = Some(register::run(&m, &state).await.unwrap());
-    let a = allocate::run(&m, &state).await.unwrap();
+    let a = allocate::run(&m, &m, &state).await.unwrap();
     let by: std::collections::BTreeMap<_, _> = a.priorities.iter().map(|p| (p.service.as_str(), p.priority)).collect();
     assert!(by["frontend"] > by["api"] && by["frontend"] > by["reports"], "{by:?}");
 }

@@ -6,7 +6,7 @@
 //! | host claim | `HOST#{host}` | `CLAIM` | customer_id |
 //! | listener counter | `LISTENER#{arn}` | `LEDGER` | minted (the highest number ever handed out) |
 //! | released number | `LISTENER#{arn}` | `FREE#{nnnnn}` | priority |
-//! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id, priority |
+//! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id (`#foreign` for a rule berth does not own, with rule_arn), priority |
 //! | pool ALB | `POOL` | `ALB#{name}` | ARNs, DNS name, zone, alb_state, quotas and use of rules, target groups, certificates; customers |
 //!
 //! Registration and allocation end in single transactions whose conditions make a
@@ -50,6 +50,8 @@ pub fn priority_sk(p: u32) -> String {
 }
 pub const FREE_PREFIX: &str = "FREE#";
 pub const POOL_PK: &str = "POOL";
+/// The owner recorded on a priority claim held by a rule berth does not own.
+pub const FOREIGN_OWNER: &str = "#foreign";
 pub fn alb_sk(name: &str) -> String {
     format!("ALB#{name}")
 }
@@ -499,6 +501,37 @@ impl Pool for DynamoRegistry {
 }
 
 impl DynamoRegistry {
+    /// Every priority claim on a listener: (priority, owner, rule ARN when foreign).
+    pub async fn claims(&self, listener_arn: &str) -> Result<Vec<(u32, String, Option<String>)>> {
+        let mut claims = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", s(listener_pk(listener_arn)))
+                .expression_attribute_values(":p", s("PRIORITY#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "Query", e))?;
+            for item in out.items() {
+                let p = num(item, "priority").unwrap_or(0) as u32;
+                claims.push((p, str_attr(item, "customer_id").unwrap_or_default(), str_attr(item, "rule_arn")));
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(claims)
+    }
+}
+
+impl DynamoRegistry {
     /// The placement a customer record holds, with its ALB as the pool describes it.
     async fn existing_placement(&self, customer: &CustomerRecord) -> Result<Placement> {
         let alb_name = customer.alb_name.as_deref().unwrap_or_default();
@@ -682,6 +715,139 @@ impl Placements for DynamoRegistry {
             self.give_back(&minted_on, &minted).await?;
         }
         Err(BerthError::Transient(format!("placing '{customer_id}': still contended after {ALLOCATION_ATTEMPTS} attempts")))
+    }
+
+    async fn set_aside(&self, customer_id: &str, execution_id: &str, held: &[(u32, String)]) -> Result<Vec<u32>> {
+        let customer =
+            self.get(customer_id).await?.ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+        if customer.execution_id != execution_id {
+            return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
+        }
+        let (Some(listener), Some(alb_name)) = (customer.listener_arn.clone(), customer.alb_name.clone()) else {
+            return Err(BerthError::Conflict(format!("customer '{customer_id}' is not placed")));
+        };
+        let held: Vec<&(u32, String)> = held.iter().filter(|(p, _)| customer.priorities.contains(p)).collect();
+        if held.is_empty() {
+            return Ok(customer.priorities);
+        }
+        let mut minted = Vec::new();
+        for attempt in 0..ALLOCATION_ATTEMPTS {
+            let wanted = held.len() - minted.len();
+            let free = self.free_numbers(&listener, (wanted * 4).clamp(1, 100)).await?;
+            let offset = if attempt == 0 || free.len() <= wanted { 0 } else { jitter(free.len() as u64) as usize };
+            let reused: Vec<u32> = free.iter().cycle().skip(offset).take(wanted.min(free.len())).copied().collect();
+            if reused.len() < wanted {
+                let fresh = self.mint(&listener, wanted - reused.len()).await?;
+                let short = fresh.len() < wanted - reused.len();
+                minted.extend(fresh);
+                if short {
+                    self.give_back(&listener, &minted).await?;
+                    return Err(BerthError::QuotaExceeded(format!("listener {listener} has no free priority left")));
+                }
+            }
+            let replacements: Vec<u32> = minted.iter().chain(&reused).copied().collect();
+            let mut priorities: Vec<u32> = customer
+                .priorities
+                .iter()
+                .filter(|p| !held.iter().any(|(h, _)| h == *p))
+                .copied()
+                .chain(replacements.iter().copied())
+                .collect();
+            priorities.sort_unstable();
+
+            let mut items = Vec::new();
+            for (p, rule) in &held {
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(built(
+                            Update::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key(listener_pk(&listener), &priority_sk(*p))))
+                                .update_expression("SET customer_id = :foreign, rule_arn = :rule")
+                                .condition_expression("customer_id = :me")
+                                .expression_attribute_values(":foreign", s(FOREIGN_OWNER))
+                                .expression_attribute_values(":rule", s(rule))
+                                .expression_attribute_values(":me", s(customer_id))
+                                .build(),
+                        )?)
+                        .build(),
+                );
+            }
+            for p in &reused {
+                items.push(
+                    TransactWriteItem::builder()
+                        .delete(built(
+                            Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key(listener_pk(&listener), &free_sk(*p))))
+                                .condition_expression("attribute_exists(pk)")
+                                .build(),
+                        )?)
+                        .build(),
+                );
+            }
+            for p in &replacements {
+                let mut item = key(listener_pk(&listener), &priority_sk(*p));
+                item.insert("customer_id".into(), s(customer_id));
+                item.insert("priority".into(), n(p));
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(built(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(item))
+                                .condition_expression("attribute_not_exists(pk)")
+                                .build(),
+                        )?)
+                        .build(),
+                );
+            }
+            // Rules berth does not own still take the ALB's quota.
+            items.push(
+                TransactWriteItem::builder()
+                    .update(built(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(POOL_PK.to_string(), &alb_sk(&alb_name))))
+                            .update_expression("ADD rules_used :n, foreign_rules :n")
+                            .expression_attribute_values(":n", n(held.len()))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+            items.push(
+                TransactWriteItem::builder()
+                    .update(built(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+                            .update_expression("SET priorities = :ps, updated_at = :now")
+                            .condition_expression("execution_id = :exec AND priorities = :old")
+                            .expression_attribute_values(":ps", AttributeValue::L(priorities.iter().map(n).collect()))
+                            .expression_attribute_values(":old", AttributeValue::L(customer.priorities.iter().map(n).collect()))
+                            .expression_attribute_values(":exec", s(execution_id))
+                            .expression_attribute_values(":now", s(now()))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+            match self.transact(items).await {
+                Ok(()) => {
+                    tracing::warn!(customer = customer_id, listener = %listener, set_aside = ?held, priorities = ?priorities, "priorities held by rules berth does not own were set aside");
+                    return Ok(priorities);
+                }
+                Err(TransactOutcome::Failed(e)) => {
+                    self.give_back(&listener, &minted).await?;
+                    return Err(e);
+                }
+                Err(TransactOutcome::Cancelled(_)) => {
+                    let backoff = 5u64 * (1 << attempt.min(7));
+                    tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter(backoff))).await;
+                }
+            }
+        }
+        self.give_back(&listener, &minted).await?;
+        Err(BerthError::Transient(format!("setting aside priorities of '{customer_id}': still contended")))
     }
 
     async fn release(&self, customer_id: &str) -> Result<Vec<u32>> {

@@ -2,7 +2,7 @@
 //! priorities there, atomically in DynamoDB.
 #![recursion_limit = "256"]
 
-use berth_adapters::aws::{sdk_config, DynamoRegistry};
+use berth_adapters::aws::{sdk_config, DynamoRegistry, ElbApi};
 use berth_adapters::config::TableConfig;
 use berth_steps::lambda::handle;
 use berth_steps::{allocate, State};
@@ -13,10 +13,13 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let table = TableConfig::from_env()?;
-    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table.table);
+    let sdk = sdk_config().await;
+    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), table.table);
+    let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
     let registry = &registry;
+    let elb = &elb;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle("allocate", event, |state: State| async move { allocate::run(registry, &state).await }).await
+        handle("allocate", event, |state: State| async move { allocate::run(registry, elb, &state).await }).await
     }))
     .await
 }
