@@ -70,6 +70,13 @@ test-integration: build
 
 test: tools lint test-unit test-integration
 
+# Figures, printed: a fresh local stack, the benchmarks, then stopped.
+bench: build
+	@$(LOCAL) down --dir .local/bench >/dev/null
+	$(LOCAL) up --dir .local/bench --concurrency 8 >/dev/null
+	@trap '$(LOCAL) down --dir .local/bench >/dev/null' EXIT; \
+	$(LOCAL) bench-allocation --dir .local/bench
+
 clean:
 	@if [ -x $(LOCAL) ]; then $(LOCAL) down --dir .local; $(LOCAL) down --dir $(TEST_STACK); $(LOCAL) down --dir .local/demo; fi
 	cargo clean

@@ -7,6 +7,7 @@
 //! - [`stack`]: starts and stops moto, the router and `cargo lambda watch`, by PID.
 //! - [`runner`]: starts an execution and follows it step by step.
 
+pub mod bench;
 pub mod bootstrap;
 pub mod http;
 pub mod router;

@@ -89,6 +89,16 @@ enum Cmd {
     },
     /// API calls counted by the router.
     Stats(StackArgs),
+    /// Allocation figures: DynamoDB requests per placement with few and many customers
+    /// placed, throughput and duplicates with concurrent callers.
+    BenchAllocation {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, default_value_t = 50)]
+        callers: u32,
+        #[arg(long, default_value_t = 4)]
+        per_caller: u32,
+    },
 }
 
 fn print_report(r: &Report) {
@@ -176,6 +186,23 @@ async fn main() -> std::process::ExitCode {
                 println!("stopped: {}", stopped?.join(", "));
                 println!("demo wall time      {:.1} s", t.elapsed().as_secs_f64());
                 Ok(r.status == "SUCCEEDED")
+            }
+            Cmd::BenchAllocation { stack: args, callers, per_caller } => {
+                let s = stack::load(&args.dir)?;
+                println!("allocation (placement + priorities)");
+                // Throughput first, while the table is small: the emulator copies the whole
+                // table on every transaction, which a large table makes slow.
+                let (rate, dups, ledger_dups, secs) = berth_local::bench::throughput(&s, callers, per_caller).await?;
+                println!("  {callers} concurrent callers, {} allocations: {rate:.1} allocations/s ({secs:.1} s)", callers * per_caller);
+                println!("  duplicates: {dups} among the priorities handed out, {ledger_dups} in the ledger");
+                println!("  DynamoDB requests by the allocating caller, counted at the router:");
+                for placed in [10, 5000] {
+                    let t = Instant::now();
+                    let (per, by_op) = berth_local::bench::requests_per_placement(&s, placed, 5).await?;
+                    let ops: Vec<String> = by_op.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                    println!("  {placed:>5} customers placed: {per:.1} requests per allocation ({} over 5 allocations) [{:.0} s]", ops.join(", "), t.elapsed().as_secs_f64());
+                }
+                Ok(dups == 0 && ledger_dups == 0)
             }
             Cmd::Stats(args) => {
                 let s = stack::load(&args.dir)?;
