@@ -360,6 +360,72 @@ impl DynamoRegistry {
         Ok((lo..=hi).filter(|p| *p <= u64::from(allocation::PRIORITY_MAX)).map(|p| p as u32).collect())
     }
 
+    /// `wanted` numbers on the listener for the next attempt: released ones first (lowest
+    /// first; after a race, spread over the candidates so callers stop colliding on the same
+    /// few), then minted ones, added to `minted` (ours alone, kept across attempts). Returns
+    /// the released numbers taken; `Berth.QuotaExceeded` when the range is exhausted.
+    async fn take_numbers(&self, listener: &str, wanted: usize, attempt: u32, minted: &mut Vec<u32>) -> Result<Vec<u32>> {
+        if wanted == 0 {
+            return Ok(Vec::new());
+        }
+        let free = self.free_numbers(listener, (wanted * 4).clamp(1, 100)).await?;
+        let offset = if attempt == 0 || free.len() <= wanted { 0 } else { jitter(free.len() as u64) as usize };
+        let mut reused: Vec<u32> = free.iter().cycle().skip(offset).take(wanted.min(free.len())).copied().collect();
+        reused.sort_unstable();
+        let missing = wanted - reused.len();
+        if missing > 0 {
+            let fresh = self.mint(listener, missing).await?;
+            let short = fresh.len() < missing;
+            minted.extend(fresh);
+            if short {
+                self.give_back(listener, minted).await?;
+                minted.clear();
+                return Err(BerthError::QuotaExceeded(format!(
+                    "listener {listener} has no free priority left in {}-{}: {wanted} needed",
+                    allocation::PRIORITY_MIN,
+                    allocation::PRIORITY_MAX
+                )));
+            }
+        }
+        Ok(reused)
+    }
+
+    /// Transaction items that take `reused` off the listener's free list and claim
+    /// `numbers` for the customer, each only if nobody else did first.
+    fn claim_items(&self, listener: &str, customer_id: &str, reused: &[u32], numbers: &[u32]) -> Result<Vec<TransactWriteItem>> {
+        let mut items = Vec::with_capacity(reused.len() + numbers.len());
+        for p in reused {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(listener_pk(listener), &free_sk(*p))))
+                            .condition_expression("attribute_exists(pk)")
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        for p in numbers {
+            let mut item = key(listener_pk(listener), &priority_sk(*p));
+            item.insert("customer_id".into(), s(customer_id));
+            item.insert("priority".into(), n(p));
+            items.push(
+                TransactWriteItem::builder()
+                    .put(built(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        Ok(items)
+    }
+
     /// Puts numbers back on the listener's free list.
     async fn give_back(&self, listener: &str, numbers: &[u32]) -> Result<()> {
         for chunk in numbers.chunks(25) {
@@ -587,27 +653,7 @@ impl Placements for DynamoRegistry {
                 minted_on = listener_arn.to_string();
             }
 
-            let wanted = count - minted.len();
-            let free = if wanted > 0 { self.free_numbers(listener_arn, (wanted * 4).clamp(1, 100)).await? } else { Vec::new() };
-            // Lowest first; after a race, spread over the candidates so callers stop
-            // colliding on the same few numbers.
-            let offset = if attempt == 0 || free.len() <= wanted { 0 } else { jitter(free.len() as u64) as usize };
-            let mut reused: Vec<u32> = free.iter().cycle().skip(offset).take(wanted.min(free.len())).copied().collect();
-            reused.sort_unstable();
-            let missing = wanted - reused.len();
-            if missing > 0 {
-                let fresh = self.mint(listener_arn, missing).await?;
-                let short = fresh.len() < missing;
-                minted.extend(fresh);
-                if short {
-                    self.give_back(listener_arn, &minted).await?;
-                    return Err(BerthError::QuotaExceeded(format!(
-                        "listener {listener_arn} has no free priority left in {}-{}: {count} needed",
-                        allocation::PRIORITY_MIN,
-                        allocation::PRIORITY_MAX
-                    )));
-                }
-            }
+            let reused = self.take_numbers(listener_arn, count - minted.len(), attempt, &mut minted).await?;
             let mut priorities: Vec<u32> = minted.iter().chain(&reused).copied().collect();
             priorities.sort_unstable();
 
@@ -634,35 +680,7 @@ impl Placements for DynamoRegistry {
                     )?)
                     .build(),
             );
-            for p in &reused {
-                items.push(
-                    TransactWriteItem::builder()
-                        .delete(built(
-                            Delete::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(key(listener_pk(listener_arn), &free_sk(*p))))
-                                .condition_expression("attribute_exists(pk)")
-                                .build(),
-                        )?)
-                        .build(),
-                );
-            }
-            for p in &priorities {
-                let mut item = key(listener_pk(listener_arn), &priority_sk(*p));
-                item.insert("customer_id".into(), s(customer_id));
-                item.insert("priority".into(), n(p));
-                items.push(
-                    TransactWriteItem::builder()
-                        .put(built(
-                            Put::builder()
-                                .table_name(&self.table)
-                                .set_item(Some(item))
-                                .condition_expression("attribute_not_exists(pk)")
-                                .build(),
-                        )?)
-                        .build(),
-                );
-            }
+            items.extend(self.claim_items(listener_arn, customer_id, &reused, &priorities)?);
             items.push(
                 TransactWriteItem::builder()
                     .update(built(
@@ -732,19 +750,7 @@ impl Placements for DynamoRegistry {
         }
         let mut minted = Vec::new();
         for attempt in 0..ALLOCATION_ATTEMPTS {
-            let wanted = held.len() - minted.len();
-            let free = self.free_numbers(&listener, (wanted * 4).clamp(1, 100)).await?;
-            let offset = if attempt == 0 || free.len() <= wanted { 0 } else { jitter(free.len() as u64) as usize };
-            let reused: Vec<u32> = free.iter().cycle().skip(offset).take(wanted.min(free.len())).copied().collect();
-            if reused.len() < wanted {
-                let fresh = self.mint(&listener, wanted - reused.len()).await?;
-                let short = fresh.len() < wanted - reused.len();
-                minted.extend(fresh);
-                if short {
-                    self.give_back(&listener, &minted).await?;
-                    return Err(BerthError::QuotaExceeded(format!("listener {listener} has no free priority left")));
-                }
-            }
+            let reused = self.take_numbers(&listener, held.len() - minted.len(), attempt, &mut minted).await?;
             let replacements: Vec<u32> = minted.iter().chain(&reused).copied().collect();
             let mut priorities: Vec<u32> = customer
                 .priorities
@@ -773,35 +779,7 @@ impl Placements for DynamoRegistry {
                         .build(),
                 );
             }
-            for p in &reused {
-                items.push(
-                    TransactWriteItem::builder()
-                        .delete(built(
-                            Delete::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(key(listener_pk(&listener), &free_sk(*p))))
-                                .condition_expression("attribute_exists(pk)")
-                                .build(),
-                        )?)
-                        .build(),
-                );
-            }
-            for p in &replacements {
-                let mut item = key(listener_pk(&listener), &priority_sk(*p));
-                item.insert("customer_id".into(), s(customer_id));
-                item.insert("priority".into(), n(p));
-                items.push(
-                    TransactWriteItem::builder()
-                        .put(built(
-                            Put::builder()
-                                .table_name(&self.table)
-                                .set_item(Some(item))
-                                .condition_expression("attribute_not_exists(pk)")
-                                .build(),
-                        )?)
-                        .build(),
-                );
-            }
+            items.extend(self.claim_items(&listener, customer_id, &reused, &replacements)?);
             // Rules berth does not own still take the ALB's quota.
             items.push(
                 TransactWriteItem::builder()
