@@ -196,6 +196,37 @@ impl Harness {
         inv
     }
 
+    /// A target group and a rule made by hand, outside berth, at `priority` on `listener_arn`
+    /// for `host`; returns the rule's ARN.
+    pub async fn rule_by_hand(&self, target_group: &str, listener_arn: &str, priority: u32, host: &str) -> String {
+        use berth_adapters::ports::{ListenerRules, TargetGroups};
+        let elb = berth_adapters::aws::ElbApi::new(self.elb.clone());
+        let tg = match TargetGroups::find(&elb, target_group).await.expect("target group lookup") {
+            Some(tg) => tg,
+            None => TargetGroups::create(
+                &elb,
+                &berth_adapters::model::TargetGroupSpec {
+                    name: target_group.into(),
+                    port: 80,
+                    vpc_id: self.stack.infra.vpc_id.clone(),
+                    health_check_path: "/".into(),
+                    tags: Default::default(),
+                },
+            )
+            .await
+            .expect("target group made by hand"),
+        };
+        let spec = berth_adapters::model::RuleSpec {
+            listener_arn: listener_arn.into(),
+            priority,
+            host: host.into(),
+            path_patterns: vec![],
+            target_group_arn: tg.arn,
+            tags: Default::default(),
+        };
+        ListenerRules::create(&elb, &spec).await.expect("rule made by hand").arn
+    }
+
     /// Every priority claim in the table: (priority, customer).
     pub async fn priority_claims(&self) -> Vec<(u32, String)> {
         let mut claims = Vec::new();

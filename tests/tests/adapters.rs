@@ -236,38 +236,14 @@ async fn the_audit_finds_a_rule_made_by_hand_and_claims_with_no_rule() {
     let elb = ElbApi::new(h.elb.clone());
     let listener = h.stack.infra.listener_arn.clone();
     // A rule made by hand, outside berth.
-    let tg = TargetGroups::create(
-        &elb,
-        &TargetGroupSpec {
-            name: "ad-handmade".into(),
-            port: 80,
-            vpc_id: h.stack.infra.vpc_id.clone(),
-            health_check_path: "/".into(),
-            tags: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    let by_hand = ListenerRules::create(
-        &elb,
-        &RuleSpec {
-            listener_arn: listener.clone(),
-            priority: 31_000,
-            host: "legacy.saas.example.com".into(),
-            path_patterns: vec![],
-            target_group_arn: tg.arn.clone(),
-            tags: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
+    let by_hand = h.rule_by_hand("ad-handmade", &listener, 31_000, "legacy.saas.example.com").await;
     // A customer placed but whose rules were never made.
     r.register(&registration("ad-audit", "x-audit")).await.unwrap();
     let placed = r.place("ad-audit", "x-audit", &Need { rules: 2, target_groups: 2, certificates: 0 }).await.unwrap();
 
     let report = berth_cli::audit(&r, &elb).await.unwrap();
     let alb = report.iter().find(|a| a.listener_arn == listener).expect("the bootstrap ALB");
-    let f = alb.foreign_rules.iter().find(|f| f.rule_arn == by_hand.arn).expect("the rule made by hand is reported");
+    let f = alb.foreign_rules.iter().find(|f| f.rule_arn == by_hand).expect("the rule made by hand is reported");
     assert_eq!((f.priority, f.recorded), (31_000, false));
     assert_eq!(f.hosts, vec!["legacy.saas.example.com".to_string()]);
     assert_eq!(alb.rules_free, alb.rules.quota - alb.rules.used);

@@ -11,8 +11,6 @@ use berth_tests::Harness;
 use std::sync::Arc;
 
 use berth_adapters::aws::{DynamoRegistry, ElbApi};
-use berth_adapters::model::{RuleSpec, TargetGroupSpec};
-use berth_adapters::ports::{ListenerRules, TargetGroups};
 
 #[tokio::test]
 async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
@@ -22,31 +20,10 @@ async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
     let by_listener: BTreeMap<&str, &berth_local::bootstrap::LocalAlb> = albs.iter().map(|a| (a.listener_arn.as_str(), a)).collect();
 
     // Rules made by hand, outside berth, at the first two priorities of every listener.
-    let elb = ElbApi::new(h.elb.clone());
     let mut by_hand = Vec::new();
     for (i, a) in albs.iter().enumerate() {
-        let tg = TargetGroups::create(
-            &elb,
-            &TargetGroupSpec {
-                name: format!("legacy-{i}"),
-                port: 80,
-                vpc_id: h.stack.infra.vpc_id.clone(),
-                health_check_path: "/".into(),
-                tags: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
         for p in [1, 2] {
-            let spec = RuleSpec {
-                listener_arn: a.listener_arn.clone(),
-                priority: p,
-                host: format!("legacy-{i}-{p}.saas.example.com"),
-                path_patterns: vec![],
-                target_group_arn: tg.arn.clone(),
-                tags: Default::default(),
-            };
-            by_hand.push(ListenerRules::create(&elb, &spec).await.unwrap().arn);
+            by_hand.push(h.rule_by_hand(&format!("legacy-{i}"), &a.listener_arn, p, &format!("legacy-{i}-{p}.saas.example.com")).await);
         }
     }
 
@@ -93,6 +70,7 @@ async fn customers_spread_over_the_pool_and_a_full_pool_creates_nothing() {
     }
     // The audit reports the rules made by hand, set aside in the ledger, and nothing else.
     let registry = DynamoRegistry::new(h.dynamodb.clone(), h.stack.infra.table.clone());
+    let elb = ElbApi::new(h.elb.clone());
     let report = berth_cli::audit(&registry, &elb).await.unwrap();
     let foreign: Vec<&str> = report.iter().flat_map(|a| a.foreign_rules.iter().map(|f| f.rule_arn.as_str())).collect();
     assert_eq!(foreign.len(), 6, "{report:?}");

@@ -75,11 +75,17 @@ fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory
     Ports { logs: m, target_groups: m, rules: m, task_definitions: m, services: m, customers: m }
 }
 
-/// Runs register, allocate and resources; returns the state after them.
-async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
+/// Runs register and allocate; returns the state after them.
+async fn placed(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = planned(customer, execution);
     state.register = Some(register::run(m, &state).await.unwrap());
     state.allocation = Some(allocate::run(m, m, &state).await.unwrap());
+    state
+}
+
+/// Runs register, allocate and resources; returns the state after them.
+async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
+    let mut state = placed(m, customer, execution).await;
     state.resources = Some(resources::run(&ports(m), &infra(), &state).await.unwrap());
     state
 }
@@ -164,9 +170,7 @@ async fn drift_is_fixed_and_reported() {
 #[tokio::test]
 async fn a_rule_berth_does_not_own_at_our_priority_is_a_conflict() {
     let m = memory();
-    let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(&m, &m, &state).await.unwrap());
+    let state = placed(&m, "acme", "exec-1").await;
     m.with(|w| {
         w.rules.entry(LISTENER.into()).or_default().push(RuleObserved {
             arn: "arn:rule/by-hand".into(),
@@ -210,9 +214,7 @@ async fn priorities_held_by_rules_berth_does_not_own_are_skipped_and_recorded() 
 #[tokio::test]
 async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
     let m = memory();
-    let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &state).await.unwrap());
-    state.allocation = Some(allocate::run(&m, &m, &state).await.unwrap());
+    let state = placed(&m, "acme", "exec-1").await;
     m.with(|w| {
         w.target_groups.insert(
             "acme-api".into(),
