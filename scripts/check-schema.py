@@ -26,6 +26,8 @@ bad = {
     "no products": {"products": []},
     "secret value": {"secrets": {"DB": "postgres://u:p@db"}},
     "latest tag": {"services": {"api": {"image_tag": "latest"}}},
+    "key with a space": {"idempotency_key": "a b"},
+    "key too long": {"idempotency_key": "k" * 37},
 }
 for what, patch in bad.items():
     request = {**base, **patch}

@@ -39,9 +39,39 @@ pub struct Inventory {
     pub customer_item: Option<HashMap<String, AttributeValue>>,
     pub host_claim: Option<HashMap<String, AttributeValue>>,
     pub priority_claims: Vec<u32>,
+    /// Resource ledger entries (`RESOURCE#...` items of the customer).
+    pub ledger: Vec<String>,
+    /// Everything in the emulator tagged `berth:customer` = the customer, found by tag
+    /// rather than by name: target groups, listener rules, services, ACTIVE task
+    /// definitions and log groups.
+    pub tagged: Vec<String>,
 }
 
 impl Inventory {
+    /// What is left of a customer whose onboarding failed: every resource, the host claim,
+    /// priority claims and ledger entries (the customer record itself stays, FAILED).
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        left.extend(self.target_groups.iter().map(|t| format!("target group {}", t.target_group_name().unwrap_or_default())));
+        left.extend(self.rules.iter().map(|r| format!("rule {}", r.rule_arn().unwrap_or_default())));
+        left.extend(self.task_definitions.iter().map(|t| format!("task definition {t}")));
+        left.extend(
+            self.services
+                .iter()
+                .filter(|s| s.status() == Some("ACTIVE"))
+                .map(|s| format!("service {}", s.service_name().unwrap_or_default())),
+        );
+        left.extend(self.log_groups.iter().map(|g| format!("log group {}", g.log_group_name().unwrap_or_default())));
+        left.extend(self.records.iter().map(|r| format!("record {} {}", r.name(), r.r#type().as_str())));
+        if self.host_claim.is_some() {
+            left.push("host claim".into());
+        }
+        left.extend(self.priority_claims.iter().map(|p| format!("priority {p}")));
+        left.extend(self.ledger.iter().map(|e| format!("ledger {e}")));
+        left.extend(self.tagged.iter().map(|e| format!("tagged {e}")));
+        left
+    }
+
     pub fn is_empty(&self) -> bool {
         self.target_groups.is_empty()
             && self.rules.is_empty()
@@ -193,7 +223,109 @@ impl Harness {
             .expect("host claim")
             .item;
         inv.priority_claims = self.priority_claims().await.into_iter().filter(|(_, c)| c == customer).map(|(p, _)| p).collect();
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(&infra.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("CUSTOMER#{customer}")))
+            .expression_attribute_values(":r", AttributeValue::S("RESOURCE#".into()))
+            .send()
+            .await
+            .expect("ledger");
+        inv.ledger = out.items().iter().filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned()).collect();
+        inv.tagged = self.tagged(customer).await;
         inv
+    }
+
+    /// Every resource in the emulator tagged `berth:customer` = `customer`.
+    pub async fn tagged(&self, customer: &str) -> Vec<String> {
+        let infra = &self.stack.infra;
+        let ours = |k: Option<&str>, v: Option<&str>| k == Some(naming::TAG_CUSTOMER) && v == Some(customer);
+        let mut found = Vec::new();
+        let mut elb_arns: Vec<String> = Vec::new();
+        let tgs = self.elb.describe_target_groups().send().await.expect("target groups");
+        elb_arns.extend(tgs.target_groups().iter().filter_map(|t| t.target_group_arn()).map(str::to_string));
+        for alb in &infra.albs {
+            let rules = self.elb.describe_rules().listener_arn(&alb.listener_arn).send().await.expect("rules");
+            elb_arns
+                .extend(rules.rules().iter().filter(|r| !r.is_default().unwrap_or(false)).filter_map(|r| r.rule_arn()).map(str::to_string));
+        }
+        for chunk in elb_arns.chunks(20) {
+            let out = self.elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await.expect("elb tags");
+            for d in out.tag_descriptions() {
+                if d.tags().iter().any(|t| ours(t.key(), t.value())) {
+                    found.push(d.resource_arn().unwrap_or_default().to_string());
+                }
+            }
+        }
+        let services = self.ecs.list_services().cluster(&infra.cluster).max_results(100).send().await.expect("services");
+        for chunk in services.service_arns().chunks(10) {
+            let out = self
+                .ecs
+                .describe_services()
+                .cluster(&infra.cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(aws_sdk_ecs::types::ServiceField::Tags)
+                .send()
+                .await
+                .expect("describe services");
+            for s in out.services() {
+                if s.status() == Some("ACTIVE") && s.tags().iter().any(|t| ours(t.key(), t.value())) {
+                    found.push(s.service_arn().unwrap_or_default().to_string());
+                }
+            }
+        }
+        let families = self.ecs.list_task_definitions().send().await.expect("task definitions");
+        for arn in families.task_definition_arns() {
+            let out = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                .send()
+                .await
+                .expect("task definition");
+            if out.tags().iter().any(|t| ours(t.key(), t.value())) {
+                found.push(arn.clone());
+            }
+        }
+        let groups = self.logs.describe_log_groups().log_group_name_prefix("/berth/").send().await.expect("log groups");
+        for g in groups.log_groups() {
+            let arn = g.arn().unwrap_or_default().trim_end_matches(":*").to_string();
+            let tags = self.logs.list_tags_for_resource().resource_arn(&arn).send().await.expect("log group tags");
+            if tags.tags().is_some_and(|m| m.get(naming::TAG_CUSTOMER).map(String::as_str) == Some(customer)) {
+                found.push(arn);
+            }
+        }
+        found
+    }
+
+    /// Sets the router's faults (see `berth_local::faults`).
+    pub async fn set_faults(&self, plan: Value) {
+        let plan: berth_local::router::FaultPlan = serde_json::from_value(plan).expect("a fault plan");
+        berth_local::router::set_faults(&self.stack.endpoint, &plan).await.expect("faults set");
+    }
+
+    pub async fn clear_faults(&self) {
+        berth_local::router::set_faults(&self.stack.endpoint, &Default::default()).await.expect("faults cleared");
+    }
+
+    /// Calls of each fault so far: (seen by operation, injected).
+    pub async fn fault_counts(&self) -> berth_local::faults::Faults {
+        berth_local::router::faults(&self.stack.endpoint).await.expect("faults")
+    }
+
+    /// Sends a request to the intake Lambda, as the portal does.
+    pub async fn intake(&self, request: &Value) -> Value {
+        let (err, out) = self.invoke("berth-intake", request).await;
+        assert!(!err, "intake refused: {out}");
+        out
+    }
+
+    /// Follows a running execution to its end.
+    pub async fn follow(&self, execution_arn: &str) -> Report {
+        runner::follow(&self.stack, execution_arn, Duration::from_secs(300)).await.expect("execution followed")
     }
 
     /// A target group and a rule made by hand, outside berth, at `priority` on `listener_arn`

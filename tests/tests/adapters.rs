@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi, LogsApi};
-use berth_adapters::model::{Registration, RuleSpec, TargetGroupSpec};
-use berth_adapters::ports::{Customers, ListenerRules, LogGroups, Placements, Pool, TargetGroups, TaskDefinitions};
+use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi, LogsApi, Route53Api};
+use berth_adapters::model::{AliasSpec, Failure, Registration, RuleSpec, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec};
+use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Pool, Services, TargetGroups, TaskDefinitions};
+use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::pool::{Alb, AlbState, Capacity, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::ErrorKind;
@@ -47,12 +48,61 @@ async fn registration_is_conditional_on_customer_and_host() {
     assert!(e.to_string().contains("host"), "{e}");
     assert!(r.get("ad-other").await.unwrap().is_none());
     // Only the owning execution may finish it.
-    assert!(r.mark_failed("ad-reg", "exec-2", "Berth.Internal", "x").await.unwrap().is_none());
+    let failure = |state, leftovers: &[&str]| Failure {
+        state,
+        error: "Berth.Internal".into(),
+        cause: "boom".into(),
+        leftovers: leftovers.iter().map(|s| s.to_string()).collect(),
+    };
+    assert!(r.mark_failed("ad-reg", "exec-2", &failure(CustomerState::Failed, &[])).await.unwrap().is_none());
     assert_eq!(r.get("ad-reg").await.unwrap().unwrap().state, CustomerState::Provisioning);
-    let failed = r.mark_failed("ad-reg", "exec-1", "Berth.Internal", "boom").await.unwrap().unwrap();
+    let failed = r.mark_failed("ad-reg", "exec-1", &failure(CustomerState::Failed, &[])).await.unwrap().unwrap();
     assert_eq!(failed.state, CustomerState::Failed);
+    assert_eq!((failed.error.as_deref(), failed.cause.as_deref()), (Some("Berth.Internal"), Some("boom")));
     // A FAILED customer may be onboarded again by a new execution.
     assert_eq!(r.register(&registration("ad-reg", "exec-4")).await.unwrap().execution_id, "exec-4");
+    // ROLLBACK_FAILED keeps the list of what is left; a new execution may take over.
+    let left = r
+        .mark_failed("ad-reg", "exec-4", &failure(CustomerState::RollbackFailed, &["log_group /berth/ad-reg/api"]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.state, CustomerState::RollbackFailed);
+    assert_eq!(left.leftovers, vec!["log_group /berth/ad-reg/api".to_string()]);
+    let again = r.register(&registration("ad-reg", "exec-5")).await.unwrap();
+    assert_eq!((again.state, again.leftovers.len()), (CustomerState::Provisioning, 0));
+    // The host goes back only from its holder.
+    assert!(!r.release_host("ad-other", "ad-reg.saas.example.com").await.unwrap());
+    assert!(r.release_host("ad-reg", "ad-reg.saas.example.com").await.unwrap());
+    assert!(!r.release_host("ad-reg", "ad-reg.saas.example.com").await.unwrap());
+    let mut other = registration("ad-other", "exec-6");
+    other.host = "ad-reg.saas.example.com".into();
+    assert!(r.register(&other).await.is_ok(), "a released host can be claimed");
+}
+
+#[tokio::test]
+async fn the_ledger_records_lists_and_forgets_entries() {
+    let h = Harness::new().await;
+    let r = registry(&h).await;
+    r.register(&registration("ad-ledger", "exec-1")).await.unwrap();
+    // 30 entries: more than one BatchWriteItem.
+    let entries: Vec<LedgerEntry> = (0..30)
+        .map(|i| LedgerEntry::new(ResourceKind::TaskDefinition, format!("arn:aws:ecs:us-east-1:1:task-definition/x:{i}"), None, "exec-1"))
+        .chain([LedgerEntry::new(ResourceKind::ListenerRule, "arn:rule/1", Some("arn:listener/1".into()), "exec-1")])
+        .collect();
+    r.record("ad-ledger", &entries).await.unwrap();
+    r.record("ad-ledger", &entries[..3]).await.unwrap();
+    let mut listed = r.entries("ad-ledger").await.unwrap();
+    listed.sort();
+    let mut want = entries.clone();
+    want.sort();
+    assert_eq!(listed, want, "recorded twice, listed once; the scope kept");
+    // The customer item is not an entry.
+    assert!(r.get("ad-ledger").await.unwrap().is_some());
+    r.forget("ad-ledger", &entries[..29]).await.unwrap();
+    let left = r.entries("ad-ledger").await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(r.entries("ad-nobody").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -252,4 +302,134 @@ async fn the_audit_finds_a_rule_made_by_hand_and_claims_with_no_rule() {
     assert_eq!(unbacked, placed.priorities);
     let text = berth_cli::audit_text(&report);
     assert!(text.contains("rule not owned by berth: priority 31000"), "{text}");
+}
+
+#[tokio::test]
+async fn cleanup_operations_remove_and_tolerate_what_is_gone() {
+    let h = Harness::new().await;
+    let infra = &h.stack.infra;
+    let elb = ElbApi::new(h.elb.clone());
+    let ecs = EcsApi::new(h.ecs.clone());
+    let logs = LogsApi::new(h.logs.clone());
+    let dns = Route53Api::new(h.route53.clone());
+
+    logs.create("/berth/ad-clean/api", &Default::default()).await.unwrap();
+    assert!(LogGroups::delete(&logs, "/berth/ad-clean/api").await.unwrap());
+    assert!(!LogGroups::delete(&logs, "/berth/ad-clean/api").await.unwrap());
+    assert!(logs.list("/berth/ad-clean/").await.unwrap().is_empty());
+
+    let tg = TargetGroups::create(
+        &elb,
+        &TargetGroupSpec {
+            name: "ad-clean".into(),
+            port: 8080,
+            vpc_id: infra.vpc_id.clone(),
+            health_check_path: "/hc".into(),
+            tags: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    // No target registered: no health to report.
+    assert!(TargetGroups::health(&elb, &tg.arn).await.unwrap().is_empty());
+    h.elb
+        .register_targets()
+        .target_group_arn(&tg.arn)
+        .targets(aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id("10.0.1.7").port(8080).build())
+        .send()
+        .await
+        .unwrap();
+    let health = TargetGroups::health(&elb, &tg.arn).await.unwrap();
+    assert_eq!(health.len(), 1);
+    assert_eq!((health[0].id.as_str(), health[0].state.as_str()), ("10.0.1.7", "healthy"));
+    let rule = ListenerRules::create(
+        &elb,
+        &RuleSpec {
+            listener_arn: infra.listener_arn.clone(),
+            priority: 41_000,
+            host: "ad-clean.saas.example.com".into(),
+            path_patterns: vec![],
+            target_group_arn: tg.arn.clone(),
+            tags: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(ListenerRules::delete(&elb, &rule.arn).await.unwrap());
+    assert!(!ListenerRules::delete(&elb, &rule.arn).await.unwrap());
+    assert!(TargetGroups::delete(&elb, &tg.arn).await.unwrap());
+    assert!(TargetGroups::find(&elb, "ad-clean").await.unwrap().is_none());
+
+    let spec = TaskDefinitionSpec {
+        family: "berth-ad-clean-api".into(),
+        container_name: "api".into(),
+        image: "example/api:1".into(),
+        cpu: 256,
+        memory: 512,
+        port: Some(8080),
+        environment: Default::default(),
+        secrets: Default::default(),
+        log_group: "/berth/ad-clean/api".into(),
+        log_region: "us-east-1".into(),
+        execution_role_arn: infra.execution_role_arn.clone(),
+        task_role_arn: infra.task_role_arn.clone(),
+        tags: Default::default(),
+    };
+    let td1 = ecs.register(&spec).await.unwrap();
+    let td2 = ecs.register(&spec).await.unwrap();
+    let mut revs = ecs.revisions("berth-ad-clean-api").await.unwrap();
+    revs.sort();
+    assert_eq!(revs, vec![td1.arn.clone(), td2.arn.clone()]);
+    assert!(ecs.retire(&td1.arn).await.unwrap());
+    assert_eq!(ecs.revisions("berth-ad-clean-api").await.unwrap(), vec![td2.arn.clone()]);
+
+    let svc = Services::create(
+        &ecs,
+        &ServiceSpec {
+            cluster: infra.cluster.clone(),
+            name: "ad-clean-api".into(),
+            task_definition_arn: td2.arn.clone(),
+            desired_count: 1,
+            subnets: infra.subnets.clone(),
+            security_groups: vec![infra.service_security_group.clone()],
+            load_balancer: None,
+            client_token: "ad-clean-1".into(),
+            tags: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(ecs.remove(&infra.cluster, &svc.name).await.unwrap());
+    let after = ecs.describe(&infra.cluster, std::slice::from_ref(&svc.name)).await.unwrap();
+    assert!(after.iter().all(|s| s.status != "ACTIVE"), "{after:?}");
+    assert!(!ecs.remove(&infra.cluster, &svc.name).await.unwrap());
+    assert!(!ecs.remove(&infra.cluster, "ad-never-was").await.unwrap());
+
+    let zone = &infra.hosted_zone_id;
+    assert!(dns.aliases(zone, "ad-clean.saas.example.com").await.unwrap().is_empty());
+    dns.upsert_alias(&AliasSpec {
+        hosted_zone_id: zone.clone(),
+        name: "ad-clean.saas.example.com".into(),
+        target_dns_name: "dualstack.lb.example.com".into(),
+        target_hosted_zone_id: "Z35SXDOTRQ7X7K".into(),
+    })
+    .await
+    .unwrap();
+    // A neighbour whose name starts the same is not ours.
+    dns.upsert_alias(&AliasSpec {
+        hosted_zone_id: zone.clone(),
+        name: "ad-clean2.saas.example.com".into(),
+        target_dns_name: "dualstack.lb.example.com".into(),
+        target_hosted_zone_id: "Z35SXDOTRQ7X7K".into(),
+    })
+    .await
+    .unwrap();
+    let found = dns.aliases(zone, "ad-clean.saas.example.com").await.unwrap();
+    let mut types: Vec<&str> = found.iter().map(|r| r.record_type.as_str()).collect();
+    types.sort();
+    assert_eq!(types, ["A", "AAAA"]);
+    assert!(dns.delete_aliases(zone, &found).await.unwrap());
+    assert!(dns.aliases(zone, "ad-clean.saas.example.com").await.unwrap().is_empty());
+    assert_eq!(dns.aliases(zone, "ad-clean2.saas.example.com").await.unwrap().len(), 2);
+    assert!(!dns.delete_aliases(zone, &[]).await.unwrap());
 }

@@ -243,4 +243,6 @@ async fn services_that_never_stabilize_end_in_timeout_and_failed() {
     assert_eq!(inv.attr("state").as_deref(), Some("FAILED"));
     assert_eq!(inv.attr("error_name").as_deref(), Some("Berth.Timeout"));
     assert!(inv.records.is_empty(), "DNS must not be written for unhealthy services");
+    // And the rollback left nothing: no resource, no priority, no host claim.
+    assert_eq!(inv.leftovers(), Vec::<String>::new());
 }

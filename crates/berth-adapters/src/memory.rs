@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use berth_domain::allocation::{self, Ledger};
+use berth_domain::allocation::{self, Ledger as PriorityLedger};
+use berth_domain::ledger::LedgerEntry;
 use berth_domain::pool::{self, Alb, AlbState, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
@@ -18,7 +19,16 @@ use crate::ports::*;
 pub struct World {
     pub customers: BTreeMap<String, CustomerRecord>,
     pub hosts: BTreeMap<String, String>,
-    pub ledgers: BTreeMap<String, Ledger>,
+    pub ledgers: BTreeMap<String, PriorityLedger>,
+    /// The resource ledger, per customer.
+    pub resources: BTreeMap<String, BTreeSet<LedgerEntry>>,
+    /// Registered targets per target group ARN, as ECS registers them for running tasks.
+    pub targets: BTreeMap<String, Vec<TargetHealthObserved>>,
+    /// Target groups (by ARN) whose targets never pass their health check.
+    pub unhealthy: BTreeSet<String>,
+    /// Operations that fail, with the error kind they fail with.
+    pub failing: BTreeMap<&'static str, berth_domain::ErrorKind>,
+    pub executions: BTreeMap<String, ExecutionObserved>,
     pub log_groups: BTreeMap<String, (Option<i32>, BTreeMap<String, String>)>,
     pub target_groups: BTreeMap<String, TargetGroupObserved>,
     pub rules: BTreeMap<String, Vec<RuleObserved>>,
@@ -43,6 +53,52 @@ impl World {
     pub fn total_writes(&self) -> usize {
         self.writes.values().sum()
     }
+    /// Fails the call when a test made `op` fail.
+    fn check(&self, op: &'static str) -> Result<()> {
+        match self.failing.get(op) {
+            Some(kind) => Err(BerthError::Aws {
+                kind: *kind,
+                service: "memory",
+                operation: op,
+                code: Some("Injected".into()),
+                message: Some(format!("{op} fails")),
+                source: "injected".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+    /// Everything that exists and is tagged (or named) for the customer.
+    pub fn remains(&self, customer_id: &str) -> Vec<String> {
+        let mut left = Vec::new();
+        let tagged =
+            |tags: &BTreeMap<String, String>| tags.get(berth_domain::naming::TAG_CUSTOMER).map(String::as_str) == Some(customer_id);
+        left.extend(self.log_groups.iter().filter(|(_, (_, t))| tagged(t)).map(|(n, _)| format!("log group {n}")));
+        left.extend(self.target_groups.values().filter(|tg| tagged(&tg.tags)).map(|tg| format!("target group {}", tg.name)));
+        let host_prefix = format!("{customer_id}.");
+        left.extend(
+            self.rules
+                .values()
+                .flatten()
+                .filter(|r| r.hosts.iter().any(|h| h.starts_with(&host_prefix)))
+                .map(|r| format!("rule {}", r.arn)),
+        );
+        left.extend(
+            self.task_definitions
+                .values()
+                .flatten()
+                .filter(|td| td.active && tagged(&td.tags))
+                .map(|td| format!("task definition {}", td.arn)),
+        );
+        let service_prefix = format!("{customer_id}-");
+        left.extend(
+            self.services
+                .values()
+                .filter(|s| s.status == "ACTIVE" && s.name.starts_with(&service_prefix))
+                .map(|s| format!("service {}", s.name)),
+        );
+        left.extend(self.records.values().filter(|r| r.name.starts_with(&host_prefix)).map(|r| format!("record {}", r.name)));
+        left
+    }
 }
 
 /// The fake AWS: implements every port.
@@ -65,7 +121,7 @@ impl Customers for Memory {
     async fn register(&self, r: &Registration) -> Result<CustomerRecord> {
         self.with(|w| {
             if let Some(c) = w.customers.get(&r.customer_id) {
-                if c.execution_id != r.execution_id && c.state != CustomerState::Failed {
+                if c.execution_id != r.execution_id && !matches!(c.state, CustomerState::Failed | CustomerState::RollbackFailed) {
                     return Err(BerthError::Conflict(format!(
                         "customer '{}' is already {} by execution {}",
                         r.customer_id, c.state, c.execution_id
@@ -93,11 +149,13 @@ impl Customers for Memory {
                 outputs: None,
                 error: None,
                 cause: None,
+                leftovers: Vec::new(),
             });
             rec.state = CustomerState::Provisioning;
             rec.execution_id = r.execution_id.clone();
             rec.error = None;
             rec.cause = None;
+            rec.leftovers.clear();
             Ok(rec.clone())
         })
     }
@@ -123,16 +181,78 @@ impl Customers for Memory {
         })
     }
 
-    async fn mark_failed(&self, customer_id: &str, execution_id: &str, error: &str, cause: &str) -> Result<Option<CustomerRecord>> {
-        self.with(|w| match owned(w, customer_id, execution_id) {
-            Ok(c) => {
-                c.state = CustomerState::Failed;
-                c.error = Some(error.to_string());
-                c.cause = Some(cause.to_string());
-                Ok(Some(c.clone()))
+    async fn mark_failed(&self, customer_id: &str, execution_id: &str, failure: &Failure) -> Result<Option<CustomerRecord>> {
+        self.with(|w| {
+            w.check("MarkFailed")?;
+            match owned(w, customer_id, execution_id) {
+                Ok(c) => {
+                    c.state = failure.state;
+                    c.error = Some(failure.error.clone());
+                    c.cause = Some(failure.cause.clone());
+                    c.leftovers = failure.leftovers.clone();
+                    Ok(Some(c.clone()))
+                }
+                Err(_) => Ok(None),
             }
-            Err(_) => Ok(None),
         })
+    }
+
+    async fn release_host(&self, customer_id: &str, host: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("ReleaseHost")?;
+            if w.hosts.get(host).map(String::as_str) == Some(customer_id) {
+                w.hosts.remove(host);
+                w.wrote("ReleaseHost");
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+}
+
+impl crate::ports::Ledger for Memory {
+    async fn record(&self, customer_id: &str, entries: &[LedgerEntry]) -> Result<()> {
+        self.with(|w| {
+            w.check("RecordLedger")?;
+            w.wrote("RecordLedger");
+            w.resources.entry(customer_id.to_string()).or_default().extend(entries.iter().cloned());
+            Ok(())
+        })
+    }
+    async fn entries(&self, customer_id: &str) -> Result<Vec<LedgerEntry>> {
+        Ok(self.with(|w| w.resources.get(customer_id).map(|s| s.iter().cloned().collect()).unwrap_or_default()))
+    }
+    async fn forget(&self, customer_id: &str, entries: &[LedgerEntry]) -> Result<()> {
+        self.with(|w| {
+            w.wrote("ForgetLedger");
+            if let Some(set) = w.resources.get_mut(customer_id) {
+                for e in entries {
+                    set.remove(e);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Executions for Memory {
+    async fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<ExecutionStart> {
+        self.with(|w| {
+            w.check("StartExecution")?;
+            let arn = format!("{}:{name}", state_machine_arn.replace(":stateMachine:", ":execution:"));
+            if w.executions.contains_key(&arn) {
+                return Ok(ExecutionStart { arn, started: false });
+            }
+            w.wrote("StartExecution");
+            w.executions.insert(
+                arn.clone(),
+                ExecutionObserved { arn: arn.clone(), name: name.to_string(), status: "RUNNING".into(), input: Some(input.to_string()) },
+            );
+            Ok(ExecutionStart { arn, started: true })
+        })
+    }
+    async fn find(&self, execution_arn: &str) -> Result<Option<ExecutionObserved>> {
+        Ok(self.with(|w| w.executions.get(execution_arn).cloned()))
     }
 }
 
@@ -162,7 +282,7 @@ impl Placements for Memory {
             alb.certificates.used += need.certificates;
             alb.customers += 1;
             let alb_ref = AlbRef::from(&*alb);
-            let ledger = w.ledgers.entry(alb_ref.listener_arn.clone()).or_insert_with(Ledger::new);
+            let ledger = w.ledgers.entry(alb_ref.listener_arn.clone()).or_insert_with(PriorityLedger::new);
             let choice =
                 allocation::choose(ledger, need.rules as usize, &BTreeSet::new()).map_err(|e| BerthError::QuotaExceeded(e.to_string()))?;
             allocation::apply(ledger, &choice);
@@ -185,7 +305,7 @@ impl Placements for Memory {
             }
             let listener = c.listener_arn.clone().ok_or_else(|| BerthError::Conflict("not placed".into()))?;
             let bad: Vec<u32> = held.iter().map(|(p, _)| *p).filter(|p| c.priorities.contains(p)).collect();
-            let ledger = w.ledgers.entry(listener.clone()).or_insert_with(Ledger::new);
+            let ledger = w.ledgers.entry(listener.clone()).or_insert_with(PriorityLedger::new);
             let choice = allocation::choose(ledger, bad.len(), &BTreeSet::new()).map_err(|e| BerthError::QuotaExceeded(e.to_string()))?;
             allocation::apply(ledger, &choice);
             w.foreign.entry(listener).or_default().extend(&bad);
@@ -280,6 +400,13 @@ impl LogGroups for Memory {
             }
         })
     }
+    async fn delete(&self, name: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteLogGroup")?;
+            w.wrote("DeleteLogGroup");
+            Ok(w.log_groups.remove(name).is_some())
+        })
+    }
 }
 
 impl TargetGroups for Memory {
@@ -317,6 +444,37 @@ impl TargetGroups for Memory {
         });
         Ok(())
     }
+    async fn health(&self, arn: &str) -> Result<Vec<TargetHealthObserved>> {
+        self.with(|w| {
+            w.check("DescribeTargetHealth")?;
+            let healthy = !w.unhealthy.contains(arn);
+            Ok(w.targets
+                .get(arn)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut t| {
+                    if !healthy {
+                        t.state = "unhealthy".into();
+                    }
+                    t
+                })
+                .collect())
+        })
+    }
+    async fn delete(&self, arn: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteTargetGroup")?;
+            if w.rules.values().flatten().any(|r| r.target_group_arns.iter().any(|t| t == arn)) {
+                return Err(BerthError::Conflict(format!("ResourceInUse: target group {arn} is used by a listener rule")));
+            }
+            w.wrote("DeleteTargetGroup");
+            let before = w.target_groups.len();
+            w.target_groups.retain(|_, tg| tg.arn != arn);
+            w.targets.remove(arn);
+            Ok(w.target_groups.len() < before)
+        })
+    }
 }
 
 impl ListenerRules for Memory {
@@ -325,6 +483,7 @@ impl ListenerRules for Memory {
     }
     async fn create(&self, spec: &RuleSpec) -> Result<RuleObserved> {
         self.with(|w| {
+            w.check("CreateRule")?;
             let id = w.id();
             let rules = w.rules.entry(spec.listener_arn.clone()).or_default();
             if rules.iter().any(|r| r.priority == Some(spec.priority)) {
@@ -360,6 +519,19 @@ impl ListenerRules for Memory {
         });
         Ok(())
     }
+    async fn delete(&self, rule_arn: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteRule")?;
+            w.wrote("DeleteRule");
+            let mut removed = false;
+            for rules in w.rules.values_mut() {
+                let before = rules.len();
+                rules.retain(|r| r.arn != rule_arn);
+                removed |= rules.len() < before;
+            }
+            Ok(removed)
+        })
+    }
 }
 
 impl TaskDefinitions for Memory {
@@ -381,6 +553,24 @@ impl TaskDefinitions for Memory {
             td
         }))
     }
+    async fn revisions(&self, family: &str) -> Result<Vec<String>> {
+        Ok(self.with(|w| {
+            w.task_definitions.get(family).map(|v| v.iter().filter(|t| t.active).map(|t| t.arn.clone()).collect()).unwrap_or_default()
+        }))
+    }
+    async fn retire(&self, arn: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeregisterTaskDefinition")?;
+            w.wrote("DeregisterTaskDefinition");
+            let mut found = false;
+            for revs in w.task_definitions.values_mut() {
+                let before = revs.len();
+                revs.retain(|t| t.arn != arn);
+                found |= revs.len() < before;
+            }
+            Ok(found)
+        })
+    }
 }
 
 impl Services for Memory {
@@ -389,6 +579,7 @@ impl Services for Memory {
     }
     async fn create(&self, spec: &ServiceSpec) -> Result<ServiceObserved> {
         self.with(|w| {
+            w.check("CreateService")?;
             if w.services.get(&spec.name).is_some_and(|s| s.status == "ACTIVE") {
                 return Err(BerthError::Conflict(format!("service {} exists", spec.name)));
             }
@@ -404,6 +595,13 @@ impl Services for Memory {
                 rollout_state: Some("COMPLETED".into()),
             };
             w.services.insert(spec.name.clone(), s.clone());
+            // ECS registers one target per running task.
+            if let Some((tg, _, port)) = &spec.load_balancer {
+                let targets = (0..spec.desired_count)
+                    .map(|i| TargetHealthObserved { id: format!("10.0.0.{}:{port}", i + 1), state: "healthy".into() })
+                    .collect();
+                w.targets.insert(tg.clone(), targets);
+            }
             Ok(s)
         })
     }
@@ -417,6 +615,22 @@ impl Services for Memory {
             Ok(s.clone())
         })
     }
+    async fn remove(&self, _cluster: &str, name: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteService")?;
+            match w.services.get_mut(name) {
+                Some(s) if s.status == "ACTIVE" => {
+                    s.desired_count = 0;
+                    s.running_count = 0;
+                    s.status = "INACTIVE".into();
+                    w.wrote("UpdateService");
+                    w.wrote("DeleteService");
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+    }
 }
 
 impl Dns for Memory {
@@ -426,5 +640,37 @@ impl Dns for Memory {
             w.records.insert(spec.name.clone(), spec.clone());
             format!("/change/{}", w.id())
         }))
+    }
+    async fn aliases(&self, _hosted_zone_id: &str, name: &str) -> Result<Vec<AliasObserved>> {
+        Ok(self.with(|w| {
+            w.records
+                .get(name)
+                .map(|r| {
+                    ["A", "AAAA"]
+                        .iter()
+                        .map(|t| AliasObserved {
+                            name: format!("{}.", r.name),
+                            record_type: t.to_string(),
+                            target_dns_name: r.target_dns_name.clone(),
+                            target_hosted_zone_id: r.target_hosted_zone_id.clone(),
+                            evaluate_target_health: true,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
+    }
+    async fn delete_aliases(&self, _hosted_zone_id: &str, records: &[AliasObserved]) -> Result<bool> {
+        self.with(|w| {
+            w.check("ChangeResourceRecordSets")?;
+            let mut removed = false;
+            for r in records {
+                removed |= w.records.remove(r.name.trim_end_matches('.')).is_some();
+            }
+            if removed {
+                w.wrote("ChangeResourceRecordSets");
+            }
+            Ok(removed)
+        })
     }
 }

@@ -24,6 +24,19 @@ pub struct CustomerRecord {
     pub outputs: Option<serde_json::Value>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// After a cleanup that could not finish: what is left.
+    #[serde(default)]
+    pub leftovers: Vec<String>,
+}
+
+/// How a failed execution ends for its customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// FAILED when cleanup finished, ROLLBACK_FAILED when something is left.
+    pub state: CustomerState,
+    pub error: String,
+    pub cause: String,
+    pub leftovers: Vec<String>,
 }
 
 /// What register asks the store to record.
@@ -202,4 +215,41 @@ impl From<&berth_domain::pool::Alb> for AlbRef {
             canonical_hosted_zone_id: a.canonical_hosted_zone_id.clone(),
         }
     }
+}
+
+/// One target of a target group and its health as the ALB reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetHealthObserved {
+    pub id: String,
+    /// `healthy`, `initial`, `unhealthy`, `draining`, `unused`, `unavailable`.
+    pub state: String,
+}
+
+/// An alias record set as found in the hosted zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasObserved {
+    pub name: String,
+    /// `A` or `AAAA`.
+    pub record_type: String,
+    pub target_dns_name: String,
+    pub target_hosted_zone_id: String,
+    pub evaluate_target_health: bool,
+}
+
+/// A state machine execution as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionObserved {
+    pub arn: String,
+    pub name: String,
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.
+    pub status: String,
+    pub input: Option<String>,
+}
+
+/// What starting a named execution found: a new one, or the one that already had the name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionStart {
+    pub arn: String,
+    /// False when an execution of that name existed already.
+    pub started: bool,
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use berth_domain::ledger::LedgerEntry;
 use berth_domain::pool::{Alb, AlbState, Need};
 use berth_domain::BerthError;
 
@@ -30,14 +31,33 @@ pub trait Customers: Send + Sync {
         execution_id: &str,
         outputs: &serde_json::Value,
     ) -> impl Future<Output = Result<CustomerRecord>> + Send;
-    /// FAILED with the error name and cause; only the owning execution may do it.
+    /// FAILED or ROLLBACK_FAILED with the error name, cause and leftovers; only the owning
+    /// execution may do it (`None` when another one owns the customer).
     fn mark_failed(
         &self,
         customer_id: &str,
         execution_id: &str,
-        error: &str,
-        cause: &str,
+        failure: &Failure,
     ) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+    /// Gives the host back, if this customer holds it. True when a claim was removed.
+    fn release_host(&self, customer_id: &str, host: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// The resource ledger: what berth created for each customer.
+pub trait Ledger: Send + Sync {
+    /// Records the entries (again: recording one twice keeps one).
+    fn record(&self, customer_id: &str, entries: &[LedgerEntry]) -> impl Future<Output = Result<()>> + Send;
+    fn entries(&self, customer_id: &str) -> impl Future<Output = Result<Vec<LedgerEntry>>> + Send;
+    /// Removes the entries of resources that are gone.
+    fn forget(&self, customer_id: &str, entries: &[LedgerEntry]) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Step Functions executions, for intake.
+pub trait Executions: Send + Sync {
+    /// Starts an execution with this name; `started` is false when the name was taken
+    /// (Step Functions keeps names unique per state machine).
+    fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> impl Future<Output = Result<ExecutionStart>> + Send;
+    fn find(&self, execution_arn: &str) -> impl Future<Output = Result<Option<ExecutionObserved>>> + Send;
 }
 
 /// Placement on the ALB pool and listener-rule priorities, atomically.
@@ -68,12 +88,18 @@ pub trait LogGroups: Send + Sync {
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<LogGroupObserved>>> + Send;
     fn create(&self, name: &str, tags: &std::collections::BTreeMap<String, String>) -> impl Future<Output = Result<()>> + Send;
     fn set_retention(&self, name: &str, days: i32) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the group; false when it was not there.
+    fn delete(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait TargetGroups: Send + Sync {
     fn find(&self, name: &str) -> impl Future<Output = Result<Option<TargetGroupObserved>>> + Send;
     fn create(&self, spec: &TargetGroupSpec) -> impl Future<Output = Result<TargetGroupObserved>> + Send;
     fn set_health_check_path(&self, arn: &str, path: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The registered targets and their health.
+    fn health(&self, arn: &str) -> impl Future<Output = Result<Vec<TargetHealthObserved>>> + Send;
+    /// Deletes the target group; false when it was not there.
+    fn delete(&self, arn: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait ListenerRules: Send + Sync {
@@ -81,12 +107,18 @@ pub trait ListenerRules: Send + Sync {
     /// Creates the rule; `Berth.Conflict` (code `PriorityInUse`) when the priority is taken.
     fn create(&self, spec: &RuleSpec) -> impl Future<Output = Result<RuleObserved>> + Send;
     fn set_target(&self, rule_arn: &str, target_group_arn: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the rule; false when it was not there.
+    fn delete(&self, rule_arn: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait TaskDefinitions: Send + Sync {
     /// The latest revision of the family, with its tags.
     fn latest(&self, family: &str) -> impl Future<Output = Result<Option<TaskDefinitionObserved>>> + Send;
     fn register(&self, spec: &TaskDefinitionSpec) -> impl Future<Output = Result<TaskDefinitionObserved>> + Send;
+    /// The ARNs of the family's ACTIVE revisions.
+    fn revisions(&self, family: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Deregisters the revision and deletes it; false when it was not there.
+    fn retire(&self, arn: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait Services: Send + Sync {
@@ -100,9 +132,16 @@ pub trait Services: Send + Sync {
         task_definition_arn: &str,
         desired_count: u32,
     ) -> impl Future<Output = Result<ServiceObserved>> + Send;
+    /// Scales the service to 0, then deletes it; false when it was not there (or already
+    /// deleted).
+    fn remove(&self, cluster: &str, name: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait Dns: Send + Sync {
     /// UPSERTs A and AAAA alias records; returns the change id.
     fn upsert_alias(&self, spec: &AliasSpec) -> impl Future<Output = Result<String>> + Send;
+    /// The A and AAAA alias records of exactly this name.
+    fn aliases(&self, hosted_zone_id: &str, name: &str) -> impl Future<Output = Result<Vec<AliasObserved>>> + Send;
+    /// Deletes exactly these records (as found); false when there was nothing to delete.
+    fn delete_aliases(&self, hosted_zone_id: &str, records: &[AliasObserved]) -> impl Future<Output = Result<bool>> + Send;
 }

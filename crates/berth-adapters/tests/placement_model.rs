@@ -67,7 +67,7 @@ proptest! {
                             Err(e) => prop_assert_eq!(e.kind(), ErrorKind::QuotaExceeded),
                         }
                         // Ends this execution, so a later one may register the customer again.
-                        m.mark_failed(&id, &exec, "x", "y").await.unwrap();
+                        m.mark_failed(&id, &exec, &berth_adapters::Failure { state: berth_domain::state::CustomerState::Failed, error: "x".into(), cause: "y".into(), leftovers: vec![] }).await.unwrap();
                     }
                     Op::Release(c) => {
                         let id = format!("c{c}");

@@ -5,11 +5,13 @@
 //! - [`validate`]: turns a request into a [`plan::Plan`] or a list of violations;
 //! - [`naming`]: every AWS name berth derives, within AWS's limits;
 //! - [`allocation`]: the listener-rule priority rules;
+//! - [`ledger`]: what berth created for a customer, and the order cleanup undoes it in;
 //! - [`error`]: the one error vocabulary shared by every step and the state machines.
 
 pub mod allocation;
 pub mod catalog;
 pub mod error;
+pub mod ledger;
 pub mod naming;
 pub mod plan;
 pub mod pool;

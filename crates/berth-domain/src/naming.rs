@@ -101,6 +101,29 @@ pub fn is_slug(s: &str) -> bool {
         && !s.contains("--")
 }
 
+/// Step Functions execution names: at most 80 characters of letters, digits, '-' and '_'.
+pub const EXECUTION_NAME_MAX: usize = 80;
+/// Long enough for a UUID; short enough that a 40-character customer id and the key fit an
+/// execution name.
+pub const IDEMPOTENCY_KEY_MAX: usize = 36;
+
+/// True for an idempotency key: 1-36 letters, digits, '-' and '_'.
+pub fn is_idempotency_key(s: &str) -> bool {
+    !s.is_empty() && s.len() <= IDEMPOTENCY_KEY_MAX && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The onboarding execution's name for a customer and an idempotency key:
+/// `{customer_id}_{key}`. Customer ids have no '_', so two different (customer, key) pairs
+/// never share a name, and a valid pair always fits the 80-character limit.
+pub fn execution_name(customer: &str, key: &str) -> String {
+    format!("{customer}_{key}")
+}
+
+/// The ARN an execution named `name` of the state machine has.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+}
+
 /// True for a valid DNS domain (labels are slugs or digits-first labels, total within 253).
 pub fn is_domain(s: &str) -> bool {
     let s = s.strip_suffix('.').unwrap_or(s);
@@ -183,6 +206,23 @@ pub fn is_secret_arn(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_names_are_unique_and_fit() {
+        assert_eq!(execution_name("acme", "req-1"), "acme_req-1");
+        // A hyphen in either part cannot make two pairs collide: '_' only separates.
+        assert_ne!(execution_name("a-b", "c"), execution_name("a", "b-c"));
+        let longest = execution_name(&"a".repeat(40), &"k".repeat(IDEMPOTENCY_KEY_MAX));
+        assert!(longest.len() <= EXECUTION_NAME_MAX, "{}", longest.len());
+        assert!(is_idempotency_key("0b6f1c1e-5d0a-4c4e-9a57-3c1f0c2d7e11"));
+        assert!(!is_idempotency_key(""));
+        assert!(!is_idempotency_key("has space"));
+        assert!(!is_idempotency_key(&"k".repeat(IDEMPOTENCY_KEY_MAX + 1)));
+        assert_eq!(
+            execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:berth-onboard", "acme_k1"),
+            "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_k1"
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

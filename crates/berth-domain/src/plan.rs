@@ -13,6 +13,8 @@ pub struct Plan {
     pub host: String,
     /// The Step Functions execution that owns this provisioning run.
     pub execution_id: String,
+    /// The request's idempotency key.
+    pub idempotency_key: String,
     pub products: Vec<String>,
     /// In catalog order.
     pub services: Vec<ServicePlan>,

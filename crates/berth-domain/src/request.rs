@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub struct OnboardingRequest {
     /// DNS-safe slug; the customer's host is `{customer_id}.{domain}`.
     pub customer_id: String,
+    /// Chosen by the caller, the same for every delivery of one request: the execution is
+    /// named after the customer and this key, so a request delivered twice runs once.
+    pub idempotency_key: String,
     /// Human-readable name, shown to operators and passed to the containers.
     pub display_name: String,
     /// Products from the catalog; together they decide which services run.
@@ -98,6 +101,7 @@ mod tests {
         };
         let full = OnboardingRequest {
             customer_id: "a".into(),
+            idempotency_key: "k".into(),
             display_name: "a".into(),
             products: vec![],
             services: BTreeMap::new(),
@@ -120,16 +124,19 @@ mod tests {
         mine.sort();
         assert_eq!(props(&schema["$defs"]["service"]), mine);
         let required: Vec<&str> = schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        assert_eq!(required, vec!["customer_id", "display_name", "products", "services"]);
+        assert_eq!(required, vec!["customer_id", "idempotency_key", "display_name", "products", "services"]);
     }
 
     #[test]
     fn malformed_json_names_the_field() {
         let e = OnboardingRequest::from_json(serde_json::json!({"customer_id": "acme"})).unwrap_err();
         let text = e.to_string();
+        assert!(text.contains("idempotency_key"), "{text}");
+        let e = OnboardingRequest::from_json(serde_json::json!({"customer_id": "acme", "idempotency_key": "k"})).unwrap_err();
+        let text = e.to_string();
         assert!(text.contains("display_name"), "{text}");
         let e = OnboardingRequest::from_json(serde_json::json!({
-            "customer_id": "acme", "display_name": "A", "products": [], "services": {}, "colour": 1
+            "customer_id": "acme", "idempotency_key": "k", "display_name": "A", "products": [], "services": {}, "colour": 1
         }))
         .unwrap_err();
         assert!(e.to_string().starts_with("invalid request: colour:"), "{e}");

@@ -9,8 +9,11 @@ pub enum CustomerState {
     Provisioning,
     /// Everything is up and the host resolves to the ALB.
     Active,
-    /// An execution failed for good; the record says which error and why.
+    /// An execution failed for good and everything it made was undone; the record says
+    /// which error and why.
     Failed,
+    /// An execution failed and its cleanup could not finish; the record lists what is left.
+    RollbackFailed,
 }
 
 impl CustomerState {
@@ -19,11 +22,14 @@ impl CustomerState {
             CustomerState::Provisioning => "PROVISIONING",
             CustomerState::Active => "ACTIVE",
             CustomerState::Failed => "FAILED",
+            CustomerState::RollbackFailed => "ROLLBACK_FAILED",
         }
     }
 
     pub fn parse(s: &str) -> Option<CustomerState> {
-        [CustomerState::Provisioning, CustomerState::Active, CustomerState::Failed].into_iter().find(|st| st.as_str() == s)
+        [CustomerState::Provisioning, CustomerState::Active, CustomerState::Failed, CustomerState::RollbackFailed]
+            .into_iter()
+            .find(|st| st.as_str() == s)
     }
 }
 

@@ -128,6 +128,9 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
     let mut v = Violations::default();
     let customer = request.customer_id.as_str();
     check_customer_id(customer, &mut v);
+    if !naming::is_idempotency_key(&request.idempotency_key) {
+        v.push("idempotency_key", format!("must be 1-{} characters of letters, digits, '-' and '_'", naming::IDEMPOTENCY_KEY_MAX));
+    }
 
     let display_name = request.display_name.trim();
     if display_name.is_empty() || display_name.chars().count() > DISPLAY_NAME_MAX || display_name.chars().any(char::is_control) {
@@ -280,6 +283,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         display_name: display_name.to_string(),
         host,
         execution_id: execution_id.to_string(),
+        idempotency_key: request.idempotency_key.clone(),
         products: request.products.clone(),
         services,
         rules,
@@ -397,6 +401,9 @@ mod tests {
             ("too long", json!({"customer_id": "a".repeat(41)}), "customer_id"),
             ("trailing hyphen", json!({"customer_id": "acme-"}), "customer_id"),
             ("internal prefix", json!({"customer_id": "internal-x"}), "customer_id"),
+            ("empty key", json!({"idempotency_key": ""}), "idempotency_key"),
+            ("key with a slash", json!({"idempotency_key": "a/b"}), "idempotency_key"),
+            ("key too long", json!({"idempotency_key": "k".repeat(37)}), "idempotency_key"),
             ("empty name", json!({"display_name": "  "}), "display_name"),
             ("unknown product", json!({"products": ["webapp", "crm"]}), "products[1]"),
             ("no product", json!({"products": []}), "products"),

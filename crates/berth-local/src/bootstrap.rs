@@ -19,7 +19,7 @@ use crate::http::{json, query, xml_value};
 use crate::{Result, ACCOUNT, REGION};
 
 /// The Lambdas: binary name and the `DefinitionSubstitutions` key of its ARN.
-pub const FUNCTIONS: [(&str, &str); 8] = [
+pub const FUNCTIONS: [(&str, &str); 10] = [
     ("berth-validate", "ValidateFunctionArn"),
     ("berth-register", "RegisterFunctionArn"),
     ("berth-allocate", "AllocateFunctionArn"),
@@ -27,7 +27,9 @@ pub const FUNCTIONS: [(&str, &str); 8] = [
     ("berth-check", "CheckFunctionArn"),
     ("berth-dns", "DnsFunctionArn"),
     ("berth-activate", "ActivateFunctionArn"),
+    ("berth-rollback", "RollbackFunctionArn"),
     ("berth-fail", "FailFunctionArn"),
+    ("berth-intake", "IntakeFunctionArn"),
 ];
 
 pub const STATE_MACHINES: [(&str, &str); 1] = [("berth-onboard", "statemachines/onboard.asl.json")];
@@ -109,6 +111,7 @@ impl Infra {
             ("BERTH_EXECUTION_ROLE_ARN", self.execution_role_arn.clone()),
             ("BERTH_TASK_ROLE_ARN", self.task_role_arn.clone()),
             ("BERTH_HOSTED_ZONE_ID", self.hosted_zone_id.clone()),
+            ("BERTH_ONBOARD_STATE_MACHINE_ARN", self.state_machine("berth-onboard").to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

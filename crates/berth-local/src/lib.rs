@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod bootstrap;
+pub mod faults;
 pub mod http;
 pub mod router;
 pub mod runner;

@@ -5,8 +5,12 @@
 //!   error into 200 + `X-Amz-Function-Error: Unhandled`, as Lambda answers, so Retry and
 //!   Catch see berth's error names;
 //! - sends everything else to moto;
-//! - counts every call by caller (access key id), service and operation, served at
-//!   `GET /berth-router/stats`.
+//! - counts every call by caller (access key id), service and operation, and by calling
+//!   function (the SDK's `app/<name>` User-Agent), served at `GET /berth-router/stats`;
+//! - injects faults set at `POST /berth-router/faults` ([`crate::faults`]);
+//! - registers one target per running task of a service behind a target group when ECS
+//!   answers CreateService or UpdateService, as ECS does on AWS (moto registers none), except
+//!   for target groups named in the faults' `never_healthy`.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -26,12 +30,16 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::faults::{self, Fault, Faults, Verdict};
 use crate::http::decode;
 
 /// Calls counted: caller → "service:Operation" → count.
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Stats {
     pub calls: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Calls by calling function (app name) → "service:Operation" → count.
+    #[serde(default)]
+    pub functions: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl Stats {
@@ -40,6 +48,14 @@ impl Stats {
         let empty = BTreeMap::new();
         let now = self.calls.get(caller).unwrap_or(&empty);
         let then = before.calls.get(caller).unwrap_or(&empty);
+        now.iter().map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0))).filter(|(_, v)| *v > 0).collect()
+    }
+
+    /// The calls of one function (app name), minus an earlier snapshot.
+    pub fn since_function(&self, before: &Stats, function: &str) -> BTreeMap<String, u64> {
+        let empty = BTreeMap::new();
+        let now = self.functions.get(function).unwrap_or(&empty);
+        let then = before.functions.get(function).unwrap_or(&empty);
         now.iter().map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0))).filter(|(_, v)| *v > 0).collect()
     }
 }
@@ -53,6 +69,16 @@ struct Router {
     lambda: String,
     client: Client<HttpConnector, Full<Bytes>>,
     stats: Mutex<Stats>,
+    faults: Mutex<Faults>,
+}
+
+/// What a test posts to `/berth-router/faults`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FaultPlan {
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    #[serde(default)]
+    pub never_healthy: Vec<String>,
 }
 
 /// Serves until the process ends.
@@ -66,6 +92,7 @@ pub async fn serve(listen: SocketAddr, moto: String, lambda: String) -> crate::R
         lambda: lambda.trim_end_matches('/').to_string(),
         client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(32).build(connector),
         stats: Mutex::new(Stats::default()),
+        faults: Mutex::new(Faults::default()),
     });
     loop {
         let (stream, _) = listener.accept().await?;
@@ -135,9 +162,79 @@ impl Router {
         }
     }
 
-    fn count(&self, caller: &str, key: String) {
+    fn count(&self, caller: &str, function: Option<&str>, key: String) {
         let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = function {
+            *s.functions.entry(f.to_string()).or_default().entry(key.clone()).or_default() += 1;
+        }
         *s.calls.entry(caller.to_string()).or_default().entry(key).or_default() += 1;
+    }
+
+    fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn faults_api(&self, method: &hyper::Method, body: Bytes) -> crate::Result<Response<Full<Bytes>>> {
+        match *method {
+            hyper::Method::POST => {
+                let plan: FaultPlan = serde_json::from_slice(&body)?;
+                *self.faults() = Faults::set(plan.faults, plan.never_healthy);
+            }
+            hyper::Method::DELETE => *self.faults() = Faults::default(),
+            _ => {}
+        }
+        let now = self.faults().clone();
+        Ok(json(serde_json::to_string(&now)?))
+    }
+
+    /// Sends one request to moto, in its turn.
+    async fn to_moto(&self, req: Request<Full<Bytes>>) -> crate::Result<(hyper::http::response::Parts, Bytes)> {
+        let _turn = self.moto_turn.lock().await;
+        let resp = self.client.request(req).await?;
+        let (parts, body) = resp.into_parts();
+        Ok((parts, body.collect().await?.to_bytes()))
+    }
+
+    /// ECS registers a target per running task with the service's target groups; moto
+    /// does not, so the router does, from CreateService's and UpdateService's answers.
+    async fn register_targets(&self, answer: &[u8]) -> crate::Result<()> {
+        let v: serde_json::Value = serde_json::from_slice(answer)?;
+        let service = &v["service"];
+        let running = service["runningCount"].as_u64().unwrap_or(0);
+        let name = service["serviceName"].as_str().unwrap_or_default();
+        let never: Vec<String> = self.faults().never_healthy.clone();
+        for lb in service["loadBalancers"].as_array().into_iter().flatten() {
+            let (Some(tg), Some(port)) = (lb["targetGroupArn"].as_str(), lb["containerPort"].as_u64()) else { continue };
+            let tg_name = tg.split('/').nth(1).unwrap_or_default();
+            if never.iter().any(|n| n == tg_name) || running == 0 {
+                continue;
+            }
+            let mut form = format!("Action=RegisterTargets&Version=2015-12-01&TargetGroupArn={}", crate::http::encode(tg));
+            for i in 0..running {
+                let h = berth_domain::naming::fnv1a64(name.as_bytes(), i);
+                form.push_str(&format!(
+                    "&Targets.member.{n}.Id=10.{}.{}.{}&Targets.member.{n}.Port={port}",
+                    (h >> 16) & 0xff,
+                    (h >> 8) & 0xff,
+                    (h & 0xfe) + 1,
+                    n = i + 1
+                ));
+            }
+            let req = Request::builder()
+                .method(hyper::Method::POST)
+                .uri(format!("{}/", self.moto))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header(
+                    "authorization",
+                    format!("AWS4-HMAC-SHA256 Credential=BERTHLOCAL/20260101/{}/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=0", crate::REGION),
+                )
+                .body(Full::new(Bytes::from(form)))?;
+            let (parts, body) = self.to_moto(req).await?;
+            if !parts.status.is_success() {
+                return Err(format!("registering targets of {name}: {} {}", parts.status, String::from_utf8_lossy(&body)).into());
+            }
+        }
+        Ok(())
     }
 
     async fn forward(&self, req: Request<Incoming>) -> crate::Result<Response<Full<Bytes>>> {
@@ -148,20 +245,45 @@ impl Router {
             return Ok(json(serde_json::to_string(&s)?));
         }
         let body = body.collect().await?.to_bytes();
+        if path == "/berth-router/faults" {
+            return self.faults_api(&parts.method, body).await;
+        }
         let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
         let (caller, service) = caller_and_service(&header("authorization").unwrap_or_default());
+        let app = header("x-amz-user-agent")
+            .and_then(|ua| faults::app_name(&ua))
+            .or_else(|| header("user-agent").and_then(|ua| faults::app_name(&ua)));
 
         let function = function_name(&path);
         let (base, upstream_path) = match &function {
             Some(name) => (&self.lambda, format!("/2015-03-31/functions/{name}/invocations")),
             None => (&self.moto, parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or(path.clone())),
         };
+        let mut verdict = Verdict::Pass;
+        let mut op = String::new();
         if !path.starts_with("/moto-api") {
-            let key = match &function {
-                Some(name) => format!("lambda:Invoke:{name}"),
-                None => format!("{service}:{}", operation(header("x-amz-target").as_deref(), parts.method.as_str(), &path, &body)),
+            let (key, fault_service, fault_function) = match &function {
+                Some(name) => {
+                    op = "Invoke".into();
+                    (format!("lambda:Invoke:{name}"), "lambda".to_string(), Some(name.clone()))
+                }
+                None => {
+                    op = operation(header("x-amz-target").as_deref(), parts.method.as_str(), &path, &body);
+                    (format!("{service}:{op}"), service.clone(), app.clone())
+                }
             };
-            self.count(&caller, key);
+            self.count(&caller, app.as_deref(), key);
+            verdict = self.faults().verdict(&fault_service, &op, fault_function.as_deref());
+            if let Verdict::Fail(e) = &verdict {
+                let (status, headers, text) = faults::error_response(&fault_service, e);
+                eprintln!("berth router: fault injected: {fault_service}:{op} by {fault_function:?} -> {status}");
+                let mut r = Response::new(Full::new(Bytes::from(text)));
+                *r.status_mut() = StatusCode::from_u16(status)?;
+                for (k, v) in headers {
+                    r.headers_mut().insert(HeaderName::from_static(k), HeaderValue::from_str(&v)?);
+                }
+                return Ok(r);
+            }
         }
 
         let mut up = Request::builder().method(parts.method.clone()).uri(format!("{base}{upstream_path}"));
@@ -175,11 +297,24 @@ impl Router {
             let (parts, body) = resp.into_parts();
             (parts, body.collect().await?.to_bytes())
         } else {
-            let _turn = self.moto_turn.lock().await;
-            let resp = self.client.request(up.body(Full::new(body))?).await?;
-            let (parts, body) = resp.into_parts();
-            (parts, body.collect().await?.to_bytes())
+            self.to_moto(up.body(Full::new(body))?).await?
         };
+        if function.is_none() && service == "ecs" && (op == "CreateService" || op == "UpdateService") && rparts.status.is_success() {
+            if let Err(e) = self.register_targets(&rbody).await {
+                eprintln!("berth router: could not register targets: {e}");
+            }
+        }
+        if verdict == Verdict::ForwardThenLose {
+            let svc = if function.is_some() { "lambda" } else { service.as_str() };
+            let (status, headers, text) = faults::error_response(svc, &faults::FaultError::Crash);
+            eprintln!("berth router: crash injected: the answer to {svc}:{op} is lost");
+            let mut r = Response::new(Full::new(Bytes::from(text)));
+            *r.status_mut() = StatusCode::from_u16(status)?;
+            for (k, v) in headers {
+                r.headers_mut().insert(HeaderName::from_static(k), HeaderValue::from_str(&v)?);
+            }
+            return Ok(r);
+        }
         if function.is_some() && rparts.status.as_u16() >= 500 && !rparts.headers.contains_key("x-amz-function-error") {
             // cargo-lambda's answer to a handler error; Lambda's is 200 with this header.
             rparts.status = StatusCode::OK;
@@ -201,6 +336,27 @@ fn json(text: String) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
+}
+
+/// Sets the router's faults (an empty plan clears them).
+pub async fn set_faults(endpoint: &str, plan: &FaultPlan) -> crate::Result<()> {
+    let r = crate::http::send(
+        hyper::Method::POST,
+        &format!("{endpoint}/berth-router/faults"),
+        &[("content-type", "application/json".into())],
+        serde_json::to_string(plan)?,
+    )
+    .await?;
+    if r.status != 200 {
+        return Err(format!("setting faults: {} {}", r.status, r.body).into());
+    }
+    Ok(())
+}
+
+/// The router's faults, with how many calls each has seen and failed.
+pub async fn faults(endpoint: &str) -> crate::Result<Faults> {
+    let r = crate::http::send(hyper::Method::GET, &format!("{endpoint}/berth-router/faults"), &[], Bytes::new()).await?;
+    Ok(serde_json::from_str(&r.body)?)
 }
 
 /// Reads the router's counters.

@@ -36,6 +36,9 @@ pub struct Report {
     pub steps: Vec<StepTiming>,
     /// AWS API calls the Lambdas made, by "service:Operation".
     pub api_calls: BTreeMap<String, u64>,
+    /// The same calls by calling function (the SDK's app name).
+    #[serde(default)]
+    pub api_calls_by_function: BTreeMap<String, BTreeMap<String, u64>>,
     /// Lambda invocations the state machine made, by function.
     pub invocations: BTreeMap<String, u64>,
 }
@@ -66,7 +69,7 @@ pub async fn run(
     input: &serde_json::Value,
     name: Option<&str>,
     timeout: Duration,
-    mut progress: impl FnMut(&StepTiming),
+    progress: impl FnMut(&StepTiming),
 ) -> Result<Report> {
     let sdk = crate::observer_config(&stack.endpoint).await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
@@ -82,14 +85,33 @@ pub async fn run(
     };
     let req = sfn.start_execution().state_machine_arn(state_machine_arn).input(input.to_string()).name(name);
     let arn = req.send().await?.execution_arn().to_string();
+    follow_from(stack, &sfn, arn, before, started, timeout, progress).await
+}
 
+/// Follows an execution that is already running (started by intake, say) to its end.
+pub async fn follow(stack: &Stack, execution_arn: &str, timeout: Duration) -> Result<Report> {
+    let sdk = crate::observer_config(&stack.endpoint).await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let before: Stats = router::stats(&stack.endpoint).await?;
+    follow_from(stack, &sfn, execution_arn.to_string(), before, Instant::now(), timeout, |_| {}).await
+}
+
+async fn follow_from(
+    stack: &Stack,
+    sfn: &aws_sdk_sfn::Client,
+    arn: String,
+    before: Stats,
+    started: Instant,
+    timeout: Duration,
+    mut progress: impl FnMut(&StepTiming),
+) -> Result<Report> {
     let mut seen = 0usize;
     let mut entered_at: BTreeMap<String, i64> = BTreeMap::new();
     let mut steps = Vec::new();
     let mut transitions = 0usize;
     loop {
         let d = sfn.describe_execution().execution_arn(&arn).send().await?;
-        let events = history(&sfn, &arn).await?;
+        let events = history(sfn, &arn).await?;
         for e in events.iter().skip(seen) {
             let t = e.timestamp().as_secs_f64();
             if is_entered(e.r#type()) {
@@ -127,6 +149,12 @@ pub async fn run(
                 transitions,
                 steps,
                 api_calls: after.since(&before, LAMBDA_ACCESS_KEY),
+                api_calls_by_function: after
+                    .functions
+                    .keys()
+                    .map(|f| (f.clone(), after.since_function(&before, f)))
+                    .filter(|(_, calls)| !calls.is_empty())
+                    .collect(),
                 invocations,
             });
         }

@@ -1,12 +1,19 @@
-//! Step 5: are the customer's services stable? The state machine waits and asks again
-//! until they are, or until the plan's attempts run out (`Berth.Timeout`).
+//! Step 5: the health gate. The customer's services must be stable, and every target group
+//! whose service wants tasks must have as many healthy targets as the service wants
+//! (DescribeTargetHealth). The state machine waits and asks again until both hold, or
+//! until the plan's attempts run out (`Berth.Timeout`, then the rollback).
 
-use berth_adapters::ports::Services;
+use berth_adapters::ports::{Services, TargetGroups};
 use berth_domain::BerthError;
 
-use crate::io::{HealthOutput, State};
+use crate::io::{HealthOutput, State, TargetGroupHealth};
 
-pub async fn run<S: Services>(services: &S, cluster: &str, state: &State) -> Result<HealthOutput, BerthError> {
+pub async fn run<S: Services, T: TargetGroups>(
+    services: &S,
+    target_groups: &T,
+    cluster: &str,
+    state: &State,
+) -> Result<HealthOutput, BerthError> {
     let plan = state.plan()?;
     let attempts = state.health.as_ref().map_or(0, |h| h.attempts) + 1;
     let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
@@ -15,28 +22,47 @@ pub async fn run<S: Services>(services: &S, cluster: &str, state: &State) -> Res
     if !missing.is_empty() {
         return Err(BerthError::NotFound(format!("services {missing:?} are not on cluster {cluster}")));
     }
-    let stable = observed.iter().all(|s| s.is_stable());
-    tracing::info!(customer = %plan.customer_id, attempts, stable, "health checked");
+    let mut waiting: Vec<String> = observed
+        .iter()
+        .filter(|s| !s.is_stable())
+        .map(|s| {
+            format!(
+                "{} (running {}/{}, {} deployments, rollout {})",
+                s.name,
+                s.running_count,
+                s.desired_count,
+                s.deployments,
+                s.rollout_state.as_deref().unwrap_or("unknown")
+            )
+        })
+        .collect();
+
+    // Targets are asked about only once the services are stable: until then they cannot
+    // all be there.
+    let mut targets = Vec::new();
+    if waiting.is_empty() {
+        let resources = state.resources()?;
+        for s in plan.services.iter().filter(|s| s.desired_count > 0) {
+            let Some(arn) = resources.services.iter().find(|r| r.service == s.name).and_then(|r| r.target_group_arn.clone()) else {
+                continue;
+            };
+            let health = target_groups.health(&arn).await?;
+            let healthy = health.iter().filter(|t| t.state == "healthy").count() as u32;
+            if healthy < s.desired_count {
+                let states: Vec<String> = health.iter().map(|t| format!("{} {}", t.id, t.state)).collect();
+                waiting.push(format!("{} ({healthy}/{} targets healthy: [{}])", s.name, s.desired_count, states.join(", ")));
+            }
+            targets.push(TargetGroupHealth { service: s.name.clone(), target_group_arn: arn, healthy, wanted: s.desired_count });
+        }
+    }
+    let stable = waiting.is_empty();
+    tracing::info!(customer = %plan.customer_id, attempts, stable, waiting = ?waiting, "health checked");
     if !stable && attempts >= plan.health.max_attempts {
-        let waiting: Vec<String> = observed
-            .iter()
-            .filter(|s| !s.is_stable())
-            .map(|s| {
-                format!(
-                    "{} (running {}/{}, {} deployments, rollout {})",
-                    s.name,
-                    s.running_count,
-                    s.desired_count,
-                    s.deployments,
-                    s.rollout_state.as_deref().unwrap_or("unknown")
-                )
-            })
-            .collect();
         return Err(BerthError::Timeout(format!(
-            "services not stable after {attempts} checks {}s apart: {}",
+            "not healthy after {attempts} checks {}s apart: {}",
             plan.health.interval_seconds,
             waiting.join(", ")
         )));
     }
-    Ok(HealthOutput { attempts, stable, services: observed })
+    Ok(HealthOutput { attempts, stable, services: observed, targets })
 }

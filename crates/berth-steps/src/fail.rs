@@ -1,7 +1,10 @@
-//! After a failure that is not transient: the customer becomes FAILED with the error name
-//! and cause, if this execution owns it. A customer another execution owns is left alone.
+//! The end of a failed execution: the customer becomes FAILED with the error name and
+//! cause when the rollback undid everything, or ROLLBACK_FAILED with the list of what is
+//! left. Only the owning execution writes; a customer another execution owns is left alone.
 
-use berth_adapters::ports::Customers;
+use berth_adapters::model::Failure;
+use berth_adapters::ports::{Customers, Ledger};
+use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
 use crate::io::{FailOutput, State};
@@ -9,13 +12,43 @@ use crate::io::{FailOutput, State};
 /// Causes are kept short in the record: enough to act on, never a payload dump.
 pub const CAUSE_MAX: usize = 2000;
 
-pub async fn run<C: Customers>(customers: &C, state: &State) -> Result<FailOutput, BerthError> {
+pub async fn run<C: Customers, G: Ledger>(customers: &C, ledger: &G, state: &State) -> Result<FailOutput, BerthError> {
     let plan = state.plan()?;
     let caught = state.error.clone().ok_or_else(|| BerthError::invalid("error", "missing: the Catch puts the error at $.error"))?;
     let cause = readable_cause(&caught.cause);
-    let marked = customers.mark_failed(&plan.customer_id, &plan.execution_id, &caught.error, &cause).await?.is_some();
-    tracing::warn!(customer = %plan.customer_id, execution = %plan.execution_id, error = %caught.error, marked, "provisioning failed");
-    Ok(FailOutput { customer_id: plan.customer_id.clone(), marked, error: caught.error, cause })
+    let leftovers: Vec<String> = match (&state.rollback, &state.rollback_error) {
+        (Some(r), _) => r.leftovers.iter().map(|l| format!("{}: {}", l.resource, l.reason)).collect(),
+        // The rollback failed for good: what the ledger still lists is left, and the
+        // priorities and host were not given back.
+        (None, rollback_error) => {
+            let mut left: Vec<String> = ledger.entries(&plan.customer_id).await?.iter().map(|e| e.label()).collect();
+            if let Some(re) = rollback_error {
+                left.push(format!("rollback stopped: {}: {}", re.error, readable_cause(&re.cause)));
+                left.push("priorities and host: kept".to_string());
+            }
+            left
+        }
+    };
+    let failure = Failure {
+        state: if leftovers.is_empty() { CustomerState::Failed } else { CustomerState::RollbackFailed },
+        error: caught.error.clone(),
+        cause: cause.clone(),
+        leftovers,
+    };
+    let marked = customers.mark_failed(&plan.customer_id, &plan.execution_id, &failure).await?.is_some();
+    if failure.state == CustomerState::RollbackFailed {
+        tracing::error!(customer = %plan.customer_id, execution = %plan.execution_id, error = %caught.error, marked, leftovers = ?failure.leftovers, "provisioning failed and cleanup did not finish");
+    } else {
+        tracing::warn!(customer = %plan.customer_id, execution = %plan.execution_id, error = %caught.error, marked, "provisioning failed, everything undone");
+    }
+    Ok(FailOutput {
+        customer_id: plan.customer_id.clone(),
+        marked,
+        state: failure.state,
+        error: caught.error,
+        cause,
+        leftovers: failure.leftovers,
+    })
 }
 
 /// A Lambda error's cause is the JSON `{"errorType", "errorMessage"}`: keep the message.

@@ -1,6 +1,7 @@
 //! The execution state the steps read and the observations they return. The state machine
 //! keeps each step's result at `$.<step>`: `$.plan`, `$.register`, `$.allocation`,
-//! `$.resources`, `$.health`, `$.dns`, and `$.error` after a failure.
+//! `$.resources`, `$.health`, `$.dns`; after a failure `$.error`, then `$.rollback` (or
+//! `$.rollback_error` when the rollback itself failed for good).
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,45 @@ pub struct State {
     pub dns: Option<DnsOutput>,
     #[serde(default)]
     pub error: Option<CaughtError>,
+    #[serde(default)]
+    pub rollback: Option<RollbackOutput>,
+    #[serde(default)]
+    pub rollback_error: Option<CaughtError>,
+}
+
+/// What the rollback undid and what it could not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackOutput {
+    pub customer_id: String,
+    /// False when another execution owns the customer (or it was never registered by this
+    /// one): this execution created nothing, so nothing is touched.
+    pub owned: bool,
+    /// What was removed, in the order it was removed (`kind id`).
+    pub removed: Vec<String>,
+    /// What is left, with why.
+    pub leftovers: Vec<Leftover>,
+    /// Priorities given back to the listener.
+    pub released_priorities: Vec<u32>,
+    pub host_released: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub resource: String,
+    pub reason: String,
+}
+
+/// The intake Lambda's answer to the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeOutput {
+    pub customer_id: String,
+    pub execution_name: String,
+    pub execution_arn: String,
+    /// False when this request had been delivered before: the execution it started is
+    /// returned, and nothing new runs.
+    pub started: bool,
+    /// The execution's status when intake looked (RUNNING for a new one).
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,8 +120,20 @@ pub struct ResourcesOutput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthOutput {
     pub attempts: u32,
+    /// Services stable and every target group with its healthy targets: DNS may go out.
     pub stable: bool,
     pub services: Vec<ServiceObserved>,
+    /// Asked once the services are stable.
+    #[serde(default)]
+    pub targets: Vec<TargetGroupHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupHealth {
+    pub service: String,
+    pub target_group_arn: String,
+    pub healthy: u32,
+    pub wanted: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,10 +175,14 @@ pub struct Outputs {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailOutput {
     pub customer_id: String,
-    /// FAILED when this execution owned the customer; otherwise the record was left alone.
+    /// True when this execution owned the customer and recorded the failure; otherwise the
+    /// record was left alone.
     pub marked: bool,
+    /// FAILED, or ROLLBACK_FAILED when something is left.
+    pub state: CustomerState,
     pub error: String,
     pub cause: String,
+    pub leftovers: Vec<String>,
 }
 
 impl State {

@@ -8,10 +8,12 @@ pub mod allocate;
 pub mod check;
 pub mod dns;
 pub mod fail;
+pub mod intake;
 pub mod io;
 pub mod lambda;
 pub mod register;
 pub mod resources;
+pub mod rollback;
 pub mod validate;
 
 pub use io::*;

@@ -1,6 +1,7 @@
 //! Step 4: log groups, target groups, listener rules, task definitions and services, each
 //! reconciled: found by name (or priority) and checked, created only when missing, fixed
-//! when it drifted. What it holds is recorded on the customer before it returns.
+//! when it drifted. Everything it holds is recorded in the customer's resource ledger
+//! before it returns, also when it fails half-way.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,8 @@ use berth_adapters::config::InfraConfig;
 use berth_adapters::model::{
     RuleObserved, RuleSpec, ServiceObserved, ServiceSpec, TargetGroupObserved, TargetGroupSpec, TaskDefinitionSpec,
 };
-use berth_adapters::ports::{Customers, ListenerRules, LogGroups, Services, TargetGroups, TaskDefinitions};
+use berth_adapters::ports::{Ledger, ListenerRules, LogGroups, Services, TargetGroups, TaskDefinitions};
+use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::naming::{self, TAG_CUSTOMER, TAG_MANAGED_BY, TAG_SERVICE};
 use berth_domain::plan::{Plan, ServicePlan};
 use berth_domain::BerthError;
@@ -26,13 +28,21 @@ pub struct Ports<'a, L, T, R, D, S, C> {
     pub rules: &'a R,
     pub task_definitions: &'a D,
     pub services: &'a S,
-    pub customers: &'a C,
+    pub ledger: &'a C,
 }
 
-#[derive(Default)]
 struct Journal {
+    execution_id: String,
     created: Vec<String>,
     fixed: Vec<String>,
+    /// Every resource the step holds (created or found), for the ledger.
+    held: Vec<LedgerEntry>,
+}
+
+impl Journal {
+    fn hold(&mut self, kind: ResourceKind, id: &str, scope: Option<&str>) {
+        self.held.push(LedgerEntry::new(kind, id, scope.map(str::to_string), self.execution_id.clone()));
+    }
 }
 
 pub async fn run<L, T, R, D, S, C>(
@@ -46,19 +56,50 @@ where
     R: ListenerRules,
     D: TaskDefinitions,
     S: Services,
-    C: Customers,
+    C: Ledger,
+{
+    let plan = state.plan()?;
+    let mut j = Journal { execution_id: plan.execution_id.clone(), created: Vec::new(), fixed: Vec::new(), held: Vec::new() };
+    let built = build(ports, infra, state, &mut j).await;
+    // The ledger learns what the step holds before the step returns, whatever happened.
+    let recorded = if j.held.is_empty() { Ok(()) } else { ports.ledger.record(&plan.customer_id, &j.held).await };
+    match (built, recorded) {
+        (Ok(out), Ok(())) => {
+            tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, created = out.created.len(), fixed = out.fixed.len(), held = j.held.len(), "resources reconciled");
+            Ok(out)
+        }
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(ledger)) => {
+            tracing::error!(customer = %plan.customer_id, error = %ledger, held = ?j.held, "the ledger could not record what a failed step holds");
+            Err(e)
+        }
+    }
+}
+
+async fn build<L, T, R, D, S, C>(
+    ports: &Ports<'_, L, T, R, D, S, C>,
+    infra: &InfraConfig,
+    state: &State,
+    j: &mut Journal,
+) -> Result<ResourcesOutput, BerthError>
+where
+    L: LogGroups,
+    T: TargetGroups,
+    R: ListenerRules,
+    D: TaskDefinitions,
+    S: Services,
 {
     let plan = state.plan()?;
     let allocation = state.allocation()?;
     let listener_arn = allocation.listener_arn.as_str();
-    let mut j = Journal::default();
 
-    reconcile_log_groups(ports.logs, plan, &mut j).await?;
+    reconcile_log_groups(ports.logs, plan, j).await?;
 
     let mut target_groups: BTreeMap<String, TargetGroupObserved> = BTreeMap::new();
     for s in &plan.services {
         if s.target_group.is_some() {
-            let tg = reconcile_target_group(ports.target_groups, plan, s, infra, &mut j).await?;
+            let tg = reconcile_target_group(ports.target_groups, plan, s, infra, j).await?;
             target_groups.insert(s.name.clone(), tg);
         }
     }
@@ -79,14 +120,14 @@ where
                 target_group_arn: tg.arn.clone(),
                 tags: tags(plan, &rule.service),
             };
-            let observed = reconcile_rule(ports.rules, &spec, &mut existing, &mut j).await?;
+            let observed = reconcile_rule(ports.rules, &spec, &mut existing, j).await?;
             rules.insert(rule.service.clone(), (held.priority, observed));
         }
     }
 
     let mut task_definitions = BTreeMap::new();
     for s in &plan.services {
-        let arn = reconcile_task_definition(ports.task_definitions, plan, s, infra, &mut j).await?;
+        let arn = reconcile_task_definition(ports.task_definitions, plan, s, infra, j).await?;
         task_definitions.insert(s.name.clone(), arn);
     }
 
@@ -97,11 +138,11 @@ where
     for s in &plan.services {
         let td = &task_definitions[&s.name];
         let lb = target_groups.get(&s.name).zip(s.port).map(|(tg, port)| (tg.arn.clone(), s.name.clone(), port));
-        let observed = reconcile_service(ports.services, plan, s, td, lb, found.get(&s.ecs_service), infra, &mut j).await?;
+        let observed = reconcile_service(ports.services, plan, s, td, lb, found.get(&s.ecs_service), infra, j).await?;
         services.insert(s.name.clone(), observed.arn);
     }
 
-    let out = ResourcesOutput {
+    Ok(ResourcesOutput {
         services: plan
             .services
             .iter()
@@ -115,13 +156,9 @@ where
                 service_arn: services[&s.name].clone(),
             })
             .collect(),
-        created: j.created,
-        fixed: j.fixed,
-    };
-    let record = serde_json::to_value(&out).map_err(|e| BerthError::Internal(format!("resources not serializable: {e}")))?;
-    ports.customers.record_resources(&plan.customer_id, &plan.execution_id, &record).await?;
-    tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, created = out.created.len(), fixed = out.fixed.len(), "resources reconciled");
-    Ok(out)
+        created: j.created.clone(),
+        fixed: j.fixed.clone(),
+    })
 }
 
 fn tags(plan: &Plan, service: &str) -> BTreeMap<String, String> {
@@ -144,12 +181,14 @@ async fn reconcile_log_groups<L: LogGroups>(logs: &L, plan: &Plan, j: &mut Journ
                 logs.set_retention(&s.log_group, s.log_retention_days).await?;
                 tracing::info!(customer = %plan.customer_id, log_group = %s.log_group, "log group created");
                 j.created.push(s.log_group.clone());
+                j.hold(ResourceKind::LogGroup, &s.log_group, None);
             }
             Some(r) if *r != Some(s.log_retention_days) => {
+                j.hold(ResourceKind::LogGroup, &s.log_group, None);
                 logs.set_retention(&s.log_group, s.log_retention_days).await?;
                 j.fixed.push(format!("{}: retention {} days", s.log_group, s.log_retention_days));
             }
-            Some(_) => {}
+            Some(_) => j.hold(ResourceKind::LogGroup, &s.log_group, None),
         }
     }
     Ok(())
@@ -177,6 +216,7 @@ async fn reconcile_target_group<T: TargetGroups>(
                     want.name, tg.port, tg.vpc_id, want.port, infra.vpc_id
                 )));
             }
+            j.hold(ResourceKind::TargetGroup, &tg.arn, None);
             if tg.health_check_path.as_deref() != Some(want.health_check_path.as_str()) {
                 tgs.set_health_check_path(&tg.arn, &want.health_check_path).await?;
                 j.fixed.push(format!("{}: health check {}", tg.arn, want.health_check_path));
@@ -195,6 +235,7 @@ async fn reconcile_target_group<T: TargetGroups>(
                 .await?;
             tracing::info!(customer = %plan.customer_id, target_group = %tg.arn, "target group created");
             j.created.push(tg.arn.clone());
+            j.hold(ResourceKind::TargetGroup, &tg.arn, None);
             Ok(tg)
         }
     }
@@ -218,6 +259,7 @@ async fn reconcile_rule<R: ListenerRules>(
     };
     if let Some(r) = existing.iter().find(|r| r.priority == Some(spec.priority)) {
         let r = adopt(r)?;
+        j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
         if r.target_group_arns != [spec.target_group_arn.clone()] {
             rules.set_target(&r.arn, &spec.target_group_arn).await?;
             j.fixed.push(format!("{}: forward to {}", r.arn, spec.target_group_arn));
@@ -228,6 +270,7 @@ async fn reconcile_rule<R: ListenerRules>(
         Ok(r) => {
             tracing::info!(rule = %r.arn, priority = spec.priority, host = %spec.host, "listener rule created");
             j.created.push(r.arn.clone());
+            j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
             existing.push(r.clone());
             Ok(r)
         }
@@ -236,7 +279,11 @@ async fn reconcile_rule<R: ListenerRules>(
         Err(e) if e.aws_code() == Some("PriorityInUse") => {
             *existing = rules.list(&spec.listener_arn).await?;
             match existing.iter().find(|r| r.priority == Some(spec.priority)) {
-                Some(r) => adopt(r),
+                Some(r) => {
+                    let r = adopt(r)?;
+                    j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
+                    Ok(r)
+                }
                 None => Err(BerthError::Transient(format!("priority {} reported in use but no rule holds it yet", spec.priority))),
             }
         }
@@ -275,12 +322,14 @@ async fn reconcile_task_definition<D: TaskDefinitions>(
     let spec = task_definition_spec(plan, s, infra);
     if let Some(latest) = tds.latest(&spec.family).await? {
         if latest.active && latest.tags.get(TAG_SPEC_HASH) == spec.tags.get(TAG_SPEC_HASH) {
+            j.hold(ResourceKind::TaskDefinition, &latest.arn, None);
             return Ok(latest.arn);
         }
     }
     let td = tds.register(&spec).await?;
     tracing::info!(customer = %plan.customer_id, task_definition = %td.arn, "task definition registered");
     j.created.push(td.arn.clone());
+    j.hold(ResourceKind::TaskDefinition, &td.arn, None);
     Ok(td.arn)
 }
 
@@ -297,6 +346,7 @@ async fn reconcile_service<S: Services>(
 ) -> Result<ServiceObserved, BerthError> {
     match found {
         Some(svc) if svc.status == "ACTIVE" => {
+            j.hold(ResourceKind::Service, &svc.arn, Some(&infra.cluster));
             if svc.task_definition != task_definition || svc.desired_count != s.desired_count as i32 {
                 let updated = services.update(&infra.cluster, &s.ecs_service, task_definition, s.desired_count).await?;
                 j.fixed.push(format!("{}: task definition {task_definition}, desired {}", svc.arn, s.desired_count));
@@ -323,6 +373,7 @@ async fn reconcile_service<S: Services>(
                 .await?;
             tracing::info!(customer = %plan.customer_id, service = %created.arn, "service created");
             j.created.push(created.arn.clone());
+            j.hold(ResourceKind::Service, &created.arn, Some(&infra.cluster));
             Ok(created)
         }
     }

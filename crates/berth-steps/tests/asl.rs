@@ -1,6 +1,6 @@
 //! The state machines and the error vocabulary agree: every name in an `ErrorEquals` is
 //! berth's or one AWS defines; every Task retries the transient ones; every step after
-//! validation has a Catch to the failure path; every placeholder is substituted by SAM.
+//! validation has a Catch to the rollback; every placeholder is substituted by SAM.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -16,7 +16,12 @@ const AWS_NAMES: &[&str] = &[
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Runtime.ExitError",
+    "Sandbox.Timedout",
 ];
+/// What a Lambda that died mid-step reports: every step converges when it runs again.
+const LAMBDA_CRASH: &[&str] = &["Runtime.ExitError", "Sandbox.Timedout", "Lambda.Unknown"];
 const LAMBDA_TRANSIENT: &[&str] =
     &["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"];
 
@@ -77,7 +82,7 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
             let mut retried = Vec::new();
             error_equals(&s["Retry"], &mut retried);
             assert!(retried.contains(&"Berth.Transient".to_string()), "{file}: {name} does not retry Berth.Transient");
-            for l in LAMBDA_TRANSIENT {
+            for l in LAMBDA_TRANSIENT.iter().chain(LAMBDA_CRASH) {
                 assert!(retried.iter().any(|r| r == l), "{file}: {name} does not retry {l}");
             }
             for r in s["Retry"].as_array().unwrap() {
@@ -85,9 +90,20 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
                 assert_eq!(r["JitterStrategy"], "FULL", "{file}: {name} retries without jitter");
             }
             let validation = s["Resource"].as_str().unwrap_or_default().contains("Validate");
-            if !validation && name != "MarkFailed" {
-                let catch = s["Catch"].as_array().unwrap_or_else(|| panic!("{file}: {name} has no Catch"));
-                assert!(catch.iter().any(|c| c["Next"] == "MarkFailed"), "{file}: {name} does not lead to MarkFailed");
+            let catch = || s["Catch"].as_array().unwrap_or_else(|| panic!("{file}: {name} has no Catch"));
+            match name.as_str() {
+                _ if validation => {}
+                // The failure path: the rollback, whatever happens to it, ends in MarkFailed,
+                // which ends in the Fail state.
+                "Rollback" => {
+                    assert!(catch().iter().any(|c| c["Next"] == "MarkFailed" && c["ResultPath"] == "$.rollback_error"));
+                    assert_eq!(s["Next"], "MarkFailed");
+                }
+                "MarkFailed" => assert_eq!(s["Next"], "Failed"),
+                _ => assert!(
+                    catch().iter().any(|c| c["Next"] == "Rollback" && c["ResultPath"] == "$.error"),
+                    "{file}: {name} does not lead to Rollback"
+                ),
             }
         }
     }

@@ -1,4 +1,5 @@
-//! `events/`: the state machine input (`onboard.json`) and one input per step, for
+//! `events/`: the onboarding request (`onboard.json`: the intake Lambda's event and the
+//! state machine's input) and one input per step, for
 //! `cargo lambda invoke`, the console and the tests. The step events are derived from
 //! `onboard.json` by the real validate step; this test fails when they drift.
 //! Regenerate with `BERTH_WRITE_EVENTS=1 cargo test -p berth-steps --test events`.
@@ -12,7 +13,7 @@ use berth_domain::validate::Settings;
 use berth_steps::*;
 use serde_json::{json, Value};
 
-const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme-example";
+const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_signup-7f3c2a91";
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/berth-shared-1/0123456789abcdef/0123456789abcdef";
 
 fn root() -> PathBuf {
@@ -99,6 +100,16 @@ fn events() -> Vec<(&'static str, Value)> {
                 rollout_state: Some("COMPLETED".into()),
             })
             .collect(),
+        targets: state
+            .resources
+            .as_ref()
+            .unwrap()
+            .services
+            .iter()
+            .filter_map(|s| {
+                Some(TargetGroupHealth { service: s.service.clone(), target_group_arn: s.target_group_arn.clone()?, healthy: 1, wanted: 1 })
+            })
+            .collect(),
     });
     let dns = json!(state);
     state.dns = Some(DnsOutput {
@@ -108,11 +119,30 @@ fn events() -> Vec<(&'static str, Value)> {
         change_id: "/change/C0123456789".into(),
     });
     let activate = json!(state);
-    let mut failed = State { plan: Some(plan), ..Default::default() };
+    // A failure after the resources step: the health gate timed out.
+    let mut failed = state.clone();
+    failed.health = None;
+    failed.dns = None;
     failed.error = Some(CaughtError {
         error: "Berth.Timeout".into(),
         // A literal: how a map prints depends on serde_json's features in the build.
-        cause: r#"{"errorType":"Berth.Timeout","errorMessage":"services not stable after 20 checks 1s apart: acme-api (running 0/1, 1 deployments, rollout IN_PROGRESS)"}"#.into(),
+        cause: r#"{"errorType":"Berth.Timeout","errorMessage":"not healthy after 20 checks 1s apart: acme-api (running 0/1, 1 deployments, rollout IN_PROGRESS)"}"#.into(),
+    });
+    let rollback = json!(failed);
+    let held = failed.resources.clone().unwrap();
+    let mut removed = Vec::new();
+    removed.extend(held.services.iter().map(|s| format!("service {}", s.service_arn)));
+    removed.extend(held.services.iter().map(|s| format!("task_definition {}", s.task_definition_arn)));
+    removed.extend(held.services.iter().filter_map(|s| s.rule_arn.as_ref().map(|r| format!("listener_rule {r}"))));
+    removed.extend(held.services.iter().filter_map(|s| s.target_group_arn.as_ref().map(|r| format!("target_group {r}"))));
+    removed.extend(held.services.iter().map(|s| format!("log_group {}", s.log_group)));
+    failed.rollback = Some(RollbackOutput {
+        customer_id: plan.customer_id.clone(),
+        owned: true,
+        removed,
+        leftovers: vec![],
+        released_priorities: state.allocation.as_ref().unwrap().priorities.iter().map(|p| p.priority).collect(),
+        host_released: true,
     });
     vec![
         ("validate", json!(validate_input)),
@@ -122,6 +152,7 @@ fn events() -> Vec<(&'static str, Value)> {
         ("check", check),
         ("dns", dns),
         ("activate", activate),
+        ("rollback", rollback),
         ("fail", json!(failed)),
     ]
 }

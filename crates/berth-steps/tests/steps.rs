@@ -3,15 +3,18 @@
 use berth_adapters::config::{DnsConfig, InfraConfig};
 use berth_adapters::memory::Memory;
 use berth_adapters::model::{RuleObserved, TargetGroupObserved};
-use berth_adapters::ports::Customers;
+use berth_adapters::ports::{Customers, Ledger};
 use berth_domain::catalog::Catalog;
+use berth_domain::ledger::ResourceKind;
 use berth_domain::plan::HealthPolicy;
 use berth_domain::pool::{Alb, AlbState, Capacity};
 use berth_domain::state::CustomerState;
 use berth_domain::validate::Settings;
 use berth_domain::{BerthError, ErrorKind};
 use berth_steps::resources::Ports;
-use berth_steps::{activate, allocate, check, dns, fail, register, resources, validate, CaughtError, State, ValidateInput};
+use berth_steps::{
+    activate, allocate, check, dns, fail, intake, register, resources, rollback, validate, CaughtError, State, ValidateInput,
+};
 use lambda_runtime::Diagnostic;
 use serde_json::{json, Value};
 
@@ -72,7 +75,7 @@ fn memory() -> Memory {
 }
 
 fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory> {
-    Ports { logs: m, target_groups: m, rules: m, task_definitions: m, services: m, customers: m }
+    Ports { logs: m, target_groups: m, rules: m, task_definitions: m, services: m, ledger: m }
 }
 
 /// Runs register and allocate; returns the state after them.
@@ -94,10 +97,10 @@ async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
 async fn the_whole_pipeline_over_fakes() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
-    state.health = Some(check::run(&m, "shared", &state).await.unwrap());
+    state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
     assert!(state.health.as_ref().unwrap().stable);
     let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
-    state.dns = Some(dns::run(&m, &cfg, &state).await.unwrap());
+    state.dns = Some(dns::run(&m, &m, &cfg, &state).await.unwrap());
     let out = activate::run(&m, &state).await.unwrap();
     assert_eq!(out.url, "https://acme.saas.example.com");
     assert_eq!(out.priorities["api"], 1);
@@ -144,8 +147,11 @@ async fn every_step_run_twice_changes_nothing() {
     let second = state.resources.clone().unwrap();
     assert!(second.created.is_empty() && second.fixed.is_empty(), "{second:?}");
     assert_eq!(second.services, first.services, "a re-run observes the same resources");
-    // The re-run register wrote its (same) record again; nothing else was written.
-    assert_eq!(m.with(|w| w.total_writes()), writes + 1);
+    // The re-run register wrote its (same) record again, and resources told the ledger
+    // again what it already held; nothing else was written.
+    let ledger = m.with(|w| w.resources["acme"].clone());
+    assert_eq!(m.with(|w| w.total_writes()), writes + 2);
+    assert_eq!(m.with(|w| w.resources["acme"].clone()), ledger);
 }
 
 #[tokio::test]
@@ -240,16 +246,16 @@ async fn unstable_services_time_out_after_the_planned_attempts() {
     let mut state = provision(&m, "acme", "exec-1").await;
     m.with(|w| w.services.get_mut("acme-api").unwrap().running_count = 0);
     for attempt in 1..3 {
-        let h = check::run(&m, "shared", &state).await.unwrap();
+        let h = check::run(&m, &m, "shared", &state).await.unwrap();
         assert_eq!((h.attempts, h.stable), (attempt, false));
         state.health = Some(h);
     }
-    let e = check::run(&m, "shared", &state).await.unwrap_err();
+    let e = check::run(&m, &m, "shared", &state).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.to_string().contains("acme-api (running 0/1"), "{e}");
     // And DNS is not written for services that are not stable.
     let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
-    assert_eq!(dns::run(&m, &cfg, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(dns::run(&m, &m, &cfg, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
 
@@ -276,16 +282,17 @@ async fn only_the_owning_execution_marks_a_customer_failed() {
         error: "Berth.Conflict".into(),
         cause: json!({"errorType": "Berth.Conflict", "errorMessage": "taken"}).to_string(),
     });
-    let out = fail::run(&m, &other).await.unwrap();
+    let out = fail::run(&m, &m, &other).await.unwrap();
     assert!(!out.marked);
     assert_eq!(m.get("acme").await.unwrap().unwrap().state, CustomerState::Provisioning);
 
     let mut mine = state.clone();
+    mine.rollback = Some(berth_steps::RollbackOutput { customer_id: "acme".into(), owned: true, ..Default::default() });
     mine.error = Some(CaughtError {
         error: "Berth.Internal".into(),
         cause: json!({"errorType": "Berth.Internal", "errorMessage": "boom"}).to_string(),
     });
-    let out = fail::run(&m, &mine).await.unwrap();
+    let out = fail::run(&m, &m, &mine).await.unwrap();
     assert!(out.marked);
     assert_eq!(out.cause, "boom", "the Lambda error's message, not its JSON");
     let rec = m.get("acme").await.unwrap().unwrap();
@@ -319,4 +326,250 @@ async fn a_malformed_step_input_is_an_invalid_request() {
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     let empty: State = berth_steps::lambda::parse(json!({})).unwrap();
     assert_eq!(empty.plan().unwrap_err().kind(), ErrorKind::InvalidRequest);
+}
+
+fn rollback_ports(m: &Memory) -> rollback::Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory, Memory, Memory, Memory> {
+    rollback::Ports {
+        customers: m,
+        ledger: m,
+        placements: m,
+        logs: m,
+        target_groups: m,
+        rules: m,
+        task_definitions: m,
+        services: m,
+        dns: m,
+    }
+}
+
+const SITE: rollback::Site<'static> = rollback::Site { cluster: "shared", hosted_zone_id: "Z1" };
+
+/// The whole pipeline up to DNS, as a failing activate step would leave it.
+async fn up_to_dns(m: &Memory, customer: &str, execution: &str) -> State {
+    let mut state = provision(m, customer, execution).await;
+    state.health = Some(check::run(m, m, "shared", &state).await.unwrap());
+    state.dns = Some(dns::run(m, m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap());
+    state.error = Some(CaughtError { error: "Berth.Internal".into(), cause: "boom".into() });
+    state
+}
+
+#[tokio::test]
+async fn every_resource_is_in_the_ledger_before_its_step_returns() {
+    let m = memory();
+    let state = up_to_dns(&m, "acme", "exec-1").await;
+    let entries = m.entries("acme").await.unwrap();
+    let count = |k: ResourceKind| entries.iter().filter(|e| e.kind == k).count();
+    assert_eq!(
+        [
+            ResourceKind::LogGroup,
+            ResourceKind::TargetGroup,
+            ResourceKind::ListenerRule,
+            ResourceKind::TaskDefinition,
+            ResourceKind::Service,
+            ResourceKind::DnsRecord
+        ]
+        .map(count),
+        [3, 2, 2, 3, 3, 1]
+    );
+    assert!(entries.iter().all(|e| e.execution_id == "exec-1"));
+    let rules: Vec<&str> = state.resources.as_ref().unwrap().services.iter().filter_map(|s| s.rule_arn.as_deref()).collect();
+    assert!(entries
+        .iter()
+        .filter(|e| e.kind == ResourceKind::ListenerRule)
+        .all(|e| rules.contains(&e.id.as_str()) && e.scope.as_deref() == Some(LISTENER)));
+}
+
+#[tokio::test]
+async fn a_step_that_fails_half_way_records_what_it_made() {
+    let m = memory();
+    let state = placed(&m, "acme", "exec-1").await;
+    m.with(|w| w.failing.insert("CreateService", ErrorKind::InvalidRequest));
+    let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    let entries = m.entries("acme").await.unwrap();
+    let kinds: std::collections::BTreeSet<ResourceKind> = entries.iter().map(|e| e.kind).collect();
+    assert_eq!(entries.len(), 3 + 2 + 2 + 3, "{entries:?}");
+    assert!(!kinds.contains(&ResourceKind::Service));
+}
+
+#[tokio::test]
+async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_and_host() {
+    let m = memory();
+    let state = up_to_dns(&m, "acme", "exec-1").await;
+    let priorities = m.get("acme").await.unwrap().unwrap().priorities;
+    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    assert!(out.owned && out.leftovers.is_empty() && out.host_released, "{out:?}");
+    assert_eq!(out.released_priorities, priorities);
+    let kinds: Vec<&str> = out.removed.iter().map(|r| r.split(' ').next().unwrap()).collect();
+    let mut sorted = kinds.clone();
+    sorted.sort_by_key(|k| ResourceKind::parse(k).unwrap());
+    assert_eq!(kinds, sorted, "DNS, services, task definitions, rules, target groups, log groups");
+    assert_eq!(kinds.first(), Some(&"dns_record"));
+    assert_eq!(kinds.last(), Some(&"log_group"));
+    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 3);
+    m.with(|w| {
+        assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme"));
+        assert!(w.hosts.is_empty());
+        assert_eq!((w.pool[0].rules.used, w.pool[0].target_groups.used, w.pool[0].customers), (0, 0, 0));
+        assert!(w.resources["acme"].is_empty(), "the ledger forgot what is gone");
+    });
+    // Run again (a retried rollback): nothing left to do, nothing breaks.
+    let writes = m.with(|w| w.total_writes());
+    let again = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    assert!(again.removed.is_empty() && again.leftovers.is_empty(), "{again:?}");
+    assert_eq!(m.with(|w| w.total_writes()), writes);
+    // And the customer ends FAILED with the error.
+    let mut ended = state.clone();
+    ended.rollback = Some(out);
+    let f = fail::run(&m, &m, &ended).await.unwrap();
+    assert_eq!((f.marked, f.state), (true, CustomerState::Failed));
+    // Its priorities are handed out again.
+    let next = placed(&m, "globex", "exec-2").await;
+    let reused: Vec<u32> = next.allocation.unwrap().priorities.iter().map(|p| p.priority).collect();
+    assert_eq!(reused, priorities);
+}
+
+#[tokio::test]
+async fn the_rollback_finds_what_a_crash_kept_out_of_the_ledger() {
+    let m = memory();
+    let state = up_to_dns(&m, "acme", "exec-1").await;
+    // A Lambda that died between its creates and its ledger write.
+    m.with(|w| w.resources.clear());
+    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 3, "{out:?}");
+    m.with(|w| assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme")));
+}
+
+#[tokio::test]
+async fn the_rollback_touches_nothing_of_a_customer_another_execution_owns() {
+    let m = memory();
+    up_to_dns(&m, "acme", "exec-1").await;
+    let mut other = planned("acme", "exec-2");
+    other.error = Some(CaughtError { error: "Berth.Conflict".into(), cause: "taken".into() });
+    let writes = m.with(|w| w.total_writes());
+    let out = rollback::run(&rollback_ports(&m), &SITE, &other).await.unwrap();
+    assert!(!out.owned && out.removed.is_empty());
+    assert_eq!(m.with(|w| w.total_writes()), writes);
+    m.with(|w| assert_eq!(w.remains("acme").len(), 14));
+}
+
+#[tokio::test]
+async fn a_transient_failure_makes_the_rollback_retry_and_converge() {
+    let m = memory();
+    let state = up_to_dns(&m, "acme", "exec-1").await;
+    m.with(|w| w.failing.insert("DeleteTargetGroup", ErrorKind::Transient));
+    let e = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient);
+    // Nothing was given back while something is still to undo.
+    m.with(|w| {
+        assert_eq!(w.hosts.len(), 1);
+        assert_eq!(w.target_groups.len(), 2);
+        w.failing.clear();
+    });
+    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    assert_eq!(out.removed.len(), 2, "only the target groups were left: {out:?}");
+    m.with(|w| assert!(w.remains("acme").is_empty() && w.hosts.is_empty()));
+}
+
+#[tokio::test]
+async fn a_cleanup_that_cannot_finish_is_rollback_failed_with_what_is_left() {
+    let m = memory();
+    let state = up_to_dns(&m, "acme", "exec-1").await;
+    m.with(|w| w.failing.insert("DeleteRule", ErrorKind::Internal));
+    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    let left: Vec<&str> = out.leftovers.iter().map(|l| l.resource.as_str()).collect();
+    assert_eq!(left.iter().filter(|l| l.starts_with("listener_rule ")).count(), 2, "{left:?}");
+    // The target groups are still in use by those rules.
+    assert_eq!(left.iter().filter(|l| l.starts_with("target_group ")).count(), 2, "{left:?}");
+    assert!(left.iter().any(|l| l.starts_with("priorities")), "priorities stay held by the rules left: {left:?}");
+    assert!(out.released_priorities.is_empty() && out.host_released);
+    let mut ended = state.clone();
+    ended.rollback = Some(out);
+    let f = fail::run(&m, &m, &ended).await.unwrap();
+    assert_eq!(f.state, CustomerState::RollbackFailed);
+    let rec = m.get("acme").await.unwrap().unwrap();
+    assert_eq!(rec.state, CustomerState::RollbackFailed);
+    assert_eq!(rec.leftovers.len(), 5, "{:?}", rec.leftovers);
+    assert!(rec.leftovers.iter().all(|l| l.contains(':')), "each with its reason: {:?}", rec.leftovers);
+}
+
+#[tokio::test]
+async fn a_rollback_that_fails_for_good_leaves_the_ledger_as_the_list() {
+    let m = memory();
+    let mut state = up_to_dns(&m, "acme", "exec-1").await;
+    state.rollback_error = Some(CaughtError { error: "Berth.Transient".into(), cause: "still throttled".into() });
+    let f = fail::run(&m, &m, &state).await.unwrap();
+    assert_eq!(f.state, CustomerState::RollbackFailed);
+    assert_eq!(f.leftovers.len(), 14 + 2, "{:?}", f.leftovers);
+    assert!(f.leftovers.iter().any(|l| l.contains("still throttled")));
+}
+
+#[tokio::test]
+async fn targets_that_never_get_healthy_time_out_and_dns_is_never_written() {
+    let m = memory();
+    let mut state = provision(&m, "acme", "exec-1").await;
+    let tg = state.resources.as_ref().unwrap().services.iter().find(|s| s.service == "api").unwrap().target_group_arn.clone().unwrap();
+    m.with(|w| w.unhealthy.insert(tg));
+    for attempt in 1..3 {
+        let h = check::run(&m, &m, "shared", &state).await.unwrap();
+        assert_eq!((h.attempts, h.stable), (attempt, false), "stable services, unhealthy targets: not ready");
+        state.health = Some(h);
+    }
+    let e = check::run(&m, &m, "shared", &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(e.to_string().contains("acme-api") || e.to_string().contains("api (0/1 targets healthy"), "{e}");
+    assert_eq!(dns::run(&m, &m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
+    m.with(|w| assert!(w.records.is_empty()));
+}
+
+const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:berth-onboard";
+
+#[tokio::test]
+async fn intake_starts_one_execution_per_idempotency_key() {
+    let m = memory();
+    let catalog = Catalog::builtin();
+    let req = request("acme");
+    let first = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, req.clone()).await.unwrap();
+    assert!(first.started);
+    assert_eq!(first.execution_name, "acme_signup-7f3c2a91");
+    assert_eq!(first.execution_arn, "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_signup-7f3c2a91");
+    for _ in 0..9 {
+        let again = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, req.clone()).await.unwrap();
+        assert!(!again.started);
+        assert_eq!(again.execution_arn, first.execution_arn);
+    }
+    m.with(|w| assert_eq!(w.executions.len(), 1));
+    // The same key for another request: refused.
+    let mut changed = req.clone();
+    changed["display_name"] = json!("Acme Two");
+    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, changed).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("idempotency_key"), "{e}");
+    // A bad request: refused, naming the field, nothing started.
+    let mut bad = request("acme");
+    bad["idempotency_key"] = json!("no spaces please");
+    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, bad).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert!(e.to_string().contains("idempotency_key"), "{e}");
+    m.with(|w| assert_eq!(w.executions.len(), 1));
+}
+
+#[tokio::test]
+async fn intake_refuses_a_new_onboarding_of_an_active_or_provisioning_customer() {
+    let m = memory();
+    let catalog = Catalog::builtin();
+    // acme is being provisioned by some execution.
+    provision(&m, "acme", "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_other").await;
+    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("PROVISIONING"), "{e}");
+    m.with(|w| {
+        w.customers.get_mut("acme").unwrap().state = CustomerState::Active;
+        assert!(w.executions.is_empty());
+    });
+    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap_err();
+    assert!(e.to_string().contains("ACTIVE") && e.to_string().contains("update"), "{e}");
+    // A FAILED customer may be onboarded again.
+    m.with(|w| w.customers.get_mut("acme").unwrap().state = CustomerState::Failed);
+    assert!(intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap().started);
 }

@@ -2,7 +2,8 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | customer | `CUSTOMER#{id}` | `PROFILE` | state, execution_id, host, display_name, products, plan_json, listener_arn, priorities, resources, outputs, error_name, error_cause, created_at, updated_at |
+//! | customer | `CUSTOMER#{id}` | `PROFILE` | state, execution_id, host, display_name, products, plan_json, listener_arn, priorities, resources, outputs, error_name, error_cause, leftovers, created_at, updated_at |
+//! | ledger entry | `CUSTOMER#{id}` | `RESOURCE#{kind}#{id}` | kind, resource_id, scope, execution_id, recorded_at |
 //! | host claim | `HOST#{host}` | `CLAIM` | customer_id |
 //! | listener counter | `LISTENER#{arn}` | `LEDGER` | minted (the highest number ever handed out) |
 //! | released number | `LISTENER#{arn}` | `FREE#{nnnnn}` | priority |
@@ -19,15 +20,17 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use berth_domain::allocation;
+use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::pool::{self, Alb, AlbState, Capacity, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
 use crate::classify::{built, classify};
-use crate::model::{AlbRef, CustomerRecord, Placement, Registration};
-use crate::ports::{Customers, Placements, Pool, Result};
+use crate::model::{AlbRef, CustomerRecord, Failure, Placement, Registration};
+use crate::ports::{Customers, Ledger, Placements, Pool, Result};
 
 const SERVICE: &str = "dynamodb";
 /// Optimistic-lock retries inside one allocation before reporting `Berth.Transient`.
@@ -52,6 +55,10 @@ pub const FREE_PREFIX: &str = "FREE#";
 pub const POOL_PK: &str = "POOL";
 /// The owner recorded on a priority claim held by a rule berth does not own.
 pub const FOREIGN_OWNER: &str = "#foreign";
+pub const RESOURCE_PREFIX: &str = "RESOURCE#";
+pub fn resource_sk(kind: ResourceKind, id: &str) -> String {
+    format!("{RESOURCE_PREFIX}{kind}#{id}")
+}
 pub fn alb_sk(name: &str) -> String {
     format!("ALB#{name}")
 }
@@ -157,6 +164,10 @@ fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
         outputs: json_attr(item, "outputs"),
         error: str_attr(item, "error_name"),
         cause: str_attr(item, "error_cause"),
+        leftovers: match item.get("leftovers") {
+            Some(AttributeValue::L(v)) => v.iter().filter_map(|x| x.as_s().ok().cloned()).collect(),
+            _ => Vec::new(),
+        },
     })
 }
 
@@ -169,12 +180,13 @@ impl Customers for DynamoRegistry {
                 .update_expression(
                     "SET #state = :provisioning, execution_id = :exec, customer_id = :cust, host = :host, \
                      display_name = :dn, products = :products, plan_json = :plan, updated_at = :now, \
-                     created_at = if_not_exists(created_at, :now) REMOVE error_name, error_cause, outputs",
+                     created_at = if_not_exists(created_at, :now) REMOVE error_name, error_cause, outputs, leftovers",
                 )
-                .condition_expression("attribute_not_exists(pk) OR execution_id = :exec OR #state = :failed")
+                .condition_expression("attribute_not_exists(pk) OR execution_id = :exec OR #state IN (:failed, :rollback_failed)")
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":provisioning", s(CustomerState::Provisioning.as_str()))
                 .expression_attribute_values(":failed", s(CustomerState::Failed.as_str()))
+                .expression_attribute_values(":rollback_failed", s(CustomerState::RollbackFailed.as_str()))
                 .expression_attribute_values(":exec", s(&r.execution_id))
                 .expression_attribute_values(":cust", s(&r.customer_id))
                 .expression_attribute_values(":host", s(&r.host))
@@ -260,14 +272,22 @@ impl Customers for DynamoRegistry {
         .await
     }
 
-    async fn mark_failed(&self, customer_id: &str, execution_id: &str, error: &str, cause: &str) -> Result<Option<CustomerRecord>> {
+    async fn mark_failed(&self, customer_id: &str, execution_id: &str, failure: &Failure) -> Result<Option<CustomerRecord>> {
+        if !matches!(failure.state, CustomerState::Failed | CustomerState::RollbackFailed) {
+            return Err(BerthError::Internal(format!("mark_failed with state {}", failure.state)));
+        }
         match self
             .owned_update(
                 customer_id,
                 execution_id,
                 "UpdateItem",
-                "SET #state = :failed, error_name = :e, error_cause = :c, updated_at = :now",
-                vec![(":e", s(error)), (":c", s(cause)), (":failed", s(CustomerState::Failed.as_str()))],
+                "SET #state = :failed, error_name = :e, error_cause = :c, leftovers = :l, updated_at = :now",
+                vec![
+                    (":e", s(&failure.error)),
+                    (":c", s(&failure.cause)),
+                    (":l", AttributeValue::L(failure.leftovers.iter().map(s).collect())),
+                    (":failed", s(failure.state.as_str())),
+                ],
             )
             .await
         {
@@ -275,6 +295,31 @@ impl Customers for DynamoRegistry {
             // Not ours (another execution owns the customer) or never registered: nothing to mark.
             Err(BerthError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    async fn release_host(&self, customer_id: &str, host: &str) -> Result<bool> {
+        match self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(host_pk(host), HOST_SK)))
+            .condition_expression("customer_id = :c")
+            .expression_attribute_values(":c", s(customer_id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            // Not claimed, or claimed by another customer: nothing of ours to give back.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(SERVICE, "DeleteItem", e)),
         }
     }
 }
@@ -707,8 +752,11 @@ impl Placements for DynamoRegistry {
                     tracing::info!(customer = customer_id, alb = %alb.name, listener = listener_arn, priorities = ?priorities, attempt, "placed");
                     return Ok(Placement { alb: AlbRef::from(alb), priorities });
                 }
+                // The outcome is unknown (the answer may have been lost after the commit):
+                // giving the minted numbers back could free numbers that are claimed. They
+                // stay minted; a re-run finds the placement if it was made.
                 Err(TransactOutcome::Failed(e)) => {
-                    self.give_back(listener_arn, &minted).await?;
+                    tracing::warn!(customer = customer_id, listener = listener_arn, minted = ?minted, error = %e, "placement transaction failed with an unknown outcome; minted numbers kept out of the free list");
                     return Err(e);
                 }
                 Err(TransactOutcome::Cancelled(reasons)) => {
@@ -815,7 +863,7 @@ impl Placements for DynamoRegistry {
                     return Ok(priorities);
                 }
                 Err(TransactOutcome::Failed(e)) => {
-                    self.give_back(&listener, &minted).await?;
+                    tracing::warn!(customer = customer_id, listener = %listener, minted = ?minted, error = %e, "set-aside transaction failed with an unknown outcome; minted numbers kept out of the free list");
                     return Err(e);
                 }
                 Err(TransactOutcome::Cancelled(_)) => {
@@ -888,6 +936,99 @@ impl Placements for DynamoRegistry {
             Err(TransactOutcome::Failed(e)) => Err(e),
             Err(TransactOutcome::Cancelled(_)) => Err(BerthError::Transient(format!("releasing '{customer_id}': raced, retry"))),
         }
+    }
+}
+
+/// BatchWriteItem takes at most 25 requests.
+const BATCH_MAX: usize = 25;
+
+impl DynamoRegistry {
+    /// Writes the requests in batches, sending unprocessed ones again.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<()> {
+        for chunk in requests.chunks(BATCH_MAX) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0..8u32 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| classify(SERVICE, "BatchWriteItem", e))?;
+                pending = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 7 {
+                    return Err(BerthError::Transient(format!("{} ledger writes still unprocessed", pending.len())));
+                }
+                let backoff = 20u64 << attempt.min(5);
+                tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter(backoff))).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_entry(item: &HashMap<String, AttributeValue>) -> Option<LedgerEntry> {
+    Some(LedgerEntry {
+        kind: ResourceKind::parse(&str_attr(item, "kind")?)?,
+        id: str_attr(item, "resource_id")?,
+        scope: str_attr(item, "scope"),
+        execution_id: str_attr(item, "execution_id").unwrap_or_default(),
+    })
+}
+
+impl Ledger for DynamoRegistry {
+    /// One BatchWriteItem per 25 entries.
+    async fn record(&self, customer_id: &str, entries: &[LedgerEntry]) -> Result<()> {
+        let mut requests = Vec::with_capacity(entries.len());
+        for e in entries {
+            let mut item = key(customer_pk(customer_id), &resource_sk(e.kind, &e.id));
+            item.insert("kind".into(), s(e.kind.as_str()));
+            item.insert("resource_id".into(), s(&e.id));
+            item.insert("execution_id".into(), s(&e.execution_id));
+            item.insert("recorded_at".into(), s(now()));
+            if let Some(scope) = &e.scope {
+                item.insert("scope".into(), s(scope));
+            }
+            requests.push(WriteRequest::builder().put_request(built(PutRequest::builder().set_item(Some(item)).build())?).build());
+        }
+        self.batch_write(requests).await
+    }
+
+    async fn entries(&self, customer_id: &str) -> Result<Vec<LedgerEntry>> {
+        let mut entries = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :res)")
+                .expression_attribute_values(":pk", s(customer_pk(customer_id)))
+                .expression_attribute_values(":res", s(RESOURCE_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "Query", e))?;
+            entries.extend(out.items().iter().filter_map(to_entry));
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn forget(&self, customer_id: &str, entries: &[LedgerEntry]) -> Result<()> {
+        let mut requests = Vec::with_capacity(entries.len());
+        for e in entries {
+            let k = key(customer_pk(customer_id), &resource_sk(e.kind, &e.id));
+            requests.push(WriteRequest::builder().delete_request(built(DeleteRequest::builder().set_key(Some(k)).build())?).build());
+        }
+        self.batch_write(requests).await
     }
 }
 

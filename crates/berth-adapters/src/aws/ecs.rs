@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
+use aws_sdk_ecs::operation::RequestId;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration,
     KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags,
     Secret, Service, Tag, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use aws_sdk_ecs::Client;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use berth_domain::BerthError;
 
 use crate::classify::{built, classify};
@@ -130,6 +132,69 @@ impl TaskDefinitions for EcsApi {
             tags: spec.tags.clone(),
         })
     }
+
+    async fn revisions(&self, family: &str) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(TaskDefinitionStatus::Active)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "ListTaskDefinitions", e))?;
+            // `familyPrefix` is the whole family name on AWS; keep exactly that family anyway.
+            arns.extend(out.task_definition_arns().iter().filter(|a| family_of(a) == Some(family)).cloned());
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(arns)
+    }
+
+    async fn retire(&self, arn: &str) -> Result<bool> {
+        match self.client.deregister_task_definition().task_definition(arn).send().await {
+            Ok(_) => {}
+            Err(e) if is_missing(e.message()) => return Ok(false),
+            Err(e) => return Err(classify(SERVICE, "DeregisterTaskDefinition", e)),
+        }
+        let out = self
+            .client
+            .delete_task_definitions()
+            .task_definitions(arn)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "DeleteTaskDefinitions", e))?;
+        match out.failures().first() {
+            Some(f) if !is_missing(f.reason()) => Err(BerthError::Aws {
+                kind: berth_domain::ErrorKind::Internal,
+                service: SERVICE,
+                operation: "DeleteTaskDefinitions",
+                code: f.reason().map(str::to_string),
+                message: f.detail().map(str::to_string),
+                source: format!("DeleteTaskDefinitions failure for {arn} (request {:?})", out.request_id()).into(),
+            }),
+            _ => Ok(true),
+        }
+    }
+}
+
+/// The family of a task definition ARN (`...:task-definition/{family}:{revision}`).
+pub fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit('/').next()?.rsplit_once(':').map(|(f, _)| f)
+}
+
+/// ECS reports a task definition it does not know with a ClientException whose message
+/// says so.
+fn is_missing(message: Option<&str>) -> bool {
+    message.is_some_and(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("does not exist") || m.contains("not found") || m.contains("unable to describe")
+    })
 }
 
 impl Services for EcsApi {
@@ -203,5 +268,19 @@ impl Services for EcsApi {
             .map_err(|e| classify(SERVICE, "UpdateService", e))?;
         let s = out.service().ok_or_else(|| BerthError::Internal(format!("UpdateService {name} returned nothing")))?;
         Ok(observe_service(s))
+    }
+
+    async fn remove(&self, cluster: &str, name: &str) -> Result<bool> {
+        let gone = |code: Option<&str>| matches!(code, Some("ServiceNotFoundException" | "ServiceNotActiveException"));
+        match self.client.update_service().cluster(cluster).service(name).desired_count(0).send().await {
+            Ok(_) => {}
+            Err(e) if gone(e.code()) => return Ok(false),
+            Err(e) => return Err(classify(SERVICE, "UpdateService", e)),
+        }
+        match self.client.delete_service().cluster(cluster).service(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if gone(e.code()) => Ok(false),
+            Err(e) => Err(classify(SERVICE, "DeleteService", e)),
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_elasticloadbalancingv2::operation::delete_rule::DeleteRuleError;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, Matcher, PathPatternConditionConfig, ProtocolEnum, Rule, RuleCondition, Tag,
@@ -11,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use berth_domain::BerthError;
 
 use crate::classify::classify;
-use crate::model::{RuleObserved, RuleSpec, TargetGroupObserved, TargetGroupSpec};
+use crate::model::{RuleObserved, RuleSpec, TargetGroupObserved, TargetGroupSpec, TargetHealthObserved};
 use crate::ports::{ListenerRules, Result, TargetGroups};
 
 const SERVICE: &str = "elasticloadbalancing";
@@ -145,6 +146,32 @@ impl TargetGroups for ElbApi {
             .map_err(|e| classify(SERVICE, "ModifyTargetGroup", e))?;
         Ok(())
     }
+
+    async fn health(&self, arn: &str) -> Result<Vec<TargetHealthObserved>> {
+        let out = self
+            .client
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "DescribeTargetHealth", e))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| TargetHealthObserved {
+                id: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+                state: d.target_health().and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn delete(&self, arn: &str) -> Result<bool> {
+        match self.client.delete_target_group().target_group_arn(arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("TargetGroupNotFound") => Ok(false),
+            Err(e) => Err(classify(SERVICE, "DeleteTargetGroup", e)),
+        }
+    }
 }
 
 impl ListenerRules for ElbApi {
@@ -212,5 +239,13 @@ impl ListenerRules for ElbApi {
             .await
             .map_err(|e| classify(SERVICE, "ModifyRule", e))?;
         Ok(())
+    }
+
+    async fn delete(&self, rule_arn: &str) -> Result<bool> {
+        match self.client.delete_rule().rule_arn(rule_arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(DeleteRuleError::RuleNotFoundException(_))) => Ok(false),
+            Err(e) => Err(classify(SERVICE, "DeleteRule", e)),
+        }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError;
+use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError;
 use aws_sdk_cloudwatchlogs::Client;
 
 use crate::classify::classify;
@@ -66,5 +67,13 @@ impl LogGroups for LogsApi {
             .await
             .map_err(|e| classify(SERVICE, "PutRetentionPolicy", e))?;
         Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool> {
+        match self.client.delete_log_group().log_group_name(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(DeleteLogGroupError::ResourceNotFoundException(_))) => Ok(false),
+            Err(e) => Err(classify(SERVICE, "DeleteLogGroup", e)),
+        }
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let table = TableConfig::from_env()?;
-    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table.table);
+    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config("berth-activate").await), table.table);
     let registry = &registry;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle("activate", event, |state: State| async move { activate::run(registry, &state).await }).await

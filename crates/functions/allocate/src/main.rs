@@ -13,7 +13,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let table = TableConfig::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = sdk_config("berth-allocate").await;
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), table.table);
     let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
     let registry = &registry;

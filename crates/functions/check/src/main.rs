@@ -1,7 +1,7 @@
-//! The check Lambda: are the customer's services stable yet?
+//! The check Lambda: are the customer's services stable and their targets healthy yet?
 #![recursion_limit = "256"]
 
-use berth_adapters::aws::{sdk_config, EcsApi};
+use berth_adapters::aws::{sdk_config, EcsApi, ElbApi};
 use berth_adapters::config::ClusterConfig;
 use berth_steps::lambda::handle;
 use berth_steps::{check, State};
@@ -12,11 +12,12 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let cluster = ClusterConfig::from_env()?;
-    let ecs = EcsApi::new(aws_sdk_ecs::Client::new(&sdk_config().await));
-    let ecs = &ecs;
-    let cluster = &cluster;
+    let sdk = sdk_config("berth-check").await;
+    let ecs = EcsApi::new(aws_sdk_ecs::Client::new(&sdk));
+    let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
+    let (ecs, elb, cluster) = (&ecs, &elb, &cluster);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle("check", event, |state: State| async move { check::run(ecs, &cluster.cluster, &state).await }).await
+        handle("check", event, |state: State| async move { check::run(ecs, elb, &cluster.cluster, &state).await }).await
     }))
     .await
 }

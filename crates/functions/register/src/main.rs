@@ -12,7 +12,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let table = TableConfig::from_env()?;
-    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table.table);
+    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config("berth-register").await), table.table);
     let registry = &registry;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle("register", event, |state: State| async move { register::run(registry, &state).await }).await

@@ -15,12 +15,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let table = TableConfig::from_env()?;
     let infra = InfraConfig::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = sdk_config("berth-resources").await;
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), table.table);
     let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
     let ecs = EcsApi::new(aws_sdk_ecs::Client::new(&sdk));
     let logs = LogsApi::new(aws_sdk_cloudwatchlogs::Client::new(&sdk));
-    let ports = Ports { logs: &logs, target_groups: &elb, rules: &elb, task_definitions: &ecs, services: &ecs, customers: &registry };
+    let ports = Ports { logs: &logs, target_groups: &elb, rules: &elb, task_definitions: &ecs, services: &ecs, ledger: &registry };
     let ports = &ports;
     let infra = &infra;
     run(service_fn(move |event: LambdaEvent<Value>| async move {

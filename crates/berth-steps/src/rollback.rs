@@ -1,0 +1,223 @@
+//! Compensation: after a step failed for good, undo exactly what this customer's execution
+//! created, in the reverse of the order provisioning builds it: the DNS records, the
+//! services (scaled to 0, then deleted), the task definitions, the listener rules, the
+//! target groups and the log groups; then give back the priorities and the host.
+//!
+//! What to undo comes from the resource ledger, and from the plan's names: a Lambda that
+//! died between a create and its ledger write leaves a resource only the names can find
+//! (each checked to be this customer's). Every removal treats "already gone" as done, so
+//! the rollback can run again after any failure and converges. A transient error makes
+//! the whole rollback fail with `Berth.Transient` (the state machine retries it); anything
+//! else is reported as left over, with the reason.
+
+use std::collections::BTreeSet;
+
+use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Services, TargetGroups, TaskDefinitions};
+use berth_adapters::CustomerRecord;
+use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
+use berth_domain::naming::{self, TAG_CUSTOMER, TAG_MANAGED_BY};
+use berth_domain::plan::Plan;
+use berth_domain::BerthError;
+
+use crate::io::{Leftover, RollbackOutput, State};
+
+/// The ports the rollback drives.
+pub struct Ports<'a, C, G, P, L, T, R, D, S, N> {
+    pub customers: &'a C,
+    pub ledger: &'a G,
+    pub placements: &'a P,
+    pub logs: &'a L,
+    pub target_groups: &'a T,
+    pub rules: &'a R,
+    pub task_definitions: &'a D,
+    pub services: &'a S,
+    pub dns: &'a N,
+}
+
+/// Where the shared resources live.
+pub struct Site<'a> {
+    pub cluster: &'a str,
+    pub hosted_zone_id: &'a str,
+}
+
+pub async fn run<C, G, P, L, T, R, D, S, N>(
+    ports: &Ports<'_, C, G, P, L, T, R, D, S, N>,
+    site: &Site<'_>,
+    state: &State,
+) -> Result<RollbackOutput, BerthError>
+where
+    C: Customers,
+    G: Ledger,
+    P: Placements,
+    L: LogGroups,
+    T: TargetGroups,
+    R: ListenerRules,
+    D: TaskDefinitions,
+    S: Services,
+    N: Dns,
+{
+    let plan = state.plan()?;
+    let mut out = RollbackOutput { customer_id: plan.customer_id.clone(), ..RollbackOutput::default() };
+    let customer = match ports.customers.get(&plan.customer_id).await? {
+        Some(c) if c.execution_id == plan.execution_id => c,
+        other => {
+            // Registration refused this execution (another one owns the customer) or never
+            // happened: it created nothing, and what exists belongs to someone else.
+            tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, owner = ?other.map(|c| c.execution_id), "not this execution's customer: nothing to undo");
+            return Ok(out);
+        }
+    };
+    out.owned = true;
+
+    let recorded = ports.ledger.entries(&plan.customer_id).await?;
+    let found = discover(ports, site, plan, &customer).await?;
+    let known: BTreeSet<(ResourceKind, String)> = recorded.iter().map(|e| (e.kind, e.id.clone())).collect();
+    let unrecorded: Vec<LedgerEntry> = found.into_iter().filter(|e| !known.contains(&(e.kind, e.id.clone()))).collect();
+    if !unrecorded.is_empty() {
+        tracing::warn!(customer = %plan.customer_id, unrecorded = ?unrecorded.iter().map(LedgerEntry::label).collect::<Vec<_>>(), "found by name, not in the ledger: recording before undoing");
+        ports.ledger.record(&plan.customer_id, &unrecorded).await?;
+    }
+
+    let mut removed = Vec::new();
+    let mut left = Vec::new();
+    let mut retry = Vec::new();
+    for entry in ledger::teardown_order(recorded.into_iter().chain(unrecorded)) {
+        match undo(ports, site, &entry).await {
+            Ok(existed) => {
+                tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "undone");
+                out.removed.push(entry.label());
+                removed.push(entry);
+            }
+            Err(e) if e.kind().is_transient() => {
+                tracing::warn!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, error = %e, "undo failed, will retry");
+                retry.push(format!("{}: {e}", entry.label()));
+            }
+            Err(e) => {
+                tracing::error!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, error_type = e.kind().name(), error = %e, "undo failed");
+                out.leftovers.push(Leftover { resource: entry.label(), reason: format!("{}: {e}", e.kind().name()) });
+                left.push(entry);
+            }
+        }
+    }
+    if !removed.is_empty() {
+        ports.ledger.forget(&plan.customer_id, &removed).await?;
+    }
+    if !retry.is_empty() {
+        return Err(BerthError::Transient(format!("rollback of '{}': {} to retry: {}", plan.customer_id, retry.len(), retry.join("; "))));
+    }
+
+    // Numbers and the host stay held while something still uses them.
+    if ledger::holds_priorities(&left) {
+        out.leftovers.push(Leftover {
+            resource: format!("priorities {:?}", customer.priorities),
+            reason: "kept: a listener rule of the customer is left".into(),
+        });
+    } else {
+        out.released_priorities = ports.placements.release(&plan.customer_id).await?;
+    }
+    if ledger::holds_host(&left) {
+        out.leftovers
+            .push(Leftover { resource: format!("host {}", plan.host), reason: "kept: a DNS record of the customer is left".into() });
+    } else {
+        out.host_released = ports.customers.release_host(&plan.customer_id, &plan.host).await?;
+    }
+    tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, removed = out.removed.len(), leftovers = out.leftovers.len(), priorities = ?out.released_priorities, host_released = out.host_released, "rolled back");
+    Ok(out)
+}
+
+/// What the plan's names find of this customer's, on AWS.
+async fn discover<C, G, P, L, T, R, D, S, N>(
+    ports: &Ports<'_, C, G, P, L, T, R, D, S, N>,
+    site: &Site<'_>,
+    plan: &Plan,
+    customer: &CustomerRecord,
+) -> Result<Vec<LedgerEntry>, BerthError>
+where
+    C: Customers,
+    G: Ledger,
+    P: Placements,
+    L: LogGroups,
+    T: TargetGroups,
+    R: ListenerRules,
+    D: TaskDefinitions,
+    S: Services,
+    N: Dns,
+{
+    let exec = plan.execution_id.as_str();
+    let mut found = Vec::new();
+    if !ports.dns.aliases(site.hosted_zone_id, &plan.host).await?.is_empty() {
+        found.push(LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(site.hosted_zone_id.to_string()), exec));
+    }
+    let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
+    for s in ports.services.describe(site.cluster, &names).await? {
+        if s.status == "ACTIVE" {
+            found.push(LedgerEntry::new(ResourceKind::Service, &s.arn, Some(site.cluster.to_string()), exec));
+        }
+    }
+    for s in &plan.services {
+        for arn in ports.task_definitions.revisions(&s.task_family).await? {
+            found.push(LedgerEntry::new(ResourceKind::TaskDefinition, arn, None, exec));
+        }
+    }
+    if let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) {
+        for r in ports.rules.list(listener).await? {
+            let ours =
+                r.priority.is_some_and(|p| customer.priorities.contains(&p)) && r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&plan.host));
+            if ours {
+                found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), exec));
+            }
+        }
+    }
+    for s in &plan.services {
+        let Some(want) = &s.target_group else { continue };
+        if let Some(tg) = ports.target_groups.find(&want.name).await? {
+            let ours = tg.tags.get(TAG_MANAGED_BY).map(String::as_str) == Some(naming::MANAGED_BY_VALUE)
+                && tg.tags.get(TAG_CUSTOMER) == Some(&plan.customer_id);
+            if ours {
+                found.push(LedgerEntry::new(ResourceKind::TargetGroup, &tg.arn, None, exec));
+            }
+        }
+    }
+    let planned: BTreeSet<&str> = plan.services.iter().map(|s| s.log_group.as_str()).collect();
+    for g in ports.logs.list(&naming::log_group_prefix(&plan.customer_id)).await? {
+        if planned.contains(g.name.as_str()) {
+            found.push(LedgerEntry::new(ResourceKind::LogGroup, &g.name, None, exec));
+        }
+    }
+    Ok(found)
+}
+
+/// Removes one resource; `Ok(false)` when it was already gone.
+async fn undo<C, G, P, L, T, R, D, S, N>(
+    ports: &Ports<'_, C, G, P, L, T, R, D, S, N>,
+    site: &Site<'_>,
+    e: &LedgerEntry,
+) -> Result<bool, BerthError>
+where
+    C: Customers,
+    G: Ledger,
+    P: Placements,
+    L: LogGroups,
+    T: TargetGroups,
+    R: ListenerRules,
+    D: TaskDefinitions,
+    S: Services,
+    N: Dns,
+{
+    match e.kind {
+        ResourceKind::DnsRecord => {
+            let zone = e.scope.as_deref().unwrap_or(site.hosted_zone_id);
+            let records = ports.dns.aliases(zone, &e.id).await?;
+            ports.dns.delete_aliases(zone, &records).await
+        }
+        ResourceKind::Service => {
+            let cluster = e.scope.as_deref().unwrap_or(site.cluster);
+            let name = e.id.rsplit('/').next().unwrap_or(&e.id);
+            ports.services.remove(cluster, name).await
+        }
+        ResourceKind::TaskDefinition => ports.task_definitions.retire(&e.id).await,
+        ResourceKind::ListenerRule => ports.rules.delete(&e.id).await,
+        ResourceKind::TargetGroup => ports.target_groups.delete(&e.id).await,
+        ResourceKind::LogGroup => ports.logs.delete(&e.id).await,
+    }
+}
