@@ -35,10 +35,12 @@ local-down:
 	@if [ -x $(LOCAL) ]; then $(LOCAL) down --dir .local; fi
 
 # Invoke one Lambda on the running local stack with its example event: make invoke FN=validate
+# (the intake Lambda takes the onboarding request: make invoke FN=intake EVENT=events/onboard.json)
 FN ?= validate
+EVENT ?= events/$(FN).json
 invoke:
 	@port=$$(python3 -c 'import json;print(json.load(open(".local/stack.json"))["lambda_endpoint"].rsplit(":",1)[1])'); \
-	cargo lambda invoke berth-$(FN) --invoke-address 127.0.0.1 --invoke-port $$port --data-file events/$(FN).json
+	cargo lambda invoke berth-$(FN) --invoke-address 127.0.0.1 --invoke-port $$port --data-file $(EVENT)
 
 lint: lint-rust lint-iac
 
