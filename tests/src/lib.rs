@@ -278,14 +278,17 @@ impl Harness {
         }
         let families = self.ecs.list_task_definitions().send().await.expect("task definitions");
         for arn in families.task_definition_arns() {
-            let out = self
+            // Another test may delete it between the list and the look: then it is gone.
+            let Ok(out) = self
                 .ecs
                 .describe_task_definition()
                 .task_definition(arn)
                 .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
                 .send()
                 .await
-                .expect("task definition");
+            else {
+                continue;
+            };
             if out.tags().iter().any(|t| ours(t.key(), t.value())) {
                 found.push(arn.clone());
             }
@@ -293,7 +296,7 @@ impl Harness {
         let groups = self.logs.describe_log_groups().log_group_name_prefix("/berth/").send().await.expect("log groups");
         for g in groups.log_groups() {
             let arn = g.arn().unwrap_or_default().trim_end_matches(":*").to_string();
-            let tags = self.logs.list_tags_for_resource().resource_arn(&arn).send().await.expect("log group tags");
+            let Ok(tags) = self.logs.list_tags_for_resource().resource_arn(&arn).send().await else { continue };
             if tags.tags().is_some_and(|m| m.get(naming::TAG_CUSTOMER).map(String::as_str) == Some(customer)) {
                 found.push(arn);
             }
