@@ -30,6 +30,11 @@ fn assert_one_environment(inv: &Inventory, what: &str) {
     assert_eq!(inv.tagged.len(), 2 + 2 + 3 + 3 + 3, "{what}: {:?}", inv.tagged);
 }
 
+/// The activate step fails for good: the whole environment exists when the rollback starts.
+fn activate_denied() -> Value {
+    json!({"operation": "UpdateItem", "function": "berth-activate", "times": 0, "error": {"kind": "code", "code": "AccessDeniedException"}})
+}
+
 fn assert_nothing_left(inv: &Inventory, what: &str) {
     assert_eq!(inv.leftovers(), Vec::<String>::new(), "{what}");
 }
@@ -204,7 +209,7 @@ async fn the_rollback_converges_after_a_crash_mid_rollback() {
     let h = Harness::new().await;
     let customer = "crash-rollback";
     h.set_faults(json!({"faults": [
-        {"operation": "UpdateItem", "function": "berth-activate", "times": 0, "error": {"kind": "code", "code": "AccessDeniedException"}},
+        activate_denied(),
         {"operation": "DeleteRule", "function": "berth-rollback", "nth": 1, "times": 3, "error": {"kind": "crash"}}
     ]}))
     .await;
@@ -223,7 +228,7 @@ async fn a_cleanup_that_cannot_finish_ends_rollback_failed_with_what_is_left() {
     let h = Harness::new().await;
     let customer = "flt-stuck";
     h.set_faults(json!({"faults": [
-        {"operation": "UpdateItem", "function": "berth-activate", "times": 0, "error": {"kind": "code", "code": "AccessDeniedException"}},
+        activate_denied(),
         {"operation": "DeleteTargetGroup", "function": "berth-rollback", "times": 0, "error": {"kind": "code", "code": "AccessDenied"}}
     ]}))
     .await;
@@ -269,9 +274,7 @@ async fn targets_that_never_get_healthy_end_failed_with_nothing_left() {
 async fn the_rollback_of_a_full_environment_costs_a_bounded_number_of_calls() {
     let h = Harness::new().await;
     let customer = "flt-cost";
-    h.set_faults(json!({"faults": [{"operation": "UpdateItem", "function": "berth-activate", "times": 0,
-        "error": {"kind": "code", "code": "AccessDeniedException"}}]}))
-        .await;
+    h.set_faults(json!({"faults": [activate_denied()]})).await;
     let report = h.onboard(&request(customer)).await;
     h.clear_faults().await;
     assert_eq!(report.status, "FAILED");

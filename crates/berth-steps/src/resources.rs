@@ -167,7 +167,8 @@ fn tags(plan: &Plan, service: &str) -> BTreeMap<String, String> {
     t
 }
 
-fn owned_by(tags: &BTreeMap<String, String>, plan: &Plan) -> bool {
+/// True when the tags say berth made it for this plan's customer.
+pub(crate) fn owned_by(tags: &BTreeMap<String, String>, plan: &Plan) -> bool {
     tags.get(TAG_MANAGED_BY).map(String::as_str) == Some(naming::MANAGED_BY_VALUE) && tags.get(TAG_CUSTOMER) == Some(&plan.customer_id)
 }
 

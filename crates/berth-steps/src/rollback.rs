@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Services, TargetGroups, TaskDefinitions};
 use berth_adapters::CustomerRecord;
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
-use berth_domain::naming::{self, TAG_CUSTOMER, TAG_MANAGED_BY};
+use berth_domain::naming;
 use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
@@ -70,7 +70,7 @@ where
     out.owned = true;
 
     let recorded = ports.ledger.entries(&plan.customer_id).await?;
-    let found = discover(ports, site, plan, &customer).await?;
+    let found = ports.discover(site, plan, &customer).await?;
     let known: BTreeSet<(ResourceKind, String)> = recorded.iter().map(|e| (e.kind, e.id.clone())).collect();
     let unrecorded: Vec<LedgerEntry> = found.into_iter().filter(|e| !known.contains(&(e.kind, e.id.clone()))).collect();
     if !unrecorded.is_empty() {
@@ -82,7 +82,7 @@ where
     let mut left = Vec::new();
     let mut retry = Vec::new();
     for entry in ledger::teardown_order(recorded.into_iter().chain(unrecorded)) {
-        match undo(ports, site, &entry).await {
+        match ports.undo(site, &entry).await {
             Ok(existed) => {
                 tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "undone");
                 out.removed.push(entry.label());
@@ -125,17 +125,8 @@ where
     Ok(out)
 }
 
-/// What the plan's names find of this customer's, on AWS.
-async fn discover<C, G, P, L, T, R, D, S, N>(
-    ports: &Ports<'_, C, G, P, L, T, R, D, S, N>,
-    site: &Site<'_>,
-    plan: &Plan,
-    customer: &CustomerRecord,
-) -> Result<Vec<LedgerEntry>, BerthError>
+impl<C, G, P, L, T, R, D, S, N> Ports<'_, C, G, P, L, T, R, D, S, N>
 where
-    C: Customers,
-    G: Ledger,
-    P: Placements,
     L: LogGroups,
     T: TargetGroups,
     R: ListenerRules,
@@ -143,81 +134,69 @@ where
     S: Services,
     N: Dns,
 {
-    let exec = plan.execution_id.as_str();
-    let mut found = Vec::new();
-    if !ports.dns.aliases(site.hosted_zone_id, &plan.host).await?.is_empty() {
-        found.push(LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(site.hosted_zone_id.to_string()), exec));
-    }
-    let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
-    for s in ports.services.describe(site.cluster, &names).await? {
-        if s.status == "ACTIVE" {
-            found.push(LedgerEntry::new(ResourceKind::Service, &s.arn, Some(site.cluster.to_string()), exec));
+    /// What the plan's names find of this customer's, on AWS.
+    async fn discover(&self, site: &Site<'_>, plan: &Plan, customer: &CustomerRecord) -> Result<Vec<LedgerEntry>, BerthError> {
+        let ports = self;
+        let exec = plan.execution_id.as_str();
+        let mut found = Vec::new();
+        if !ports.dns.aliases(site.hosted_zone_id, &plan.host).await?.is_empty() {
+            found.push(LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(site.hosted_zone_id.to_string()), exec));
         }
-    }
-    for s in &plan.services {
-        for arn in ports.task_definitions.revisions(&s.task_family).await? {
-            found.push(LedgerEntry::new(ResourceKind::TaskDefinition, arn, None, exec));
-        }
-    }
-    if let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) {
-        for r in ports.rules.list(listener).await? {
-            let ours =
-                r.priority.is_some_and(|p| customer.priorities.contains(&p)) && r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&plan.host));
-            if ours {
-                found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), exec));
+        let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
+        for s in ports.services.describe(site.cluster, &names).await? {
+            if s.status == "ACTIVE" {
+                found.push(LedgerEntry::new(ResourceKind::Service, &s.arn, Some(site.cluster.to_string()), exec));
             }
         }
-    }
-    for s in &plan.services {
-        let Some(want) = &s.target_group else { continue };
-        if let Some(tg) = ports.target_groups.find(&want.name).await? {
-            let ours = tg.tags.get(TAG_MANAGED_BY).map(String::as_str) == Some(naming::MANAGED_BY_VALUE)
-                && tg.tags.get(TAG_CUSTOMER) == Some(&plan.customer_id);
-            if ours {
-                found.push(LedgerEntry::new(ResourceKind::TargetGroup, &tg.arn, None, exec));
+        for s in &plan.services {
+            for arn in ports.task_definitions.revisions(&s.task_family).await? {
+                found.push(LedgerEntry::new(ResourceKind::TaskDefinition, arn, None, exec));
             }
         }
-    }
-    let planned: BTreeSet<&str> = plan.services.iter().map(|s| s.log_group.as_str()).collect();
-    for g in ports.logs.list(&naming::log_group_prefix(&plan.customer_id)).await? {
-        if planned.contains(g.name.as_str()) {
-            found.push(LedgerEntry::new(ResourceKind::LogGroup, &g.name, None, exec));
+        if let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) {
+            for r in ports.rules.list(listener).await? {
+                let ours = r.priority.is_some_and(|p| customer.priorities.contains(&p))
+                    && r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&plan.host));
+                if ours {
+                    found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), exec));
+                }
+            }
         }
+        for s in &plan.services {
+            let Some(want) = &s.target_group else { continue };
+            if let Some(tg) = ports.target_groups.find(&want.name).await? {
+                if crate::resources::owned_by(&tg.tags, plan) {
+                    found.push(LedgerEntry::new(ResourceKind::TargetGroup, &tg.arn, None, exec));
+                }
+            }
+        }
+        let planned: BTreeSet<&str> = plan.services.iter().map(|s| s.log_group.as_str()).collect();
+        for g in ports.logs.list(&naming::log_group_prefix(&plan.customer_id)).await? {
+            if planned.contains(g.name.as_str()) {
+                found.push(LedgerEntry::new(ResourceKind::LogGroup, &g.name, None, exec));
+            }
+        }
+        Ok(found)
     }
-    Ok(found)
-}
 
-/// Removes one resource; `Ok(false)` when it was already gone.
-async fn undo<C, G, P, L, T, R, D, S, N>(
-    ports: &Ports<'_, C, G, P, L, T, R, D, S, N>,
-    site: &Site<'_>,
-    e: &LedgerEntry,
-) -> Result<bool, BerthError>
-where
-    C: Customers,
-    G: Ledger,
-    P: Placements,
-    L: LogGroups,
-    T: TargetGroups,
-    R: ListenerRules,
-    D: TaskDefinitions,
-    S: Services,
-    N: Dns,
-{
-    match e.kind {
-        ResourceKind::DnsRecord => {
-            let zone = e.scope.as_deref().unwrap_or(site.hosted_zone_id);
-            let records = ports.dns.aliases(zone, &e.id).await?;
-            ports.dns.delete_aliases(zone, &records).await
+    /// Removes one resource; `Ok(false)` when it was already gone.
+    async fn undo(&self, site: &Site<'_>, e: &LedgerEntry) -> Result<bool, BerthError> {
+        let ports = self;
+        match e.kind {
+            ResourceKind::DnsRecord => {
+                let zone = e.scope.as_deref().unwrap_or(site.hosted_zone_id);
+                let records = ports.dns.aliases(zone, &e.id).await?;
+                ports.dns.delete_aliases(zone, &records).await
+            }
+            ResourceKind::Service => {
+                let cluster = e.scope.as_deref().unwrap_or(site.cluster);
+                let name = e.id.rsplit('/').next().unwrap_or(&e.id);
+                ports.services.remove(cluster, name).await
+            }
+            ResourceKind::TaskDefinition => ports.task_definitions.retire(&e.id).await,
+            ResourceKind::ListenerRule => ports.rules.delete(&e.id).await,
+            ResourceKind::TargetGroup => ports.target_groups.delete(&e.id).await,
+            ResourceKind::LogGroup => ports.logs.delete(&e.id).await,
         }
-        ResourceKind::Service => {
-            let cluster = e.scope.as_deref().unwrap_or(site.cluster);
-            let name = e.id.rsplit('/').next().unwrap_or(&e.id);
-            ports.services.remove(cluster, name).await
-        }
-        ResourceKind::TaskDefinition => ports.task_definitions.retire(&e.id).await,
-        ResourceKind::ListenerRule => ports.rules.delete(&e.id).await,
-        ResourceKind::TargetGroup => ports.target_groups.delete(&e.id).await,
-        ResourceKind::LogGroup => ports.logs.delete(&e.id).await,
     }
 }
