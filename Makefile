@@ -11,11 +11,14 @@ export AWS_REGION ?= us-east-1
 LOCAL := target/debug/berth-local
 TEST_STACK := .local/test
 
-.PHONY: help tools build demo local-up local-down invoke lint lint-rust lint-iac test test-unit test-integration bench package clean
+.PHONY: help tools build demo local-up local-down invoke lint lint-rust lint-iac test test-unit test-integration bench package sam-build clean
 
 help:
 	@echo "make demo        provision the sample customer end to end on a local emulator"
 	@echo "make test        every check: lints, unit tests, integration and end-to-end tests"
+	@echo "make bench       every figure (docs/benchmarks.md): overhead, API calls, cost, concurrency, allocation, sizes"
+	@echo "make package     the arm64 zips of every Lambda (target/lambda/*/bootstrap.zip)"
+	@echo "make sam-build   the same through AWS SAM (.aws-sam/build)"
 	@echo "make local-up    start the local stack and leave it running (.local/stack.json)"
 	@echo "make local-down  stop it"
 
@@ -72,12 +75,22 @@ test-integration: build
 
 test: tools lint test-unit test-integration
 
-# Figures, printed: a fresh local stack, the benchmarks, then stopped.
-bench: build
+# The deployable artifacts: a zipped arm64 bootstrap per Lambda in target/lambda/ (not part
+# of `make test`).
+package: tools
+	bash scripts/package.sh
+
+# The same artifacts through AWS SAM (samconfig.toml turns on the rust-cargolambda beta).
+sam-build: tools
+	sam build --template template.yaml
+
+# Every figure, printed and written to docs/benchmarks.md: the zips, then a fresh local
+# stack, the benchmarks (reset between parts), then stopped.
+bench: build package
 	@$(LOCAL) down --dir .local/bench >/dev/null
 	$(LOCAL) up --dir .local/bench --concurrency 8 >/dev/null
 	@trap '$(LOCAL) down --dir .local/bench >/dev/null' EXIT; \
-	$(LOCAL) bench-allocation --dir .local/bench
+	$(LOCAL) bench --dir .local/bench --concurrency 8 --out docs/benchmarks.md
 
 clean:
 	@if [ -x $(LOCAL) ]; then $(LOCAL) down --dir .local; $(LOCAL) down --dir $(TEST_STACK); $(LOCAL) down --dir .local/demo; fi

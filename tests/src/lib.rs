@@ -194,9 +194,9 @@ impl Harness {
         let names: Vec<String> = services.iter().map(|s| naming::ecs_service_name(customer, s)).collect();
         let out = self.ecs.describe_services().cluster(&infra.cluster).set_services(Some(names)).send().await.expect("services");
         inv.services = out.services().to_vec();
-        let out =
-            self.logs.describe_log_groups().log_group_name_prefix(naming::log_group_prefix(customer)).send().await.expect("log groups");
-        inv.log_groups = out.log_groups().to_vec();
+        let group = naming::log_group_name(customer);
+        let out = self.logs.describe_log_groups().log_group_name_prefix(&group).send().await.expect("log groups");
+        inv.log_groups = out.log_groups().iter().filter(|g| g.log_group_name() == Some(group.as_str())).cloned().collect();
         let out = self.route53.list_resource_record_sets().hosted_zone_id(&infra.hosted_zone_id).send().await.expect("records");
         inv.records = out.resource_record_sets().iter().filter(|r| r.name().trim_end_matches('.') == host).cloned().collect();
 

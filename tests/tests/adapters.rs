@@ -21,6 +21,7 @@ fn registration(customer: &str, execution: &str) -> Registration {
         display_name: customer.into(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),
+        ledger: Vec::new(),
     }
 }
 
@@ -32,10 +33,17 @@ async fn registry(h: &Harness) -> DynamoRegistry {
 async fn registration_is_conditional_on_customer_and_host() {
     let h = Harness::new().await;
     let r = registry(&h).await;
-    let first = r.register(&registration("ad-reg", "exec-1")).await.unwrap();
-    assert_eq!(first.state, CustomerState::Provisioning);
+    let mut first = registration("ad-reg", "exec-1");
+    first.ledger = vec![LedgerEntry::new(ResourceKind::DnsRecord, "ad-reg.saas.example.com", Some("Z1".into()), "exec-1")];
+    r.register(&first).await.unwrap();
+    let got = r.get("ad-reg").await.unwrap().unwrap();
+    assert_eq!((got.state, got.execution_id.as_str()), (CustomerState::Provisioning, "exec-1"));
+    // The registration's ledger entries are written with it.
+    assert_eq!(r.entries("ad-reg").await.unwrap(), first.ledger);
     // The same execution again: idempotent.
-    assert_eq!(r.register(&registration("ad-reg", "exec-1")).await.unwrap().execution_id, "exec-1");
+    r.register(&first).await.unwrap();
+    assert_eq!(r.get("ad-reg").await.unwrap().unwrap().execution_id, "exec-1");
+    assert_eq!(r.entries("ad-reg").await.unwrap().len(), 1);
     // Another execution while PROVISIONING: conflict.
     let e = r.register(&registration("ad-reg", "exec-2")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
@@ -43,10 +51,12 @@ async fn registration_is_conditional_on_customer_and_host() {
     // Another customer claiming the same host: conflict, and nothing of it is written.
     let mut other = registration("ad-other", "exec-3");
     other.host = "ad-reg.saas.example.com".into();
+    other.ledger = vec![LedgerEntry::new(ResourceKind::DnsRecord, "ad-reg.saas.example.com", Some("Z1".into()), "exec-3")];
     let e = r.register(&other).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("host"), "{e}");
     assert!(r.get("ad-other").await.unwrap().is_none());
+    assert!(r.entries("ad-other").await.unwrap().is_empty());
     // Only the owning execution may finish it.
     let failure = |state, leftovers: &[&str]| Failure {
         state,
@@ -60,7 +70,8 @@ async fn registration_is_conditional_on_customer_and_host() {
     assert_eq!(failed.state, CustomerState::Failed);
     assert_eq!((failed.error.as_deref(), failed.cause.as_deref()), (Some("Berth.Internal"), Some("boom")));
     // A FAILED customer may be onboarded again by a new execution.
-    assert_eq!(r.register(&registration("ad-reg", "exec-4")).await.unwrap().execution_id, "exec-4");
+    r.register(&registration("ad-reg", "exec-4")).await.unwrap();
+    assert_eq!(r.get("ad-reg").await.unwrap().unwrap().execution_id, "exec-4");
     // ROLLBACK_FAILED keeps the list of what is left; a new execution may take over.
     let left = r
         .mark_failed("ad-reg", "exec-4", &failure(CustomerState::RollbackFailed, &["log_group /berth/ad-reg/api"]))
@@ -69,7 +80,8 @@ async fn registration_is_conditional_on_customer_and_host() {
         .unwrap();
     assert_eq!(left.state, CustomerState::RollbackFailed);
     assert_eq!(left.leftovers, vec!["log_group /berth/ad-reg/api".to_string()]);
-    let again = r.register(&registration("ad-reg", "exec-5")).await.unwrap();
+    r.register(&registration("ad-reg", "exec-5")).await.unwrap();
+    let again = r.get("ad-reg").await.unwrap().unwrap();
     assert_eq!((again.state, again.leftovers.len()), (CustomerState::Provisioning, 0));
     // The host goes back only from its holder.
     assert!(!r.release_host("ad-other", "ad-reg.saas.example.com").await.unwrap());

@@ -80,7 +80,9 @@ async fn onboarding_creates_every_resource_of_the_plan() {
     assert_eq!(c.port_mappings()[0].container_port(), Some(3001));
     let logs = c.log_configuration().unwrap();
     assert_eq!(logs.log_driver().as_str(), "awslogs");
-    assert_eq!(logs.options().unwrap().get("awslogs-group").map(String::as_str), Some("/berth/e2e-full/api"));
+    assert_eq!(logs.options().unwrap().get("awslogs-group").map(String::as_str), Some("/berth/e2e-full"));
+    let prefix = logs.options().unwrap().get("awslogs-stream-prefix").map(String::as_str);
+    assert_eq!(prefix, Some("api"), "each service writes its own streams in the customer's group");
     let secret = c.secrets().iter().find(|s| s.name() == "DATABASE_URL").expect("DATABASE_URL secret");
     assert!(secret.value_from().starts_with("arn:aws:secretsmanager:"));
     assert!(c.environment().iter().any(|e| e.name() == Some("BERTH_HOST") && e.value() == Some(host.as_str())));
@@ -97,8 +99,8 @@ async fn onboarding_creates_every_resource_of_the_plan() {
     let worker = active.iter().find(|s| s.service_name() == Some("e2e-full-worker")).unwrap();
     assert!(worker.load_balancers().is_empty());
 
-    // Log groups with retention.
-    assert_eq!(inv.log_groups.len(), 3);
+    // One log group for the customer, with retention.
+    assert_eq!(inv.log_groups.len(), 1);
     assert!(inv.log_groups.iter().all(|g| g.retention_in_days() == Some(30)));
 
     // DNS: A and AAAA aliases to the ALB.
@@ -167,7 +169,7 @@ async fn two_customers_get_disjoint_priorities_and_distinct_names() {
         tgs.chain(services).chain(families).chain(logs).collect()
     };
     assert!(names(&ia).is_disjoint(&names(&ib)));
-    assert_eq!(names(&ia).len(), 11);
+    assert_eq!(names(&ia).len(), 2 + 3 + 3 + 1, "target groups, services, task definitions, the log group");
 }
 
 #[tokio::test]

@@ -118,7 +118,7 @@ impl Memory {
 }
 
 impl Customers for Memory {
-    async fn register(&self, r: &Registration) -> Result<CustomerRecord> {
+    async fn register(&self, r: &Registration) -> Result<()> {
         self.with(|w| {
             if let Some(c) = w.customers.get(&r.customer_id) {
                 if c.execution_id != r.execution_id && !matches!(c.state, CustomerState::Failed | CustomerState::RollbackFailed) {
@@ -156,7 +156,12 @@ impl Customers for Memory {
             rec.error = None;
             rec.cause = None;
             rec.leftovers.clear();
-            Ok(rec.clone())
+            let ledger = w.resources.entry(r.customer_id.clone()).or_default();
+            for e in &r.ledger {
+                ledger.retain(|x| (x.kind, &x.id) != (e.kind, &e.id));
+                ledger.insert(e.clone());
+            }
+            Ok(())
         })
     }
 
@@ -551,6 +556,15 @@ impl TaskDefinitions for Memory {
             };
             revs.push(td.clone());
             td
+        }))
+    }
+    async fn families(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self.with(|w| {
+            w.task_definitions
+                .iter()
+                .filter(|(f, revs)| f.starts_with(prefix) && revs.iter().any(|t| t.active))
+                .map(|(f, _)| f.clone())
+                .collect()
         }))
     }
     async fn revisions(&self, family: &str) -> Result<Vec<String>> {

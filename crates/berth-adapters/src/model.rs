@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use berth_domain::ledger::LedgerEntry;
 use berth_domain::state::CustomerState;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,9 @@ pub struct Registration {
     pub products: Vec<String>,
     /// The plan, as JSON, so operators can see what was asked.
     pub plan_json: String,
+    /// Ledger entries written in the same transaction: what the customer will hold under a
+    /// name known now (its DNS records, under the host it claims).
+    pub ledger: Vec<LedgerEntry>,
 }
 
 /// A log group as observed.

@@ -12,10 +12,11 @@ pub type Result<T> = std::result::Result<T, BerthError>;
 
 /// Customer records in the registry.
 pub trait Customers: Send + Sync {
-    /// Records the customer as PROVISIONING for this execution and claims its host, both or
-    /// neither. Idempotent for the same execution; `Berth.Conflict` when another execution
-    /// holds the customer or another customer holds the host.
-    fn register(&self, r: &Registration) -> impl Future<Output = Result<CustomerRecord>> + Send;
+    /// Records the customer as PROVISIONING for this execution, claims its host and writes
+    /// the registration's ledger entries, all or nothing. Idempotent for the same execution;
+    /// `Berth.Conflict` when another execution holds the customer or another customer holds
+    /// the host.
+    fn register(&self, r: &Registration) -> impl Future<Output = Result<()>> + Send;
     fn get(&self, customer_id: &str) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
     /// Records what the resources step created or found.
     fn record_resources(
@@ -115,6 +116,8 @@ pub trait TaskDefinitions: Send + Sync {
     /// The latest revision of the family, with its tags.
     fn latest(&self, family: &str) -> impl Future<Output = Result<Option<TaskDefinitionObserved>>> + Send;
     fn register(&self, spec: &TaskDefinitionSpec) -> impl Future<Output = Result<TaskDefinitionObserved>> + Send;
+    /// The families whose names start with `prefix` and that have an ACTIVE revision.
+    fn families(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// The ARNs of the family's ACTIVE revisions.
     fn revisions(&self, family: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Deregisters the revision and deletes it; false when it was not there.

@@ -53,7 +53,7 @@ proptest! {
                         let id = format!("c{c}");
                         if owned.contains_key(&id) { continue; }
                         let exec = format!("e{generation}");
-                        m.register(&Registration { customer_id: id.clone(), execution_id: exec.clone(), host: format!("{id}.x"), display_name: id.clone(), products: vec![], plan_json: "{}".into() }).await.unwrap();
+                        m.register(&Registration { customer_id: id.clone(), execution_id: exec.clone(), host: format!("{id}.x"), display_name: id.clone(), products: vec![], plan_json: "{}".into(), ledger: vec![] }).await.unwrap();
                         let need = Need { rules, target_groups: rules, certificates: 0 };
                         match m.place(&id, &exec, &need).await {
                             Ok(p) => {

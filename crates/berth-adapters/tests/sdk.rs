@@ -137,6 +137,7 @@ fn registration() -> Registration {
         display_name: "Acme".into(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),
+        ledger: Vec::new(),
     }
 }
 

@@ -59,14 +59,10 @@ pub fn target_group_name(customer: &str, service: &str) -> String {
     fit(&format!("{customer}-{service}"), TARGET_GROUP_NAME_MAX)
 }
 
-/// The log group of a customer's service.
-pub fn log_group_name(customer: &str, service: &str) -> String {
-    fit(&format!("/berth/{customer}/{service}"), LOG_GROUP_NAME_MAX)
-}
-
-/// The log group prefix under which all of a customer's log groups live.
-pub fn log_group_prefix(customer: &str) -> String {
-    format!("/berth/{customer}/")
+/// The log group of a customer: one for all of its services, whose containers write their
+/// own streams in it (stream prefix: the service's name).
+pub fn log_group_name(customer: &str) -> String {
+    fit(&format!("/berth/{customer}"), LOG_GROUP_NAME_MAX)
 }
 
 /// The task definition family of a customer's service.
@@ -228,7 +224,7 @@ mod tests {
     #[test]
     fn short_names_are_kept() {
         assert_eq!(target_group_name("acme", "api"), "acme-api");
-        assert_eq!(log_group_name("acme", "api"), "/berth/acme/api");
+        assert_eq!(log_group_name("acme"), "/berth/acme");
         assert_eq!(task_family("acme", "frontend"), "berth-acme-frontend");
         assert_eq!(ecs_service_name("acme", "worker"), "acme-worker");
         assert_eq!(host("acme", "example.com"), "acme.example.com");

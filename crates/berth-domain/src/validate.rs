@@ -227,7 +227,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         services.push(ServicePlan {
             name: name.to_string(),
             product: product.to_string(),
-            log_group: naming::log_group_name(customer, name),
+            log_group: naming::log_group_name(customer),
             log_retention_days: settings.log_retention_days,
             target_group: spec.port.map(|port| TargetGroupPlan {
                 name: naming::target_group_name(customer, name),

@@ -117,6 +117,7 @@ fn registration(id: &str) -> Registration {
         display_name: id.into(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),
+        ledger: Vec::new(),
     }
 }
 

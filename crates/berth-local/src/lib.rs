@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod bootstrap;
 pub mod faults;
+pub mod figures;
 pub mod http;
 pub mod router;
 pub mod runner;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use berth_local::figures;
 use berth_local::runner::{self, Report};
 use berth_local::stack::{self, Options};
 use clap::{Parser, Subcommand};
@@ -89,15 +90,30 @@ enum Cmd {
     },
     /// API calls counted by the router.
     Stats(StackArgs),
-    /// Allocation figures: DynamoDB requests per placement with few and many customers
-    /// placed, throughput and duplicates with concurrent callers.
-    BenchAllocation {
+    /// Every figure of `make bench`, on a running stack (reset between parts): pipeline
+    /// overhead, API calls and cost per onboarding, many onboardings at once, allocation
+    /// against the naive allocator, zip sizes and handler latencies. Prints them and writes
+    /// them to --out.
+    Bench {
         #[command(flatten)]
         stack: StackArgs,
+        /// Sequential onboardings for the overhead figures.
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+        /// Onboardings started at once.
+        #[arg(long, default_value_t = 200)]
+        concurrent: u32,
+        /// ALBs in the pool for the concurrent onboardings.
+        #[arg(long, default_value_t = 5)]
+        concurrent_albs: u32,
+        /// Concurrent callers of the allocators.
         #[arg(long, default_value_t = 50)]
         callers: u32,
-        #[arg(long, default_value_t = 4)]
-        per_caller: u32,
+        /// Where `make package` left the zips.
+        #[arg(long, default_value = "target/lambda")]
+        lambda_dir: PathBuf,
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        out: PathBuf,
     },
 }
 
@@ -138,6 +154,67 @@ async fn follow(args: &StackArgs, input: &PathBuf, name: Option<&str>) -> berth_
         println!("  done  {:<14} {:>6} ms", s.state, s.ms)
     })
     .await
+}
+
+fn part(name: &str) -> Instant {
+    eprintln!("bench: {name}");
+    Instant::now()
+}
+
+fn done(t: Instant) {
+    eprintln!("bench:   done in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+async fn bench(
+    args: &StackArgs,
+    runs: u32,
+    concurrent: u32,
+    concurrent_albs: u32,
+    callers: u32,
+    lambda_dir: &std::path::Path,
+) -> berth_local::Result<figures::Figures> {
+    let root = args.root.clone();
+    // The zips first: without them there is nothing to report on sizes.
+    let zips = figures::zip_sizes(&root.join(lambda_dir))?;
+    let base = args.options();
+
+    let t = part(&format!("{runs} onboardings, one after another"));
+    let s = stack::reset(&base).await?;
+    let pipeline = figures::pipeline(&s, &root, runs, "seq").await?;
+    done(t);
+
+    let t = part("each Lambda through a local invoke of its events/ example");
+    let handlers = figures::handler_latencies(&s, &root, 5).await?;
+    done(t);
+
+    let t = part(&format!("{concurrent} onboardings at once, {concurrent_albs} ALBs in the pool"));
+    let mut wide = base.clone();
+    wide.pool.albs = concurrent_albs;
+    let s = stack::reset(&wide).await?;
+    let concurrent = figures::concurrent(&s, &root, concurrent).await?;
+    done(t);
+
+    let t = part("allocation: berth's allocator");
+    let s = stack::reset(&base).await?;
+    // Throughput first, while the table is small: the emulator copies the whole table on
+    // every transaction, which a large table makes slow.
+    let per_caller = 4;
+    let (per_second, duplicates, ledger_duplicates, _) = berth_local::bench::throughput(&s, callers, per_caller).await?;
+    let mut requests = Vec::new();
+    for placed in [10, 5000] {
+        let (per, by_op) = berth_local::bench::requests_per_placement(&s, placed, 5).await?;
+        requests.push((placed, per, by_op));
+    }
+    let allocation =
+        figures::Allocation { requests, callers, allocations: callers * per_caller, per_second, duplicates, ledger_duplicates };
+    done(t);
+
+    let t = part("allocation: the naive allocator");
+    let s = stack::reset(&base).await?;
+    let naive = figures::naive(&s, &[10, 100, 1000], 5, callers).await?;
+    done(t);
+
+    Ok(figures::Figures { provenance: figures::provenance(&root), pipeline, handlers, concurrent, allocation, naive, zips })
 }
 
 #[tokio::main]
@@ -187,22 +264,16 @@ async fn main() -> std::process::ExitCode {
                 println!("demo wall time      {:.1} s", t.elapsed().as_secs_f64());
                 Ok(r.status == "SUCCEEDED")
             }
-            Cmd::BenchAllocation { stack: args, callers, per_caller } => {
-                let s = stack::load(&args.dir)?;
-                println!("allocation (placement + priorities)");
-                // Throughput first, while the table is small: the emulator copies the whole
-                // table on every transaction, which a large table makes slow.
-                let (rate, dups, ledger_dups, secs) = berth_local::bench::throughput(&s, callers, per_caller).await?;
-                println!("  {callers} concurrent callers, {} allocations: {rate:.1} allocations/s ({secs:.1} s)", callers * per_caller);
-                println!("  duplicates: {dups} among the priorities handed out, {ledger_dups} in the ledger");
-                println!("  DynamoDB requests by the allocating caller, counted at the router:");
-                for placed in [10, 5000] {
-                    let t = Instant::now();
-                    let (per, by_op) = berth_local::bench::requests_per_placement(&s, placed, 5).await?;
-                    let ops: Vec<String> = by_op.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                    println!("  {placed:>5} customers placed: {per:.1} requests per allocation ({} over 5 allocations) [{:.0} s]", ops.join(", "), t.elapsed().as_secs_f64());
+            Cmd::Bench { stack: args, runs, concurrent, concurrent_albs, callers, lambda_dir, out } => {
+                let figures = bench(&args, runs, concurrent, concurrent_albs, callers, &lambda_dir).await?;
+                let text = figures.markdown();
+                println!("{text}");
+                if let Some(dir) = out.parent() {
+                    std::fs::create_dir_all(dir)?;
                 }
-                Ok(dups == 0 && ledger_dups == 0)
+                std::fs::write(&out, &text)?;
+                println!("written to {}", out.display());
+                Ok(figures.all_met())
             }
             Cmd::Stats(args) => {
                 let s = stack::load(&args.dir)?;

@@ -40,6 +40,10 @@ pub struct Stats {
     /// Calls by calling function (app name) → "service:Operation" → count.
     #[serde(default)]
     pub functions: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Latency of every Lambda invocation through the router, in microseconds, by function,
+    /// in the order they ended.
+    #[serde(default)]
+    pub invocation_us: BTreeMap<String, Vec<u64>>,
 }
 
 impl Stats {
@@ -49,6 +53,13 @@ impl Stats {
         let now = self.calls.get(caller).unwrap_or(&empty);
         let then = before.calls.get(caller).unwrap_or(&empty);
         now.iter().map(|(k, v)| (k.clone(), v - then.get(k).copied().unwrap_or(0))).filter(|(_, v)| *v > 0).collect()
+    }
+
+    /// The invocation latencies (µs) of one function recorded after an earlier snapshot.
+    pub fn latencies_since(&self, before: &Stats, function: &str) -> Vec<u64> {
+        let now = self.invocation_us.get(function).map(Vec::as_slice).unwrap_or_default();
+        let then = before.invocation_us.get(function).map_or(0, Vec::len);
+        now.get(then..).unwrap_or_default().to_vec()
     }
 
     /// The calls of one function (app name), minus an earlier snapshot.
@@ -292,10 +303,14 @@ impl Router {
                 up = up.header(k, v);
             }
         }
-        let (mut rparts, rbody) = if function.is_some() {
+        let (mut rparts, rbody) = if let Some(name) = &function {
+            let started = std::time::Instant::now();
             let resp = self.client.request(up.body(Full::new(body))?).await?;
             let (parts, body) = resp.into_parts();
-            (parts, body.collect().await?.to_bytes())
+            let body = body.collect().await?.to_bytes();
+            let us = started.elapsed().as_micros() as u64;
+            self.stats.lock().unwrap_or_else(|p| p.into_inner()).invocation_us.entry(name.clone()).or_default().push(us);
+            (parts, body)
         } else {
             self.to_moto(up.body(Full::new(body))?).await?
         };

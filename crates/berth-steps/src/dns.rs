@@ -1,28 +1,21 @@
 //! Step 6: alias A and AAAA records for the customer's host, pointing at the ALB it was
 //! placed on.
-//! The record is in the resource ledger before it is written; UPSERT makes a re-run a no-op.
+//! The record is in the resource ledger since registration; UPSERT makes a re-run a no-op.
 
 use berth_adapters::config::DnsConfig;
 use berth_adapters::model::AliasSpec;
-use berth_adapters::ports::{Dns, Ledger};
-use berth_domain::ledger::{LedgerEntry, ResourceKind};
+use berth_adapters::ports::Dns;
 use berth_domain::BerthError;
 
 use crate::io::{DnsOutput, State};
 
-pub async fn run<D: Dns, G: Ledger>(dns: &D, ledger: &G, cfg: &DnsConfig, state: &State) -> Result<DnsOutput, BerthError> {
+pub async fn run<D: Dns>(dns: &D, cfg: &DnsConfig, state: &State) -> Result<DnsOutput, BerthError> {
     let plan = state.plan()?;
     if !state.health.as_ref().is_some_and(|h| h.stable) {
         return Err(BerthError::Conflict(format!("DNS for '{}' is written only once its services are stable", plan.customer_id)));
     }
     let alb = &state.allocation()?.alb;
     let target = format!("dualstack.{}", alb.dns_name.trim_end_matches('.'));
-    ledger
-        .record(
-            &plan.customer_id,
-            &[LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(cfg.hosted_zone_id.clone()), &plan.execution_id)],
-        )
-        .await?;
     let change_id = dns
         .upsert_alias(&AliasSpec {
             hosted_zone_id: cfg.hosted_zone_id.clone(),

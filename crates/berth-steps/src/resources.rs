@@ -3,7 +3,7 @@
 //! when it drifted. Everything it holds is recorded in the customer's resource ledger
 //! before it returns, also when it fails half-way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use berth_adapters::config::InfraConfig;
 use berth_adapters::model::{
@@ -106,7 +106,10 @@ where
 
     let mut rules: BTreeMap<String, (u32, RuleObserved)> = BTreeMap::new();
     if !plan.rules.is_empty() {
-        let mut existing = ports.rules.list(listener_arn).await?;
+        // Created first, looked up only when the listener says the priority is taken: the
+        // listener holds each priority once, so a rule of ours from an earlier attempt
+        // surfaces as PriorityInUse.
+        let mut existing: Option<Vec<RuleObserved>> = None;
         for (rule, held) in plan.rules.iter().zip(&allocation.priorities) {
             if rule.service != held.service {
                 return Err(BerthError::Internal(format!("allocation order {} does not match rule {}", held.service, rule.service)));
@@ -125,9 +128,16 @@ where
         }
     }
 
+    // One listing tells which families exist at all: a family that does not is registered
+    // without being described first.
+    let families: Vec<&str> = plan.services.iter().map(|s| s.task_family.as_str()).collect();
+    let existing: BTreeSet<String> = match common_prefix(&families) {
+        Some(prefix) => ports.task_definitions.families(prefix).await?.into_iter().collect(),
+        None => BTreeSet::new(),
+    };
     let mut task_definitions = BTreeMap::new();
     for s in &plan.services {
-        let arn = reconcile_task_definition(ports.task_definitions, plan, s, infra, j).await?;
+        let arn = reconcile_task_definition(ports.task_definitions, plan, s, existing.contains(&s.task_family), infra, j).await?;
         task_definitions.insert(s.name.clone(), arn);
     }
 
@@ -173,23 +183,29 @@ pub(crate) fn owned_by(tags: &BTreeMap<String, String>, plan: &Plan) -> bool {
 }
 
 async fn reconcile_log_groups<L: LogGroups>(logs: &L, plan: &Plan, j: &mut Journal) -> Result<(), BerthError> {
-    let existing: BTreeMap<String, Option<i32>> =
-        logs.list(&naming::log_group_prefix(&plan.customer_id)).await?.into_iter().map(|g| (g.name, g.retention_days)).collect();
+    // One group per customer in practice; every service names the group it writes to.
+    let mut wanted: BTreeMap<&str, (i32, &str)> = BTreeMap::new();
     for s in &plan.services {
-        match existing.get(&s.log_group) {
+        let days = wanted.get(s.log_group.as_str()).map_or(s.log_retention_days, |(d, _)| (*d).max(s.log_retention_days));
+        wanted.insert(&s.log_group, (days, &s.name));
+    }
+    for (group, (days, service)) in wanted {
+        // The name is the prefix: DescribeLogGroups also lists longer names, which are not it.
+        let existing = logs.list(group).await?.into_iter().find(|g| g.name == group);
+        match existing {
             None => {
-                logs.create(&s.log_group, &tags(plan, &s.name)).await?;
-                logs.set_retention(&s.log_group, s.log_retention_days).await?;
-                tracing::info!(customer = %plan.customer_id, log_group = %s.log_group, "log group created");
-                j.created.push(s.log_group.clone());
-                j.hold(ResourceKind::LogGroup, &s.log_group, None);
+                logs.create(group, &plan.tags).await?;
+                logs.set_retention(group, days).await?;
+                tracing::info!(customer = %plan.customer_id, log_group = %group, service, "log group created");
+                j.created.push(group.to_string());
+                j.hold(ResourceKind::LogGroup, group, None);
             }
-            Some(r) if *r != Some(s.log_retention_days) => {
-                j.hold(ResourceKind::LogGroup, &s.log_group, None);
-                logs.set_retention(&s.log_group, s.log_retention_days).await?;
-                j.fixed.push(format!("{}: retention {} days", s.log_group, s.log_retention_days));
+            Some(g) if g.retention_days != Some(days) => {
+                j.hold(ResourceKind::LogGroup, group, None);
+                logs.set_retention(group, days).await?;
+                j.fixed.push(format!("{group}: retention {days} days"));
             }
-            Some(_) => j.hold(ResourceKind::LogGroup, &s.log_group, None),
+            Some(_) => j.hold(ResourceKind::LogGroup, group, None),
         }
     }
     Ok(())
@@ -245,51 +261,49 @@ async fn reconcile_target_group<T: TargetGroups>(
 async fn reconcile_rule<R: ListenerRules>(
     rules: &R,
     spec: &RuleSpec,
-    existing: &mut Vec<RuleObserved>,
+    existing: &mut Option<Vec<RuleObserved>>,
     j: &mut Journal,
 ) -> Result<RuleObserved, BerthError> {
-    let adopt = |r: &RuleObserved| -> Result<RuleObserved, BerthError> {
-        if r.matches(&spec.host, &spec.path_patterns) {
-            Ok(r.clone())
-        } else {
-            Err(BerthError::Conflict(format!(
-                "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not this customer's",
-                spec.priority, r.arn, r.hosts, r.path_patterns
-            )))
-        }
-    };
-    if let Some(r) = existing.iter().find(|r| r.priority == Some(spec.priority)) {
-        let r = adopt(r)?;
-        j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
-        if r.target_group_arns != [spec.target_group_arn.clone()] {
-            rules.set_target(&r.arn, &spec.target_group_arn).await?;
-            j.fixed.push(format!("{}: forward to {}", r.arn, spec.target_group_arn));
-        }
-        return Ok(r);
+    // Known from an earlier look at the listener in this run: adopt it.
+    let known = existing.as_ref().and_then(|rs| rs.iter().find(|r| r.priority == Some(spec.priority)).cloned());
+    if let Some(r) = known {
+        return adopt_rule(rules, spec, r, j).await;
     }
     match rules.create(spec).await {
         Ok(r) => {
             tracing::info!(rule = %r.arn, priority = spec.priority, host = %spec.host, "listener rule created");
             j.created.push(r.arn.clone());
             j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
-            existing.push(r.clone());
             Ok(r)
         }
-        // A retried CreateRule can find its priority taken by its own first attempt: look
-        // before calling it a conflict.
         Err(e) if e.aws_code() == Some("PriorityInUse") => {
-            *existing = rules.list(&spec.listener_arn).await?;
-            match existing.iter().find(|r| r.priority == Some(spec.priority)) {
-                Some(r) => {
-                    let r = adopt(r)?;
-                    j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
-                    Ok(r)
-                }
+            let listed = rules.list(&spec.listener_arn).await?;
+            let found = listed.iter().find(|r| r.priority == Some(spec.priority)).cloned();
+            *existing = Some(listed);
+            match found {
+                Some(r) => adopt_rule(rules, spec, r, j).await,
                 None => Err(BerthError::Transient(format!("priority {} reported in use but no rule holds it yet", spec.priority))),
             }
         }
         Err(e) => Err(e),
     }
+}
+
+/// The rule at the customer's priority: ours when it matches the host and paths (then its
+/// target is fixed if it drifted), a conflict otherwise.
+async fn adopt_rule<R: ListenerRules>(rules: &R, spec: &RuleSpec, r: RuleObserved, j: &mut Journal) -> Result<RuleObserved, BerthError> {
+    if !r.matches(&spec.host, &spec.path_patterns) {
+        return Err(BerthError::Conflict(format!(
+            "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not this customer's",
+            spec.priority, r.arn, r.hosts, r.path_patterns
+        )));
+    }
+    j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
+    if r.target_group_arns != [spec.target_group_arn.clone()] {
+        rules.set_target(&r.arn, &spec.target_group_arn).await?;
+        j.fixed.push(format!("{}: forward to {}", r.arn, spec.target_group_arn));
+    }
+    Ok(r)
 }
 
 fn task_definition_spec(plan: &Plan, s: &ServicePlan, infra: &InfraConfig) -> TaskDefinitionSpec {
@@ -313,18 +327,31 @@ fn task_definition_spec(plan: &Plan, s: &ServicePlan, infra: &InfraConfig) -> Ta
     spec
 }
 
+/// The longest prefix all the names share; None for no names.
+fn common_prefix<'n>(names: &[&'n str]) -> Option<&'n str> {
+    let first = *names.first()?;
+    let mut len = names.iter().fold(first.len(), |len, n| first.bytes().zip(n.bytes()).take(len).take_while(|(a, b)| a == b).count());
+    while !first.is_char_boundary(len) {
+        len -= 1;
+    }
+    Some(&first[..len])
+}
+
 async fn reconcile_task_definition<D: TaskDefinitions>(
     tds: &D,
     plan: &Plan,
     s: &ServicePlan,
+    family_exists: bool,
     infra: &InfraConfig,
     j: &mut Journal,
 ) -> Result<String, BerthError> {
     let spec = task_definition_spec(plan, s, infra);
-    if let Some(latest) = tds.latest(&spec.family).await? {
-        if latest.active && latest.tags.get(TAG_SPEC_HASH) == spec.tags.get(TAG_SPEC_HASH) {
-            j.hold(ResourceKind::TaskDefinition, &latest.arn, None);
-            return Ok(latest.arn);
+    if family_exists {
+        if let Some(latest) = tds.latest(&spec.family).await? {
+            if latest.active && latest.tags.get(TAG_SPEC_HASH) == spec.tags.get(TAG_SPEC_HASH) {
+                j.hold(ResourceKind::TaskDefinition, &latest.arn, None);
+                return Ok(latest.arn);
+            }
         }
     }
     let td = tds.register(&spec).await?;
@@ -377,5 +404,18 @@ async fn reconcile_service<S: Services>(
             j.hold(ResourceKind::Service, &created.arn, Some(&infra.cluster));
             Ok(created)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix;
+
+    #[test]
+    fn families_share_the_customer_prefix() {
+        assert_eq!(common_prefix(&[]), None);
+        assert_eq!(common_prefix(&["berth-acme-api"]), Some("berth-acme-api"));
+        assert_eq!(common_prefix(&["berth-acme-api", "berth-acme-frontend", "berth-acme-worker"]), Some("berth-acme-"));
+        assert_eq!(common_prefix(&["berth-acme-api", "berth-acme-api2"]), Some("berth-acme-api"));
     }
 }

@@ -15,7 +15,6 @@ use std::collections::BTreeSet;
 use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Services, TargetGroups, TaskDefinitions};
 use berth_adapters::CustomerRecord;
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
-use berth_domain::naming;
 use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
@@ -171,9 +170,9 @@ where
             }
         }
         let planned: BTreeSet<&str> = plan.services.iter().map(|s| s.log_group.as_str()).collect();
-        for g in ports.logs.list(&naming::log_group_prefix(&plan.customer_id)).await? {
-            if planned.contains(g.name.as_str()) {
-                found.push(LedgerEntry::new(ResourceKind::LogGroup, &g.name, None, exec));
+        for group in planned {
+            if ports.logs.list(group).await?.iter().any(|g| g.name == group) {
+                found.push(LedgerEntry::new(ResourceKind::LogGroup, group, None, exec));
             }
         }
         Ok(found)

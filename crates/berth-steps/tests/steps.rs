@@ -81,7 +81,7 @@ fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory
 /// Runs register and allocate; returns the state after them.
 async fn placed(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = planned(customer, execution);
-    state.register = Some(register::run(m, &state).await.unwrap());
+    state.register = Some(register::run(m, &zone(), &state).await.unwrap());
     state.allocation = Some(allocate::run(m, m, &state).await.unwrap());
     state
 }
@@ -100,7 +100,7 @@ async fn the_whole_pipeline_over_fakes() {
     state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
     assert!(state.health.as_ref().unwrap().stable);
     let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
-    state.dns = Some(dns::run(&m, &m, &cfg, &state).await.unwrap());
+    state.dns = Some(dns::run(&m, &cfg, &state).await.unwrap());
     let out = activate::run(&m, &state).await.unwrap();
     assert_eq!(out.url, "https://acme.saas.example.com");
     assert_eq!(out.priorities["api"], 1);
@@ -108,7 +108,7 @@ async fn the_whole_pipeline_over_fakes() {
     m.with(|w| {
         assert_eq!(w.target_groups.len(), 2);
         assert_eq!(w.services.len(), 3);
-        assert_eq!(w.log_groups.len(), 3);
+        assert_eq!(w.log_groups.len(), 1, "one log group per customer");
         assert!(w.log_groups.values().all(|(r, _)| *r == Some(30)));
         assert_eq!(w.rules[LISTENER].len(), 2);
         assert_eq!(w.records["acme.saas.example.com"].target_dns_name, "dualstack.alb-1.elb.amazonaws.com");
@@ -122,7 +122,7 @@ async fn a_full_pool_is_quota_exceeded_and_creates_nothing() {
     let m = memory();
     m.with(|w| w.pool[0].rules = Capacity { quota: 3, used: 2 });
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &state).await.unwrap());
+    state.register = Some(register::run(&m, &zone(), &state).await.unwrap());
     let e = allocate::run(&m, &m, &state).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
     assert!(e.to_string().contains("shared-1: listener rules 2/3 used, 2 needed"), "{e}");
@@ -137,10 +137,10 @@ async fn every_step_run_twice_changes_nothing() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
     let first = state.resources.clone().unwrap();
-    assert_eq!(first.created.len(), 3 + 2 + 2 + 3 + 3, "{:?}", first.created);
+    assert_eq!(first.created.len(), 1 + 2 + 2 + 3 + 3, "{:?}", first.created);
     let writes = m.with(|w| w.total_writes());
 
-    assert_eq!(register::run(&m, &state).await.unwrap().state, CustomerState::Provisioning);
+    assert_eq!(register::run(&m, &zone(), &state).await.unwrap().state, CustomerState::Provisioning);
     let again = allocate::run(&m, &m, &state).await.unwrap();
     assert_eq!(Some(&again), state.allocation.as_ref());
     state.resources = Some(resources::run(&ports(&m), &infra(), &state).await.unwrap());
@@ -159,15 +159,21 @@ async fn drift_is_fixed_and_reported() {
     let m = memory();
     let state = provision(&m, "acme", "exec-1").await;
     m.with(|w| {
-        w.log_groups.get_mut("/berth/acme/api").unwrap().0 = Some(7);
+        w.log_groups.get_mut("/berth/acme").unwrap().0 = Some(7);
         w.target_groups.get_mut("acme-api").unwrap().health_check_path = Some("/old".into());
         w.services.get_mut("acme-worker").unwrap().desired_count = 5;
+        // A rule of ours whose forward target was changed by hand: found through the
+        // PriorityInUse its create meets.
+        w.rules.get_mut(LISTENER).unwrap().iter_mut().find(|r| r.priority == Some(1)).unwrap().target_group_arns =
+            vec!["arn:tg/by-hand".into()];
     });
     let out = resources::run(&ports(&m), &infra(), &state).await.unwrap();
     assert!(out.created.is_empty());
-    assert_eq!(out.fixed.len(), 3, "{:?}", out.fixed);
+    assert_eq!(out.fixed.len(), 4, "{:?}", out.fixed);
     m.with(|w| {
-        assert_eq!(w.log_groups["/berth/acme/api"].0, Some(30));
+        let api_tg = w.target_groups["acme-api"].arn.clone();
+        assert_eq!(w.rules[LISTENER].iter().find(|r| r.priority == Some(1)).unwrap().target_group_arns, vec![api_tg]);
+        assert_eq!(w.log_groups["/berth/acme"].0, Some(30));
         assert_eq!(w.target_groups["acme-api"].health_check_path.as_deref(), Some("/health"));
         assert_eq!(w.services["acme-worker"].desired_count, 1);
     });
@@ -205,7 +211,7 @@ async fn priorities_held_by_rules_berth_does_not_own_are_skipped_and_recorded() 
         })
     });
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &state).await.unwrap());
+    state.register = Some(register::run(&m, &zone(), &state).await.unwrap());
     let a = allocate::run(&m, &m, &state).await.unwrap();
     let ps: Vec<u32> = a.priorities.iter().map(|p| p.priority).collect();
     assert!(!ps.contains(&1), "{ps:?}");
@@ -255,7 +261,7 @@ async fn unstable_services_time_out_after_the_planned_attempts() {
     assert!(e.to_string().contains("acme-api (running 0/1"), "{e}");
     // And DNS is not written for services that are not stable.
     let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
-    assert_eq!(dns::run(&m, &m, &cfg, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(dns::run(&m, &cfg, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
 
@@ -267,7 +273,7 @@ async fn the_more_specific_rule_gets_the_lower_priority() {
     req["services"]["reports"] = json!({"image_tag": "2.0.0"});
     let plan = validate::run(ValidateInput { request: req, execution_id: "e".into() }, &Catalog::builtin(), &settings()).unwrap();
     let mut state = State { plan: Some(plan), ..Default::default() };
-    state.register = Some(register::run(&m, &state).await.unwrap());
+    state.register = Some(register::run(&m, &zone(), &state).await.unwrap());
     let a = allocate::run(&m, &m, &state).await.unwrap();
     let by: std::collections::BTreeMap<_, _> = a.priorities.iter().map(|p| (p.service.as_str(), p.priority)).collect();
     assert!(by["frontend"] > by["api"] && by["frontend"] > by["reports"], "{by:?}");
@@ -342,13 +348,18 @@ fn rollback_ports(m: &Memory) -> rollback::Ports<'_, Memory, Memory, Memory, Mem
     }
 }
 
+/// The hosted zone of the fakes.
+fn zone() -> DnsConfig {
+    DnsConfig { hosted_zone_id: "Z1".into() }
+}
+
 const SITE: rollback::Site<'static> = rollback::Site { cluster: "shared", hosted_zone_id: "Z1" };
 
 /// The whole pipeline up to DNS, as a failing activate step would leave it.
 async fn up_to_dns(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = provision(m, customer, execution).await;
     state.health = Some(check::run(m, m, "shared", &state).await.unwrap());
-    state.dns = Some(dns::run(m, m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap());
+    state.dns = Some(dns::run(m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap());
     state.error = Some(CaughtError { error: "Berth.Internal".into(), cause: "boom".into() });
     state
 }
@@ -369,7 +380,7 @@ async fn every_resource_is_in_the_ledger_before_its_step_returns() {
             ResourceKind::DnsRecord
         ]
         .map(count),
-        [3, 2, 2, 3, 3, 1]
+        [1, 2, 2, 3, 3, 1]
     );
     assert!(entries.iter().all(|e| e.execution_id == "exec-1"));
     let rules: Vec<&str> = state.resources.as_ref().unwrap().services.iter().filter_map(|s| s.rule_arn.as_deref()).collect();
@@ -388,7 +399,11 @@ async fn a_step_that_fails_half_way_records_what_it_made() {
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     let entries = m.entries("acme").await.unwrap();
     let kinds: std::collections::BTreeSet<ResourceKind> = entries.iter().map(|e| e.kind).collect();
-    assert_eq!(entries.len(), 3 + 2 + 2 + 3, "{entries:?}");
+    assert_eq!(
+        entries.len(),
+        1 + 1 + 2 + 2 + 3,
+        "the DNS record (from registration), the log group, target groups, rules, task definitions: {entries:?}"
+    );
     assert!(!kinds.contains(&ResourceKind::Service));
 }
 
@@ -406,7 +421,7 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     assert_eq!(kinds, sorted, "DNS, services, task definitions, rules, target groups, log groups");
     assert_eq!(kinds.first(), Some(&"dns_record"));
     assert_eq!(kinds.last(), Some(&"log_group"));
-    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 3);
+    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1);
     m.with(|w| {
         assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme"));
         assert!(w.hosts.is_empty());
@@ -436,7 +451,7 @@ async fn the_rollback_finds_what_a_crash_kept_out_of_the_ledger() {
     // A Lambda that died between its creates and its ledger write.
     m.with(|w| w.resources.clear());
     let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
-    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 3, "{out:?}");
+    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1, "{out:?}");
     m.with(|w| assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme")));
 }
 
@@ -450,7 +465,7 @@ async fn the_rollback_touches_nothing_of_a_customer_another_execution_owns() {
     let out = rollback::run(&rollback_ports(&m), &SITE, &other).await.unwrap();
     assert!(!out.owned && out.removed.is_empty());
     assert_eq!(m.with(|w| w.total_writes()), writes);
-    m.with(|w| assert_eq!(w.remains("acme").len(), 14));
+    m.with(|w| assert_eq!(w.remains("acme").len(), 12));
 }
 
 #[tokio::test]
@@ -500,7 +515,7 @@ async fn a_rollback_that_fails_for_good_leaves_the_ledger_as_the_list() {
     state.rollback_error = Some(CaughtError { error: "Berth.Transient".into(), cause: "still throttled".into() });
     let f = fail::run(&m, &m, &state).await.unwrap();
     assert_eq!(f.state, CustomerState::RollbackFailed);
-    assert_eq!(f.leftovers.len(), 14 + 2, "{:?}", f.leftovers);
+    assert_eq!(f.leftovers.len(), 12 + 2, "{:?}", f.leftovers);
     assert!(f.leftovers.iter().any(|l| l.contains("still throttled")));
 }
 
@@ -518,7 +533,7 @@ async fn targets_that_never_get_healthy_time_out_and_dns_is_never_written() {
     let e = check::run(&m, &m, "shared", &state).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.to_string().contains("acme-api") || e.to_string().contains("api (0/1 targets healthy"), "{e}");
-    assert_eq!(dns::run(&m, &m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(dns::run(&m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
 

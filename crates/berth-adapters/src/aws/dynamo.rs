@@ -172,7 +172,7 @@ fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
 }
 
 impl Customers for DynamoRegistry {
-    async fn register(&self, r: &Registration) -> Result<CustomerRecord> {
+    async fn register(&self, r: &Registration) -> Result<()> {
         let customer = built(
             Update::builder()
                 .table_name(&self.table)
@@ -206,10 +206,14 @@ impl Customers for DynamoRegistry {
                 .expression_attribute_values(":cust", s(&r.customer_id))
                 .build(),
         )?;
-        let items = vec![TransactWriteItem::builder().update(customer).build(), TransactWriteItem::builder().put(host).build()];
+        let mut items = vec![TransactWriteItem::builder().update(customer).build(), TransactWriteItem::builder().put(host).build()];
+        for e in &r.ledger {
+            let put = built(Put::builder().table_name(&self.table).set_item(Some(ledger_item(&r.customer_id, e))).build())?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
         match self.transact(items).await {
-            Ok(()) => {}
-            Err(TransactOutcome::Failed(e)) => return Err(e),
+            Ok(()) => Ok(()),
+            Err(TransactOutcome::Failed(e)) => Err(e),
             Err(TransactOutcome::Cancelled(reasons)) => {
                 if let Some(code) = reason_code(&reasons, 0) {
                     if code != "ConditionalCheckFailed" {
@@ -234,12 +238,9 @@ impl Customers for DynamoRegistry {
                     }
                     return Err(BerthError::Transient(format!("registering {}: transaction cancelled ({code})", r.customer_id)));
                 }
-                return Err(BerthError::Transient(format!("registering {}: transaction cancelled", r.customer_id)));
+                Err(BerthError::Transient(format!("registering {}: transaction cancelled", r.customer_id)))
             }
         }
-        self.get(&r.customer_id)
-            .await?
-            .ok_or_else(|| BerthError::Transient(format!("customer '{}' not readable after registration", r.customer_id)))
     }
 
     async fn get(&self, customer_id: &str) -> Result<Option<CustomerRecord>> {
@@ -643,6 +644,27 @@ impl DynamoRegistry {
 }
 
 impl DynamoRegistry {
+    /// What the customer record says when a new placement cannot be made for it: the
+    /// placement it holds already, or None when it is this execution's and not placed;
+    /// `NotFound` or `Conflict` otherwise.
+    async fn placed(&self, customer_id: &str, execution_id: &str, count: usize) -> Result<Option<Placement>> {
+        let customer =
+            self.get(customer_id).await?.ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+        if let Some(alb_name) = &customer.alb_name {
+            if customer.priorities.len() != count {
+                return Err(BerthError::Conflict(format!(
+                    "customer '{customer_id}' already holds priorities {:?} on {alb_name}, for another plan",
+                    customer.priorities
+                )));
+            }
+            return self.existing_placement(&customer).await.map(Some);
+        }
+        if customer.execution_id != execution_id {
+            return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
+        }
+        Ok(None)
+    }
+
     /// The placement a customer record holds, with its ALB as the pool describes it.
     async fn existing_placement(&self, customer: &CustomerRecord) -> Result<Placement> {
         let alb_name = customer.alb_name.as_deref().unwrap_or_default();
@@ -659,24 +681,14 @@ impl Placements for DynamoRegistry {
     /// the ALB's capacity (only if it is ACTIVE and has room), takes the free entries, writes
     /// a claim per number and records the placement on the customer. The number of requests
     /// does not grow with the number of customers.
+    ///
+    /// The customer record is not read first: the transaction places the customer only if
+    /// this execution owns it and it is not placed yet. The record is read when that
+    /// condition fails (a re-run after the placement, say) or the pool has no room.
     async fn place(&self, customer_id: &str, execution_id: &str, need: &Need) -> Result<Placement> {
         let count = need.rules as usize;
         if count > 49 {
             return Err(BerthError::QuotaExceeded(format!("{count} rules for one customer: at most 49 fit one allocation")));
-        }
-        let customer =
-            self.get(customer_id).await?.ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
-        if let Some(alb_name) = &customer.alb_name {
-            if customer.priorities.len() != count {
-                return Err(BerthError::Conflict(format!(
-                    "customer '{customer_id}' already holds priorities {:?} on {alb_name}, for another plan",
-                    customer.priorities
-                )));
-            }
-            return self.existing_placement(&customer).await;
-        }
-        if customer.execution_id != execution_id {
-            return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
         }
 
         // Minted numbers are ours alone; kept across attempts while the listener stays.
@@ -684,7 +696,14 @@ impl Placements for DynamoRegistry {
         let mut minted_on = String::new();
         for attempt in 0..ALLOCATION_ATTEMPTS {
             let albs = self.albs().await?;
-            let candidates = pool::candidates(&albs, need).map_err(BerthError::QuotaExceeded)?;
+            let candidates = match pool::candidates(&albs, need) {
+                Ok(c) => c,
+                // A full pool is no reason to fail a customer placed already.
+                Err(e) => {
+                    self.give_back(&minted_on, &minted).await?;
+                    return self.placed(customer_id, execution_id, count).await?.ok_or(BerthError::QuotaExceeded(e));
+                }
+            };
             let alb = match candidates.iter().find(|a| a.listener_arn == minted_on) {
                 Some(a) => *a,
                 None => candidates[0],
@@ -698,7 +717,13 @@ impl Placements for DynamoRegistry {
                 minted_on = listener_arn.to_string();
             }
 
-            let reused = self.take_numbers(listener_arn, count - minted.len(), attempt, &mut minted).await?;
+            let reused = match self.take_numbers(listener_arn, count - minted.len(), attempt, &mut minted).await {
+                Ok(r) => r,
+                Err(e) if e.kind() == berth_domain::ErrorKind::QuotaExceeded => {
+                    return self.placed(customer_id, execution_id, count).await?.ok_or(e);
+                }
+                Err(e) => return Err(e),
+            };
             let mut priorities: Vec<u32> = minted.iter().chain(&reused).copied().collect();
             priorities.sort_unstable();
 
@@ -764,10 +789,10 @@ impl Placements for DynamoRegistry {
                         // This customer was placed meanwhile (a retry of this very
                         // execution, say): that placement wins, our numbers go back.
                         self.give_back(listener_arn, &minted).await?;
-                        return match self.get(customer_id).await? {
-                            Some(c) if c.alb_name.is_some() && c.execution_id == execution_id => self.existing_placement(&c).await,
-                            _ => Err(BerthError::Conflict(format!("customer '{customer_id}' changed owner during placement"))),
-                        };
+                        return self
+                            .placed(customer_id, execution_id, count)
+                            .await?
+                            .ok_or_else(|| BerthError::Transient(format!("customer '{customer_id}' changed during placement")));
                     }
                     // The ALB filled up or was drained meanwhile (re-read the pool), or
                     // another caller took one of the free numbers first (choose again).
@@ -970,6 +995,19 @@ impl DynamoRegistry {
     }
 }
 
+/// The ledger item of one entry: `CUSTOMER#{id}` / `RESOURCE#{kind}#{resource id}`.
+fn ledger_item(customer_id: &str, e: &LedgerEntry) -> HashMap<String, AttributeValue> {
+    let mut item = key(customer_pk(customer_id), &resource_sk(e.kind, &e.id));
+    item.insert("kind".into(), s(e.kind.as_str()));
+    item.insert("resource_id".into(), s(&e.id));
+    item.insert("execution_id".into(), s(&e.execution_id));
+    item.insert("recorded_at".into(), s(now()));
+    if let Some(scope) = &e.scope {
+        item.insert("scope".into(), s(scope));
+    }
+    item
+}
+
 fn to_entry(item: &HashMap<String, AttributeValue>) -> Option<LedgerEntry> {
     Some(LedgerEntry {
         kind: ResourceKind::parse(&str_attr(item, "kind")?)?,
@@ -984,14 +1022,7 @@ impl Ledger for DynamoRegistry {
     async fn record(&self, customer_id: &str, entries: &[LedgerEntry]) -> Result<()> {
         let mut requests = Vec::with_capacity(entries.len());
         for e in entries {
-            let mut item = key(customer_pk(customer_id), &resource_sk(e.kind, &e.id));
-            item.insert("kind".into(), s(e.kind.as_str()));
-            item.insert("resource_id".into(), s(&e.id));
-            item.insert("execution_id".into(), s(&e.execution_id));
-            item.insert("recorded_at".into(), s(now()));
-            if let Some(scope) = &e.scope {
-                item.insert("scope".into(), s(scope));
-            }
+            let item = ledger_item(customer_id, e);
             requests.push(WriteRequest::builder().put_request(built(PutRequest::builder().set_item(Some(item)).build())?).build());
         }
         self.batch_write(requests).await

@@ -7,7 +7,7 @@ use aws_sdk_ecs::operation::RequestId;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration,
     KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags,
-    Secret, Service, Tag, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    Secret, Service, Tag, TaskDefinitionFamilyStatus, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use aws_sdk_ecs::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -131,6 +131,28 @@ impl TaskDefinitions for EcsApi {
             active: true,
             tags: spec.tags.clone(),
         })
+    }
+
+    async fn families(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut families = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_task_definition_families()
+                .family_prefix(prefix)
+                .status(TaskDefinitionFamilyStatus::Active)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "ListTaskDefinitionFamilies", e))?;
+            families.extend(out.families().iter().filter(|f| f.starts_with(prefix)).cloned());
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(families)
     }
 
     async fn revisions(&self, family: &str) -> Result<Vec<String>> {

@@ -1,8 +1,8 @@
-//! The dns Lambda: alias records for the customer's host, recorded in the ledger first.
+//! The dns Lambda: alias records for the customer's host (in the ledger since registration).
 #![recursion_limit = "256"]
 
-use berth_adapters::aws::{sdk_config, DynamoRegistry, Route53Api};
-use berth_adapters::config::{DnsConfig, TableConfig};
+use berth_adapters::aws::{sdk_config, Route53Api};
+use berth_adapters::config::DnsConfig;
 use berth_steps::lambda::handle;
 use berth_steps::{dns, State};
 use lambda_runtime::{run, service_fn, LambdaEvent};
@@ -12,13 +12,10 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     berth_adapters::telemetry::init();
     let cfg = DnsConfig::from_env()?;
-    let table = TableConfig::from_env()?;
-    let sdk = sdk_config("berth-dns").await;
-    let route53 = Route53Api::new(aws_sdk_route53::Client::new(&sdk));
-    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), table.table);
-    let (route53, registry, cfg) = (&route53, &registry, &cfg);
+    let route53 = Route53Api::new(aws_sdk_route53::Client::new(&sdk_config("berth-dns").await));
+    let (route53, cfg) = (&route53, &cfg);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle("dns", event, |state: State| async move { dns::run(route53, registry, cfg, &state).await }).await
+        handle("dns", event, |state: State| async move { dns::run(route53, cfg, &state).await }).await
     }))
     .await
 }

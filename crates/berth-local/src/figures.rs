@@ -1,0 +1,797 @@
+//! `make bench`: the pipeline's figures, measured on the local stack and printed side by
+//! side, then written to `docs/benchmarks.md`. Every count comes from the router (API calls,
+//! invocations, latencies) or from the emulator afterwards (executions, rules, claims), not
+//! from berth's own account of what it did.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, FixedResponseActionConfig, HostHeaderConditionConfig, ProtocolEnum, RuleCondition,
+};
+use aws_sdk_sfn::types::ExecutionStatus;
+use berth_adapters::aws::{DynamoRegistry, ElbApi};
+use berth_adapters::ports::ListenerRules;
+use berth_domain::naming;
+use hyper::Method;
+use serde_json::Value;
+
+use crate::router::{self, Stats};
+use crate::runner::{self, Report};
+use crate::stack::Stack;
+use crate::{Result, OBSERVER_ACCESS_KEY, REGION};
+
+/// Published us-east-1 prices (USD) the cost per onboarding is computed with.
+pub mod price {
+    /// Step Functions Standard workflows: $0.025 per 1,000 state transitions.
+    pub const STATE_TRANSITION: f64 = 0.025 / 1000.0;
+    /// Lambda: $0.20 per 1M requests.
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1_000_000.0;
+    /// Lambda on arm64 (Graviton2), first pricing tier: $0.0000133334 per GB-second.
+    pub const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+    /// The functions' memory size (template.yaml, Globals), in MB.
+    pub const MEMORY_MB: f64 = 256.0;
+}
+
+/// The median of sorted values (the lower middle for an even count).
+pub fn median(sorted: &[u64]) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[(sorted.len() - 1) / 2]
+}
+
+/// The nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn sorted(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v
+}
+
+/// The onboarding example, for another customer.
+pub fn onboarding_input(root: &Path, customer: &str) -> Result<Value> {
+    let text = std::fs::read_to_string(root.join("events/onboard.json"))?;
+    let mut input: Value = serde_json::from_str(&text)?;
+    input["customer_id"] = Value::String(customer.to_string());
+    input["idempotency_key"] = Value::String(format!("bench-{customer}"));
+    if let Some(name) = input.get_mut("display_name") {
+        *name = Value::String(format!("Bench {customer}"));
+    }
+    Ok(input)
+}
+
+/// Sequential onboardings of distinct customers, each followed to its end.
+pub struct Pipeline {
+    pub reports: Vec<Report>,
+    /// Latency of each function's invocations during the runs (µs), through the router.
+    pub latencies: BTreeMap<String, Vec<u64>>,
+}
+
+impl Pipeline {
+    pub fn durations(&self) -> Vec<u64> {
+        sorted(self.reports.iter().map(|r| r.execution_ms).collect())
+    }
+    /// Times the health check had to wait (an AWS-side wait): 0 locally.
+    pub fn waits(&self) -> usize {
+        self.reports.iter().map(|r| r.steps.iter().filter(|s| s.state == "WaitForHealth").count()).sum()
+    }
+    /// The API calls of the runs, when every run made the same ones.
+    pub fn calls(&self) -> std::result::Result<&BTreeMap<String, u64>, String> {
+        let first = &self.reports.first().ok_or("no runs")?.api_calls;
+        match self.reports.iter().position(|r| &r.api_calls != first) {
+            None => Ok(first),
+            Some(i) => Err(format!("run {i} made other calls: {:?} vs {first:?}", self.reports[i].api_calls)),
+        }
+    }
+    pub fn transitions(&self) -> (usize, usize) {
+        let t: Vec<usize> = self.reports.iter().map(|r| r.transitions).collect();
+        (t.iter().copied().min().unwrap_or(0), t.iter().copied().max().unwrap_or(0))
+    }
+    pub fn invocations(&self) -> u64 {
+        self.reports.first().map_or(0, |r| r.invocations.values().sum())
+    }
+    /// Median time in each state, in the order the states ran.
+    pub fn step_medians(&self) -> Vec<(String, u64)> {
+        let mut order: Vec<String> = Vec::new();
+        let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for r in &self.reports {
+            for s in &r.steps {
+                if !order.contains(&s.state) {
+                    order.push(s.state.clone());
+                }
+                times.entry(s.state.clone()).or_default().push(s.ms);
+            }
+        }
+        order.into_iter().map(|s| (s.clone(), median(&sorted(times.remove(&s).unwrap_or_default())))).collect()
+    }
+    /// Cost per onboarding at the published prices: (Step Functions, Lambda requests,
+    /// Lambda duration), with each invocation billed at its median local latency.
+    pub fn cost(&self) -> (f64, f64, f64) {
+        let (_, transitions) = self.transitions();
+        let sfn = transitions as f64 * price::STATE_TRANSITION;
+        let invocations = self.invocations() as f64;
+        let mut gb_seconds = 0.0;
+        if let Some(r) = self.reports.first() {
+            for (function, count) in &r.invocations {
+                let ms = median(&sorted(self.latencies.get(function).cloned().unwrap_or_default())) as f64 / 1000.0;
+                gb_seconds += *count as f64 * ms.ceil() / 1000.0 * price::MEMORY_MB / 1024.0;
+            }
+        }
+        (sfn, invocations * price::LAMBDA_REQUEST, gb_seconds * price::LAMBDA_ARM_GB_SECOND)
+    }
+}
+
+pub async fn pipeline(stack: &Stack, root: &Path, runs: u32, prefix: &str) -> Result<Pipeline> {
+    let before: Stats = router::stats(&stack.endpoint).await?;
+    let mut reports = Vec::new();
+    for i in 0..runs {
+        let customer = format!("{prefix}-{i:02}");
+        let input = onboarding_input(root, &customer)?;
+        let name = naming::execution_name(&customer, &format!("bench-{customer}"));
+        let r = runner::run(stack, &stack.state_machine_arn, &input, Some(&name), Duration::from_secs(600), |_| {}).await?;
+        if r.status != "SUCCEEDED" {
+            return Err(format!("onboarding {customer} ended {}: {:?} {:?}", r.status, r.error, r.cause).into());
+        }
+        reports.push(r);
+    }
+    let after: Stats = router::stats(&stack.endpoint).await?;
+    let latencies = after.invocation_us.keys().map(|f| (f.clone(), after.latencies_since(&before, f))).collect();
+    Ok(Pipeline { reports, latencies })
+}
+
+/// One function invoked through the local endpoint: (latency in µs, whether it answered
+/// with a function error, the payload).
+pub async fn invoke(stack: &Stack, function: &str, payload: &str) -> Result<(u64, bool, String)> {
+    let auth =
+        format!("AWS4-HMAC-SHA256 Credential={OBSERVER_ACCESS_KEY}/20260101/{REGION}/lambda/aws4_request, SignedHeaders=host, Signature=0");
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", stack.endpoint);
+    let started = Instant::now();
+    let r =
+        crate::http::send(Method::POST, &url, &[("authorization", auth), ("content-type", "application/json".into())], payload.to_string())
+            .await?;
+    let us = started.elapsed().as_micros() as u64;
+    let failed = r.status >= 300 || r.body.contains("\"errorType\"");
+    Ok((us, failed, r.body))
+}
+
+/// A function's latency through a local invoke of its `events/` example.
+pub struct HandlerLatency {
+    pub function: String,
+    pub event: String,
+    /// The first invocation, which does the work.
+    pub first_us: u64,
+    /// Invoked again with the same event (nothing left to do): median and p95.
+    pub again_us: Vec<u64>,
+    pub errors: usize,
+}
+
+/// Each Lambda invoked with its `events/` example, in the pipeline's order (then rollback,
+/// fail, and intake, which starts a real execution that is followed to its end).
+pub async fn handler_latencies(stack: &Stack, root: &Path, repeats: u32) -> Result<Vec<HandlerLatency>> {
+    let order = [
+        ("berth-validate", "validate.json"),
+        ("berth-register", "register.json"),
+        ("berth-allocate", "allocate.json"),
+        ("berth-resources", "resources.json"),
+        ("berth-check", "check.json"),
+        ("berth-dns", "dns.json"),
+        ("berth-activate", "activate.json"),
+        ("berth-rollback", "rollback.json"),
+        ("berth-fail", "fail.json"),
+        ("berth-intake", "onboard.json"),
+    ];
+    let mut out = Vec::new();
+    for (function, event) in order {
+        let payload = std::fs::read_to_string(root.join("events").join(event))?;
+        let (first_us, failed, body) = invoke(stack, function, &payload).await?;
+        let mut errors = usize::from(failed);
+        if failed {
+            return Err(format!("{function} with events/{event} failed: {body}").into());
+        }
+        if function == "berth-intake" {
+            let answer: Value = serde_json::from_str(&body)?;
+            if let Some(arn) = answer.get("execution_arn").and_then(Value::as_str) {
+                let r = runner::follow(stack, arn, Duration::from_secs(600)).await?;
+                if r.status != "SUCCEEDED" {
+                    return Err(format!("the execution intake started ended {}: {:?}", r.status, r.cause).into());
+                }
+            }
+        }
+        let mut again = Vec::new();
+        for _ in 0..repeats {
+            let (us, failed, _) = invoke(stack, function, &payload).await?;
+            errors += usize::from(failed);
+            again.push(us);
+        }
+        out.push(HandlerLatency { function: function.into(), event: format!("events/{event}"), first_us, again_us: sorted(again), errors });
+    }
+    Ok(out)
+}
+
+/// Many onboardings started at once.
+pub struct Concurrent {
+    pub started: usize,
+    pub succeeded: usize,
+    pub failed: Vec<String>,
+    pub wall_s: f64,
+    pub duplicate_priorities_on_listeners: usize,
+    pub duplicate_priority_claims: usize,
+    pub duplicate_hosts: usize,
+    pub rules: usize,
+    pub albs_used: usize,
+}
+
+pub async fn concurrent(stack: &Stack, root: &Path, count: u32) -> Result<Concurrent> {
+    let sdk = crate::observer_config(&stack.endpoint).await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let customer = format!("conc-{i:03}");
+        let input = onboarding_input(root, &customer)?;
+        let name = naming::execution_name(&customer, &format!("bench-{customer}"));
+        let req = sfn.start_execution().state_machine_arn(&stack.state_machine_arn).input(input.to_string()).name(name);
+        tasks.push(tokio::spawn(async move { req.send().await.map(|o| o.execution_arn().to_string()) }));
+    }
+    let mut arns = Vec::new();
+    for t in tasks {
+        arns.push(t.await??);
+    }
+    // Until none is running: one listing per second.
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let executions = loop {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let out = sfn
+                .list_executions()
+                .state_machine_arn(&stack.state_machine_arn)
+                .max_results(1000)
+                .set_next_token(token.take())
+                .send()
+                .await?;
+            all.extend(out.executions().iter().filter(|e| e.name().starts_with("conc-")).cloned());
+            match out.next_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        if all.len() >= arns.len() && all.iter().all(|e| *e.status() != ExecutionStatus::Running) {
+            break all;
+        }
+        if Instant::now() > deadline {
+            return Err("the concurrent onboardings did not end within an hour".into());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    let succeeded = executions.iter().filter(|e| *e.status() == ExecutionStatus::Succeeded).count();
+    let failed = executions.iter().filter(|e| *e.status() != ExecutionStatus::Succeeded).map(|e| e.name().to_string()).collect();
+
+    // What the emulator holds afterwards: every rule on every listener, every claim.
+    let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
+    let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), stack.infra.table.clone());
+    let mut duplicate_priorities_on_listeners = 0;
+    let mut duplicate_priority_claims = 0;
+    let mut hosts: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+    let mut rules = 0;
+    let mut albs_used = 0;
+    for alb in &stack.infra.albs {
+        let live = elb.list(&alb.listener_arn).await?;
+        let customer_rules: Vec<_> = live.iter().filter(|r| r.hosts.iter().any(|h| h.starts_with("conc-"))).collect();
+        rules += customer_rules.len();
+        albs_used += usize::from(!customer_rules.is_empty());
+        let priorities: Vec<u32> = live.iter().filter_map(|r| r.priority).collect();
+        duplicate_priorities_on_listeners += priorities.len() - priorities.iter().collect::<BTreeSet<_>>().len();
+        for r in customer_rules {
+            for h in &r.hosts {
+                let e = hosts.entry(h.clone()).or_default();
+                e.0.insert(alb.listener_arn.clone());
+                e.1 += 1;
+            }
+        }
+        let claims = registry.claims(&alb.listener_arn).await?;
+        duplicate_priority_claims += claims.len() - claims.iter().map(|(p, _, _)| *p).collect::<BTreeSet<_>>().len();
+    }
+    // A host is duplicated when it is routed on two listeners or by more rules than its plan has.
+    let duplicate_hosts = hosts.values().filter(|(listeners, n)| listeners.len() > 1 || *n > 2).count();
+    Ok(Concurrent {
+        started: arns.len(),
+        succeeded,
+        failed,
+        wall_s,
+        duplicate_priorities_on_listeners,
+        duplicate_priority_claims,
+        duplicate_hosts,
+        rules,
+        albs_used,
+    })
+}
+
+/// The naive allocator used elsewhere: page through DescribeRules, take the highest
+/// priority + 1, create the rule there.
+pub struct NaiveAllocator {
+    pub client: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+/// DescribeRules' largest page.
+const NAIVE_PAGE: i32 = 400;
+
+impl NaiveAllocator {
+    /// The priority chosen, and whether the listener accepted a rule there.
+    pub async fn allocate(&self, listener: &str, host: &str) -> Result<(u32, bool)> {
+        let mut highest = 0u32;
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self.client.describe_rules().listener_arn(listener).page_size(NAIVE_PAGE).set_marker(marker.take()).send().await?;
+            highest = out.rules().iter().filter_map(|r| r.priority()?.parse::<u32>().ok()).fold(highest, u32::max);
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let priority = highest + 1;
+        let created = self
+            .client
+            .create_rule()
+            .listener_arn(listener)
+            .priority(priority as i32)
+            .conditions(
+                RuleCondition::builder()
+                    .field("host-header")
+                    .host_header_config(HostHeaderConditionConfig::builder().values(host).build())
+                    .build(),
+            )
+            .actions(fixed_response())
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok((priority, true)),
+            Err(e) if aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(&e) == Some("PriorityInUse") => {
+                Ok((priority, false))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn fixed_response() -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::FixedResponse)
+        .fixed_response_config(FixedResponseActionConfig::builder().status_code("200").content_type("text/plain").build())
+        .build()
+}
+
+async fn elb_client(endpoint: &str, key: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(key, "bench-secret", None, None, "berth-bench"))
+        .load()
+        .await;
+    aws_sdk_elasticloadbalancingv2::Client::new(&sdk)
+}
+
+/// A fresh ALB with an HTTP listener holding `rules` host rules at priorities 1..=rules.
+async fn listener_with_rules(stack: &Stack, name: &str, rules: u32) -> Result<String> {
+    let elb = elb_client(&stack.endpoint, OBSERVER_ACCESS_KEY).await;
+    let lb = elb
+        .create_load_balancer()
+        .name(name)
+        .set_subnets(Some(stack.infra.subnets.clone()))
+        .security_groups(&stack.infra.alb_security_group)
+        .send()
+        .await?;
+    let arn = lb.load_balancers().first().and_then(|l| l.load_balancer_arn()).ok_or("CreateLoadBalancer returned nothing")?.to_string();
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(fixed_response())
+        .send()
+        .await?;
+    let listener_arn = listener.listeners().first().and_then(|l| l.listener_arn()).ok_or("CreateListener returned nothing")?.to_string();
+    for p in 1..=rules {
+        elb.create_rule()
+            .listener_arn(&listener_arn)
+            .priority(p as i32)
+            .conditions(
+                RuleCondition::builder()
+                    .field("host-header")
+                    .host_header_config(HostHeaderConditionConfig::builder().values(format!("existing-{p}.example.com")).build())
+                    .build(),
+            )
+            .actions(fixed_response())
+            .send()
+            .await?;
+    }
+    Ok(listener_arn)
+}
+
+pub struct NaiveFigures {
+    /// (rules on the listener, API calls per allocation).
+    pub calls: Vec<(u32, f64)>,
+    pub callers: u32,
+    /// Callers that chose a number another caller also chose.
+    pub duplicate_choices: usize,
+    /// Callers whose CreateRule the listener refused (PriorityInUse).
+    pub refused: usize,
+}
+
+pub async fn naive(stack: &Stack, sizes: &[u32], samples: u32, callers: u32) -> Result<NaiveFigures> {
+    let bench = NaiveAllocator { client: elb_client(&stack.endpoint, crate::bench::BENCH_ACCESS_KEY).await };
+    let mut calls = Vec::new();
+    let mut first_listener = None;
+    for &size in sizes {
+        let listener = listener_with_rules(stack, &format!("naive-{size}"), size).await?;
+        let before: Stats = router::stats(&stack.endpoint).await?;
+        for i in 0..samples {
+            bench.allocate(&listener, &format!("new-{i}.example.com")).await?;
+        }
+        let after: Stats = router::stats(&stack.endpoint).await?;
+        let total: u64 = after.since(&before, crate::bench::BENCH_ACCESS_KEY).values().sum();
+        calls.push((size, total as f64 / f64::from(samples)));
+        first_listener.get_or_insert(listener);
+    }
+    let listener = first_listener.ok_or("no listener sizes")?;
+    let mut tasks = Vec::new();
+    for c in 0..callers {
+        let client = bench.client.clone();
+        let listener = listener.clone();
+        tasks.push(tokio::spawn(async move {
+            NaiveAllocator { client }.allocate(&listener, &format!("concurrent-{c}.example.com")).await.map_err(|e| e.to_string())
+        }));
+    }
+    let mut chosen = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (p, created) = t.await??;
+        chosen.push(p);
+        refused += usize::from(!created);
+    }
+    let distinct: BTreeSet<u32> = chosen.iter().copied().collect();
+    Ok(NaiveFigures { calls, callers, duplicate_choices: chosen.len() - distinct.len(), refused })
+}
+
+/// Each function's zipped arm64 package, in bytes (from `make package`).
+pub fn zip_sizes(lambda_dir: &Path) -> Result<Vec<(String, u64)>> {
+    let mut sizes = Vec::new();
+    for (function, _) in crate::bootstrap::FUNCTIONS {
+        let zip = lambda_dir.join(function).join("bootstrap.zip");
+        let meta = std::fs::metadata(&zip).map_err(|e| format!("{}: {e} (run `make package` first)", zip.display()))?;
+        sizes.push((function.to_string(), meta.len()));
+    }
+    Ok(sizes)
+}
+
+/// What machine, when and which commit the figures are from.
+pub struct Provenance {
+    pub date: String,
+    pub commit: String,
+    pub machine: String,
+    pub emulator: String,
+}
+
+fn command(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn provenance(root: &Path) -> Provenance {
+    let root_s = root.to_string_lossy().to_string();
+    let dirty = !command("git", &["-C", &root_s, "status", "--porcelain", "--untracked-files=no"]).is_empty();
+    let commit = format!(
+        "{}{}",
+        command("git", &["-C", &root_s, "rev-parse", "--short=12", "HEAD"]),
+        if dirty { " (with uncommitted changes)" } else { "" }
+    );
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0 / 1024.0);
+    let os = std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string()))
+        .unwrap_or_else(|| "unknown OS".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let machine = format!(
+        "{cores} cores ({}), {:.0} GiB RAM, {os}, {}",
+        cpu.unwrap_or_else(|| "unknown CPU".into()),
+        mem_gib.unwrap_or(0.0),
+        std::env::consts::ARCH
+    );
+    let emulator = std::fs::read_to_string(root.join("tools/requirements-emulator.txt"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("moto") || l.starts_with("cargo-lambda"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Provenance { date: command("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), commit, machine, emulator }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_nearest_rank_percentile() {
+        let v: Vec<u64> = (1..=20).collect();
+        assert_eq!(median(&v), 10);
+        assert_eq!(percentile(&v, 95.0), 19);
+        assert_eq!(percentile(&v, 100.0), 20);
+        assert_eq!(median(&[7]), 7);
+        assert_eq!(percentile(&[], 95.0), 0);
+    }
+
+    #[test]
+    fn prices_are_per_unit() {
+        assert!((price::STATE_TRANSITION * 1000.0 - 0.025).abs() < 1e-12);
+        assert!((price::LAMBDA_REQUEST * 1e6 - 0.20).abs() < 1e-9);
+    }
+}
+
+/// Customers placed, DynamoDB requests per allocation, and the requests by operation.
+pub type PlacementRequests = (u32, f64, Vec<(String, u64)>);
+
+/// Allocation figures from [`crate::bench`].
+pub struct Allocation {
+    pub requests: Vec<PlacementRequests>,
+    pub callers: u32,
+    pub allocations: u32,
+    pub per_second: f64,
+    pub duplicates: usize,
+    pub ledger_duplicates: usize,
+}
+
+/// Everything one `make bench` measured.
+pub struct Figures {
+    pub provenance: Provenance,
+    pub pipeline: Pipeline,
+    pub handlers: Vec<HandlerLatency>,
+    pub concurrent: Concurrent,
+    pub allocation: Allocation,
+    pub naive: NaiveFigures,
+    pub zips: Vec<(String, u64)>,
+}
+
+/// Targets the figures are reported against.
+pub mod target {
+    pub const MEDIAN_OVERHEAD_MS: u64 = 1500;
+    pub const TRANSITIONS: usize = 40;
+    pub const API_CALLS: u64 = 30;
+    pub const ZIP_BYTES: u64 = 5 * 1024 * 1024;
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.1}", us as f64 / 1000.0)
+}
+
+impl Figures {
+    /// (target, measured, met) rows.
+    pub fn targets(&self) -> Vec<(String, String, bool)> {
+        let d = self.pipeline.durations();
+        let (_, transitions) = self.pipeline.transitions();
+        let calls: u64 = self.pipeline.calls().map(|c| c.values().sum()).unwrap_or(u64::MAX);
+        let alloc: Vec<f64> = self.allocation.requests.iter().map(|(_, r, _)| *r).collect();
+        let alloc_equal = alloc.windows(2).all(|w| (w[0] - w[1]).abs() < 1e-9);
+        let largest = self.zips.iter().map(|(_, b)| *b).max().unwrap_or(0);
+        let c = &self.concurrent;
+        let dups = c.duplicate_priorities_on_listeners + c.duplicate_priority_claims + c.duplicate_hosts;
+        vec![
+            (
+                format!("median overhead ≤ {} s", target::MEDIAN_OVERHEAD_MS as f64 / 1000.0),
+                format!("{} ms", median(&d)),
+                median(&d) <= target::MEDIAN_OVERHEAD_MS,
+            ),
+            (
+                format!("≤ {} state transitions per onboarding", target::TRANSITIONS),
+                transitions.to_string(),
+                transitions <= target::TRANSITIONS,
+            ),
+            (format!("≤ {} AWS API calls per onboarding", target::API_CALLS), calls.to_string(), calls <= target::API_CALLS),
+            (
+                format!("0 duplicates at {} concurrent", c.started),
+                format!("{dups} ({} of {} succeeded)", c.succeeded, c.started),
+                dups == 0 && c.succeeded == c.started,
+            ),
+            (
+                "allocation requests equal at 10 and 5,000 customers".into(),
+                alloc.iter().map(|r| format!("{r:.1}")).collect::<Vec<_>>().join(" and "),
+                alloc_equal,
+            ),
+            (
+                "each zip ≤ 5 MB".into(),
+                format!("largest {:.2} MiB", largest as f64 / 1024.0 / 1024.0),
+                largest <= target::ZIP_BYTES && !self.zips.is_empty(),
+            ),
+        ]
+    }
+
+    pub fn all_met(&self) -> bool {
+        self.targets().iter().all(|(_, _, ok)| *ok)
+    }
+
+    /// The figures as a Markdown page (also what `make bench` prints).
+    pub fn markdown(&self) -> String {
+        let mut o = String::new();
+        let p = &self.provenance;
+        o.push_str("# berth benchmarks\n\n");
+        o.push_str("Written by `make bench`; every figure below comes from one run. The local stack is moto (AWS emulated), the\n");
+        o.push_str("invocation router and `cargo lambda watch` (debug builds of the Lambdas), on this machine.\n\n");
+        o.push_str(&format!("- date: {}\n- commit: {}\n- machine: {}\n- emulator: {}\n\n", p.date, p.commit, p.machine, p.emulator));
+
+        o.push_str("## Targets\n\n| target | measured | |\n|---|---|---|\n");
+        for (t, m, ok) in self.targets() {
+            o.push_str(&format!("| {t} | {m} | {} |\n", verdict(ok)));
+        }
+
+        let pl = &self.pipeline;
+        let d = pl.durations();
+        o.push_str(&format!(
+            "\n## Pipeline overhead per onboarding\n\n{} onboardings of the example request (`events/onboard.json`, one customer each), one after\n\
+             another, each from StartExecution to its end, timed by the execution's own start and stop dates. Every AWS-side\n\
+             wait is 0 here: the emulator's services are stable at once and the health check waited {} times.\n\n",
+            d.len(),
+            pl.waits()
+        ));
+        o.push_str("| median | p95 | fastest | slowest |\n|---|---|---|---|\n");
+        o.push_str(&format!(
+            "| {} ms | {} ms | {} ms | {} ms |\n\n",
+            median(&d),
+            percentile(&d, 95.0),
+            d.first().copied().unwrap_or(0),
+            d.last().copied().unwrap_or(0)
+        ));
+        o.push_str("Median time in each state:\n\n| state | median ms |\n|---|---|\n");
+        for (s, m) in pl.step_medians() {
+            o.push_str(&format!("| {s} | {m} |\n"));
+        }
+
+        o.push_str("\n## AWS API calls and state transitions per onboarding\n\n");
+        let (tmin, tmax) = pl.transitions();
+        match pl.calls() {
+            Ok(calls) => {
+                let total: u64 = calls.values().sum();
+                o.push_str(&format!(
+                    "Counted at the router, by the Lambdas; the same in all {} runs. {total} calls, {} Lambda invocations, {} state transitions\n\
+                     (from the execution history{}).\n\n| service | operation | calls |\n|---|---|---|\n",
+                    pl.reports.len(),
+                    pl.invocations(),
+                    tmax,
+                    if tmin == tmax { String::new() } else { format!("; {tmin} to {tmax}") }
+                ));
+                let mut by_service: BTreeMap<&str, u64> = BTreeMap::new();
+                for (k, v) in calls {
+                    let (service, op) = k.split_once(':').unwrap_or((k.as_str(), ""));
+                    *by_service.entry(service).or_default() += v;
+                    o.push_str(&format!("| {service} | {op} | {v} |\n"));
+                }
+                o.push_str("\n| service | calls |\n|---|---|\n");
+                for (s, v) in by_service {
+                    o.push_str(&format!("| {s} | {v} |\n"));
+                }
+            }
+            Err(e) => o.push_str(&format!("The runs did not make the same calls: {e}\n")),
+        }
+        let (sfn, req, dur) = pl.cost();
+        o.push_str(&format!(
+            "\n### Cost per onboarding\n\nAt published us-east-1 prices: Step Functions Standard ${}/1,000 transitions, Lambda ${}/1M requests and\n\
+             ${}/GB-s on arm64 at {} MB, each invocation billed at its function's median local latency (below).\n\n\
+             | part | USD per onboarding | USD per 1,000 onboardings |\n|---|---|---|\n\
+             | state transitions ({tmax}) | {sfn:.7} | {:.4} |\n| Lambda requests ({}) | {req:.7} | {:.4} |\n| Lambda duration | {dur:.7} | {:.4} |\n| **total** | **{:.7}** | **{:.4}** |\n\n\
+             The ECS, ELB, Route 53 and CloudWatch Logs calls above carry no per-call charge; DynamoDB's on-demand requests are\n\
+             billed by capacity unit, which this run does not measure.\n",
+            price::STATE_TRANSITION * 1000.0,
+            price::LAMBDA_REQUEST * 1e6,
+            price::LAMBDA_ARM_GB_SECOND,
+            price::MEMORY_MB,
+            sfn * 1000.0,
+            pl.invocations(),
+            req * 1000.0,
+            dur * 1000.0,
+            sfn + req + dur,
+            (sfn + req + dur) * 1000.0
+        ));
+
+        let c = &self.concurrent;
+        o.push_str(&format!(
+            "\n## {} onboardings started at once\n\n| started | succeeded | wall time | customers/s | rules made | ALBs used | duplicate priorities (listeners / claims) | duplicate hosts |\n\
+             |---|---|---|---|---|---|---|---|\n| {} | {} | {:.1} s | {:.2} | {} | {} | {} / {} | {} |\n",
+            c.started,
+            c.started,
+            c.succeeded,
+            c.wall_s,
+            c.succeeded as f64 / c.wall_s,
+            c.rules,
+            c.albs_used,
+            c.duplicate_priorities_on_listeners,
+            c.duplicate_priority_claims,
+            c.duplicate_hosts
+        ));
+        if !c.failed.is_empty() {
+            o.push_str(&format!("\nNot SUCCEEDED: {}\n", c.failed.join(", ")));
+        }
+
+        let a = &self.allocation;
+        let n = &self.naive;
+        o.push_str(
+            "\n## Allocation\n\nberth's allocator: DynamoDB requests per allocation by the allocating caller, counted at the router.\n\n",
+        );
+        o.push_str("| customers placed | requests per allocation | by operation (over 5 allocations) |\n|---|---|---|\n");
+        for (placed, per, ops) in &a.requests {
+            let ops: Vec<String> = ops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            o.push_str(&format!("| {placed} | {per:.1} | {} |\n", ops.join(", ")));
+        }
+        o.push_str(&format!(
+            "\n{} concurrent callers, {} allocations: {:.1} allocations/s, {} duplicates among the priorities handed out, {} in the registry.\n",
+            a.callers, a.allocations, a.per_second, a.duplicates, a.ledger_duplicates
+        ));
+        o.push_str(&format!(
+            "\nThe naive allocator used elsewhere, in the same run: page through DescribeRules ({NAIVE_PAGE} rules a page, the API's\n\
+             largest), take the highest priority + 1, CreateRule there. (AWS allows 100 rules a listener; the emulator allows\n\
+             more, which the 1,000 row uses.)\n\n| rules on the listener | naive: API calls per allocation | berth: requests per allocation |\n|---|---|---|\n"
+        ));
+        let berth_per = a.requests.first().map_or(0.0, |(_, r, _)| *r);
+        for (rules, per) in &n.calls {
+            o.push_str(&format!(
+                "| {rules} | {per:.1} | {berth_per:.1} DynamoDB + 1 DescribeRules (the check against hand-made rules) |\n"
+            ));
+        }
+        o.push_str(&format!(
+            "\n{} naive callers at once on one listener: {} chose a number another caller also chose; the listener refused {} of\n\
+             their rules (PriorityInUse). berth's allocator under {} callers: {} duplicates.\n",
+            n.callers, n.duplicate_choices, n.refused, a.callers, a.duplicates
+        ));
+
+        o.push_str("\n## Lambdas: zipped arm64 size and handler latency\n\n");
+        o.push_str("Sizes from `make package` (`cargo lambda build --release --arm64 --output-format zip`). Latency through a local\n");
+        o.push_str("invoke of the function's `events/` example at the local endpoint (debug build under `cargo lambda watch`): the\n");
+        o.push_str("first invocation does the work; the same event again finds nothing to do. In the pipeline runs: the same\n");
+        o.push_str("functions invoked by the state machine, median over the runs.\n\n");
+        o.push_str("| function | zip | event | first ms | again: median ms | again: p95 ms | in the pipeline: median ms |\n|---|---|---|---|---|---|---|\n");
+        for h in &self.handlers {
+            let size = self
+                .zips
+                .iter()
+                .find(|(f, _)| f == &h.function)
+                .map_or("?".to_string(), |(_, b)| format!("{:.2} MiB", *b as f64 / 1024.0 / 1024.0));
+            let piped = self.pipeline.latencies.get(&h.function).map(|v| ms(median(&sorted(v.clone())))).unwrap_or_else(|| "-".into());
+            o.push_str(&format!(
+                "| {} | {size} | {} | {} | {} | {} | {piped} |\n",
+                h.function,
+                h.event,
+                ms(h.first_us),
+                ms(median(&h.again_us)),
+                ms(percentile(&h.again_us, 95.0))
+            ));
+        }
+        o
+    }
+}
