@@ -15,7 +15,7 @@ use berth_domain::pool::{Alb, AlbState, Capacity, Need};
 
 use crate::router::{self, Stats};
 use crate::stack::Stack;
-use crate::{Result, OBSERVER_ACCESS_KEY, REGION};
+use crate::{Result, OBSERVER_ACCESS_KEY};
 
 /// Access key of the benchmarked caller: the router counts its requests apart.
 pub const BENCH_ACCESS_KEY: &str = "BERTHBENCH";
@@ -23,13 +23,7 @@ pub const BENCH_ACCESS_KEY: &str = "BERTHBENCH";
 const NEED: Need = Need { rules: 2, target_groups: 2, certificates: 0 };
 
 async fn client(endpoint: &str, key: &str) -> aws_sdk_dynamodb::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(key, "bench-secret", None, None, "berth-bench"))
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&sdk)
+    aws_sdk_dynamodb::Client::new(&crate::local_config(endpoint, key).await)
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {

@@ -162,42 +162,63 @@ pub async fn invoke(stack: &Stack, function: &str, payload: &str) -> Result<(u64
     Ok((us, failed, r.body))
 }
 
-/// A function's latency through a local invoke of its `events/` example.
+/// A function's latency through a local invoke.
 pub struct HandlerLatency {
     pub function: String,
-    pub event: String,
+    /// What it was invoked with.
+    pub input: String,
     /// The first invocation, which does the work.
     pub first_us: u64,
-    /// Invoked again with the same event (nothing left to do): median and p95.
+    /// Invoked again with the same input (nothing left to do): sorted.
     pub again_us: Vec<u64>,
     pub errors: usize,
 }
 
-/// Each Lambda invoked with its `events/` example, in the pipeline's order (then rollback,
-/// fail, and intake, which starts a real execution that is followed to its end).
+/// Each Lambda invoked at the local endpoint, in the pipeline's order: validate with
+/// `events/validate.json`, then each step with the state the steps before it produced (as
+/// the state machine passes it: each output at its `ResultPath`), then rollback and fail
+/// on that state, then intake with `events/onboard.json` (the execution it starts is
+/// followed to its end). Each is invoked once more `repeats` times with the same input.
 pub async fn handler_latencies(stack: &Stack, root: &Path, repeats: u32) -> Result<Vec<HandlerLatency>> {
+    let validate_event = std::fs::read_to_string(root.join("events/validate.json"))?;
+    let onboard_event = std::fs::read_to_string(root.join("events/onboard.json"))?;
+    // (function, where its output goes in the state; "$" is the whole state).
     let order = [
-        ("berth-validate", "validate.json"),
-        ("berth-register", "register.json"),
-        ("berth-allocate", "allocate.json"),
-        ("berth-resources", "resources.json"),
-        ("berth-check", "check.json"),
-        ("berth-dns", "dns.json"),
-        ("berth-activate", "activate.json"),
-        ("berth-rollback", "rollback.json"),
-        ("berth-fail", "fail.json"),
-        ("berth-intake", "onboard.json"),
+        ("berth-validate", "$"),
+        ("berth-register", "register"),
+        ("berth-allocate", "allocation"),
+        ("berth-resources", "resources"),
+        ("berth-check", "health"),
+        ("berth-dns", "dns"),
+        ("berth-activate", "outputs"),
+        ("berth-rollback", "rollback"),
+        ("berth-fail", "failure"),
+        ("berth-intake", ""),
     ];
+    let mut state = Value::Null;
     let mut out = Vec::new();
-    for (function, event) in order {
-        let payload = std::fs::read_to_string(root.join("events").join(event))?;
+    for (function, result_path) in order {
+        let (payload, input) = match function {
+            "berth-validate" => (validate_event.clone(), "events/validate.json".to_string()),
+            "berth-intake" => (onboard_event.clone(), "events/onboard.json".to_string()),
+            "berth-rollback" => {
+                state["error"] = serde_json::json!({"Error": "Berth.Internal", "Cause": "a failure the bench made up"});
+                (state.to_string(), "the state after activate, with an error".to_string())
+            }
+            _ => (state.to_string(), "the state the steps before it produced".to_string()),
+        };
         let (first_us, failed, body) = invoke(stack, function, &payload).await?;
-        let mut errors = usize::from(failed);
         if failed {
-            return Err(format!("{function} with events/{event} failed: {body}").into());
+            return Err(format!("{function} failed: {body}").into());
+        }
+        let answer: Value = serde_json::from_str(&body)?;
+        match result_path {
+            // Validate's ResultSelector: the plan, as the whole state.
+            "$" => state = serde_json::json!({ "plan": answer.clone() }),
+            "" => {}
+            path => state[path] = answer.clone(),
         }
         if function == "berth-intake" {
-            let answer: Value = serde_json::from_str(&body)?;
             if let Some(arn) = answer.get("execution_arn").and_then(Value::as_str) {
                 let r = runner::follow(stack, arn, Duration::from_secs(600)).await?;
                 if r.status != "SUCCEEDED" {
@@ -206,12 +227,13 @@ pub async fn handler_latencies(stack: &Stack, root: &Path, repeats: u32) -> Resu
             }
         }
         let mut again = Vec::new();
+        let mut errors = 0;
         for _ in 0..repeats {
             let (us, failed, _) = invoke(stack, function, &payload).await?;
             errors += usize::from(failed);
             again.push(us);
         }
-        out.push(HandlerLatency { function: function.into(), event: format!("events/{event}"), first_us, again_us: sorted(again), errors });
+        out.push(HandlerLatency { function: function.into(), input, first_us, again_us: sorted(again), errors });
     }
     Ok(out)
 }
@@ -371,13 +393,7 @@ fn fixed_response() -> Action {
 }
 
 async fn elb_client(endpoint: &str, key: &str) -> aws_sdk_elasticloadbalancingv2::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(key, "bench-secret", None, None, "berth-bench"))
-        .load()
-        .await;
-    aws_sdk_elasticloadbalancingv2::Client::new(&sdk)
+    aws_sdk_elasticloadbalancingv2::Client::new(&crate::local_config(endpoint, key).await)
 }
 
 /// A fresh ALB with an HTTP listener holding `rules` host rules at priorities 1..=rules.
@@ -772,24 +788,28 @@ impl Figures {
 
         o.push_str("\n## Lambdas: zipped arm64 size and handler latency\n\n");
         o.push_str("Sizes from `make package` (`cargo lambda build --release --arm64 --output-format zip`). Latency through a local\n");
-        o.push_str("invoke of the function's `events/` example at the local endpoint (debug build under `cargo lambda watch`): the\n");
-        o.push_str("first invocation does the work; the same event again finds nothing to do. In the pipeline runs: the same\n");
-        o.push_str("functions invoked by the state machine, median over the runs.\n\n");
-        o.push_str("| function | zip | event | first ms | again: median ms | again: p95 ms | in the pipeline: median ms |\n|---|---|---|---|---|---|---|\n");
+        o.push_str("invoke at the local endpoint (debug builds under `cargo lambda watch`): validate with `events/validate.json`, each\n");
+        o.push_str("later step with the state the steps before it produced, intake with `events/onboard.json`. The first invocation\n");
+        o.push_str("does the work; the same input again finds nothing left to do (5 times). In the pipeline: the same functions as\n");
+        o.push_str("the state machine invoked them in the sequential runs, median.\n\n");
+        o.push_str("| function | zip | first ms | again: median ms | again: p95 ms | errors again | in the pipeline: median ms |\n|---|---|---|---|---|---|---|\n");
         for h in &self.handlers {
             let size = self
                 .zips
                 .iter()
                 .find(|(f, _)| f == &h.function)
                 .map_or("?".to_string(), |(_, b)| format!("{:.2} MiB", *b as f64 / 1024.0 / 1024.0));
-            let piped = self.pipeline.latencies.get(&h.function).map(|v| ms(median(&sorted(v.clone())))).unwrap_or_else(|| "-".into());
+            let piped = match self.pipeline.latencies.get(&h.function) {
+                Some(v) if !v.is_empty() => ms(median(&sorted(v.clone()))),
+                _ => "not invoked".into(),
+            };
             o.push_str(&format!(
                 "| {} | {size} | {} | {} | {} | {} | {piped} |\n",
                 h.function,
-                h.event,
                 ms(h.first_us),
                 ms(median(&h.again_us)),
-                ms(percentile(&h.again_us, 95.0))
+                ms(percentile(&h.again_us, 95.0)),
+                h.errors
             ));
         }
         o

@@ -29,11 +29,16 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// An SDK configuration pointed at the local endpoint with observer credentials.
 pub async fn observer_config(endpoint: &str) -> aws_config::SdkConfig {
-    let creds = aws_config::Region::new(REGION);
+    local_config(endpoint, OBSERVER_ACCESS_KEY).await
+}
+
+/// An SDK configuration pointed at the local endpoint, calling with this access key id (the
+/// router counts calls by it).
+pub async fn local_config(endpoint: &str, access_key: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(creds)
+        .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(OBSERVER_ACCESS_KEY, "observer-secret", None, None, "berth-local"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(access_key, "local-secret", None, None, "berth-local"))
         .load()
         .await
 }
