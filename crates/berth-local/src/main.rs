@@ -63,6 +63,10 @@ enum Cmd {
         moto: String,
         #[arg(long)]
         lambda: String,
+        /// Invocations of one function in flight at once (the watch's instances); more wait
+        /// their turn. 0: no limit.
+        #[arg(long, default_value_t = 0)]
+        lambda_concurrency: usize,
     },
     /// Start moto, the router and the Lambdas; bootstrap the emulator; leave it running.
     Up(StackArgs),
@@ -183,7 +187,7 @@ async fn bench(
     let pipeline = figures::pipeline(&s, &root, runs, "seq").await?;
     done(t);
 
-    let t = part("each Lambda through a local invoke of its events/ example");
+    let t = part("each Lambda through a local invoke");
     let handlers = figures::handler_latencies(&s, &root, 5).await?;
     done(t);
 
@@ -222,8 +226,8 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: berth_local::Result<bool> = async {
         match cli.command {
-            Cmd::Router { listen, moto, lambda } => {
-                berth_local::router::serve(listen, moto, lambda).await?;
+            Cmd::Router { listen, moto, lambda, lambda_concurrency } => {
+                berth_local::router::serve(listen, moto, lambda, lambda_concurrency).await?;
                 Ok(true)
             }
             Cmd::Up(args) => {

@@ -8,6 +8,10 @@
 //! - counts every call by caller (access key id), service and operation, and by calling
 //!   function (the SDK's `app/<name>` User-Agent), served at `GET /berth-router/stats`;
 //! - injects faults set at `POST /berth-router/faults` ([`crate::faults`]);
+//! - lets at most `--lambda-concurrency` invocations of one function through to the watch at
+//!   once (its instances per function), as a function's concurrency does on Lambda; the
+//!   others wait their turn here (`cargo lambda watch` stops dispatching when it is sent
+//!   many more invocations than it has instances);
 //! - registers one target per running task of a service behind a target group when ECS
 //!   answers CreateService or UpdateService, as ECS does on AWS (moto registers none), except
 //!   for target groups named in the faults' `never_healthy`.
@@ -81,6 +85,9 @@ struct Router {
     client: Client<HttpConnector, Full<Bytes>>,
     stats: Mutex<Stats>,
     faults: Mutex<Faults>,
+    /// Per function: the invocations that may be in flight at once (none when unlimited).
+    slots: Mutex<BTreeMap<String, Arc<tokio::sync::Semaphore>>>,
+    lambda_concurrency: usize,
 }
 
 /// What a test posts to `/berth-router/faults`.
@@ -93,7 +100,7 @@ pub struct FaultPlan {
 }
 
 /// Serves until the process ends.
-pub async fn serve(listen: SocketAddr, moto: String, lambda: String) -> crate::Result<()> {
+pub async fn serve(listen: SocketAddr, moto: String, lambda: String, lambda_concurrency: usize) -> crate::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -104,6 +111,8 @@ pub async fn serve(listen: SocketAddr, moto: String, lambda: String) -> crate::R
         client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(32).build(connector),
         stats: Mutex::new(Stats::default()),
         faults: Mutex::new(Faults::default()),
+        slots: Mutex::new(BTreeMap::new()),
+        lambda_concurrency,
     });
     loop {
         let (stream, _) = listener.accept().await?;
@@ -179,6 +188,15 @@ impl Router {
             *s.functions.entry(f.to_string()).or_default().entry(key.clone()).or_default() += 1;
         }
         *s.calls.entry(caller.to_string()).or_default().entry(key).or_default() += 1;
+    }
+
+    /// The function's invocation slots, when invocations are limited.
+    fn slot(&self, function: &str) -> Option<Arc<tokio::sync::Semaphore>> {
+        if self.lambda_concurrency == 0 {
+            return None;
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        Some(slots.entry(function.to_string()).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.lambda_concurrency))).clone())
     }
 
     fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
@@ -304,6 +322,10 @@ impl Router {
             }
         }
         let (mut rparts, rbody) = if let Some(name) = &function {
+            let _slot = match self.slot(name) {
+                Some(s) => Some(s.acquire_owned().await?),
+                None => None,
+            };
             let started = std::time::Instant::now();
             let resp = self.client.request(up.body(Full::new(body))?).await?;
             let (parts, body) = resp.into_parts();

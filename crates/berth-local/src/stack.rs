@@ -174,6 +174,7 @@ pub async fn up(opts: &Options) -> Result<Stack> {
 
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.args(["router", "--listen", &format!("127.0.0.1:{router_port}"), "--moto", &moto, "--lambda", &lambda]);
+        cmd.args(["--lambda-concurrency", &opts.concurrency.to_string()]);
         let router_pid = spawn("router", cmd, &logs)?;
         pids.insert("router".to_string(), router_pid);
 
