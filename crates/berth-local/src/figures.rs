@@ -165,8 +165,6 @@ pub async fn invoke(stack: &Stack, function: &str, payload: &str) -> Result<(u64
 /// A function's latency through a local invoke.
 pub struct HandlerLatency {
     pub function: String,
-    /// What it was invoked with.
-    pub input: String,
     /// The first invocation, which does the work.
     pub first_us: u64,
     /// Invoked again with the same input (nothing left to do): sorted.
@@ -198,14 +196,14 @@ pub async fn handler_latencies(stack: &Stack, root: &Path, repeats: u32) -> Resu
     let mut state = Value::Null;
     let mut out = Vec::new();
     for (function, result_path) in order {
-        let (payload, input) = match function {
-            "berth-validate" => (validate_event.clone(), "events/validate.json".to_string()),
-            "berth-intake" => (onboard_event.clone(), "events/onboard.json".to_string()),
+        let payload = match function {
+            "berth-validate" => validate_event.clone(),
+            "berth-intake" => onboard_event.clone(),
             "berth-rollback" => {
                 state["error"] = serde_json::json!({"Error": "Berth.Internal", "Cause": "a failure the bench made up"});
-                (state.to_string(), "the state after activate, with an error".to_string())
+                state.to_string()
             }
-            _ => (state.to_string(), "the state the steps before it produced".to_string()),
+            _ => state.to_string(),
         };
         let (first_us, failed, body) = invoke(stack, function, &payload).await?;
         if failed {
@@ -233,7 +231,7 @@ pub async fn handler_latencies(stack: &Stack, root: &Path, repeats: u32) -> Resu
             errors += usize::from(failed);
             again.push(us);
         }
-        out.push(HandlerLatency { function: function.into(), input, first_us, again_us: sorted(again), errors });
+        out.push(HandlerLatency { function: function.into(), first_us, again_us: sorted(again), errors });
     }
     Ok(out)
 }

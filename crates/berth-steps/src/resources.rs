@@ -131,13 +131,13 @@ where
     // One listing tells which families exist at all: a family that does not is registered
     // without being described first.
     let families: Vec<&str> = plan.services.iter().map(|s| s.task_family.as_str()).collect();
-    let existing: BTreeSet<String> = match common_prefix(&families) {
+    let known_families: BTreeSet<String> = match common_prefix(&families) {
         Some(prefix) => ports.task_definitions.families(prefix).await?.into_iter().collect(),
         None => BTreeSet::new(),
     };
     let mut task_definitions = BTreeMap::new();
     for s in &plan.services {
-        let arn = reconcile_task_definition(ports.task_definitions, plan, s, existing.contains(&s.task_family), infra, j).await?;
+        let arn = reconcile_task_definition(ports.task_definitions, plan, s, known_families.contains(&s.task_family), infra, j).await?;
         task_definitions.insert(s.name.clone(), arn);
     }
 
@@ -183,20 +183,21 @@ pub(crate) fn owned_by(tags: &BTreeMap<String, String>, plan: &Plan) -> bool {
 }
 
 async fn reconcile_log_groups<L: LogGroups>(logs: &L, plan: &Plan, j: &mut Journal) -> Result<(), BerthError> {
-    // One group per customer in practice; every service names the group it writes to.
-    let mut wanted: BTreeMap<&str, (i32, &str)> = BTreeMap::new();
+    // One group per customer in practice; every service names the group it writes to, and
+    // the group keeps the longest retention any of them asks for.
+    let mut wanted: BTreeMap<&str, i32> = BTreeMap::new();
     for s in &plan.services {
-        let days = wanted.get(s.log_group.as_str()).map_or(s.log_retention_days, |(d, _)| (*d).max(s.log_retention_days));
-        wanted.insert(&s.log_group, (days, &s.name));
+        let days = wanted.entry(&s.log_group).or_insert(s.log_retention_days);
+        *days = (*days).max(s.log_retention_days);
     }
-    for (group, (days, service)) in wanted {
+    for (group, days) in wanted {
         // The name is the prefix: DescribeLogGroups also lists longer names, which are not it.
         let existing = logs.list(group).await?.into_iter().find(|g| g.name == group);
         match existing {
             None => {
                 logs.create(group, &plan.tags).await?;
                 logs.set_retention(group, days).await?;
-                tracing::info!(customer = %plan.customer_id, log_group = %group, service, "log group created");
+                tracing::info!(customer = %plan.customer_id, log_group = %group, "log group created");
                 j.created.push(group.to_string());
                 j.hold(ResourceKind::LogGroup, group, None);
             }
