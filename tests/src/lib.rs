@@ -137,10 +137,15 @@ impl Harness {
 
     /// Invokes one Lambda directly through the router: (function error, payload).
     pub async fn invoke(&self, function: &str, payload: &Value) -> (bool, Value) {
+        self.invoke_raw(function, payload.to_string()).await
+    }
+
+    /// Invokes one Lambda with a body of raw JSON text (which may be deeper than a JSON
+    /// value in memory can be): (function error, payload).
+    pub async fn invoke_raw(&self, function: &str, body: String) -> (bool, Value) {
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.stack.endpoint);
-        let r = berth_local::http::send(hyper::Method::POST, &url, &[("content-type", "application/json".into())], payload.to_string())
-            .await
-            .expect("invoke");
+        let r =
+            berth_local::http::send(hyper::Method::POST, &url, &[("content-type", "application/json".into())], body).await.expect("invoke");
         assert_eq!(r.status, 200, "{function}: {}", r.body);
         let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::String(r.body.clone()));
         (v.get("errorType").is_some(), v)
@@ -155,7 +160,7 @@ impl Harness {
         let mut inv = Inventory::default();
 
         for s in &services {
-            let name = naming::target_group_name(customer, s);
+            let name = naming::target_group_name(&infra.name_prefix, customer, s);
             if let Ok(out) = self.elb.describe_target_groups().names(&name).send().await {
                 inv.target_groups.extend(out.target_groups().iter().cloned());
             }
@@ -182,7 +187,7 @@ impl Harness {
             }
         }
         for s in &services {
-            let family = naming::task_family(customer, s);
+            let family = naming::task_family(&infra.name_prefix, customer, s);
             let out = self.ecs.list_task_definitions().family_prefix(&family).send().await.expect("task definitions");
             inv.task_definitions.extend(
                 out.task_definition_arns()
@@ -191,10 +196,10 @@ impl Harness {
                     .cloned(),
             );
         }
-        let names: Vec<String> = services.iter().map(|s| naming::ecs_service_name(customer, s)).collect();
+        let names: Vec<String> = services.iter().map(|s| naming::ecs_service_name(&infra.name_prefix, customer, s)).collect();
         let out = self.ecs.describe_services().cluster(&infra.cluster).set_services(Some(names)).send().await.expect("services");
         inv.services = out.services().to_vec();
-        let group = naming::log_group_name(customer);
+        let group = naming::log_group_name(&infra.name_prefix, customer);
         let out = self.logs.describe_log_groups().log_group_name_prefix(&group).send().await.expect("log groups");
         inv.log_groups = out.log_groups().iter().filter(|g| g.log_group_name() == Some(group.as_str())).cloned().collect();
         let out = self.route53.list_resource_record_sets().hosted_zone_id(&infra.hosted_zone_id).send().await.expect("records");
@@ -293,7 +298,8 @@ impl Harness {
                 found.push(arn.clone());
             }
         }
-        let groups = self.logs.describe_log_groups().log_group_name_prefix("/berth/").send().await.expect("log groups");
+        let groups =
+            self.logs.describe_log_groups().log_group_name_prefix(format!("/{}/", infra.name_prefix)).send().await.expect("log groups");
         for g in groups.log_groups() {
             let arn = g.arn().unwrap_or_default().trim_end_matches(":*").to_string();
             let Ok(tags) = self.logs.list_tags_for_resource().resource_arn(&arn).send().await else { continue };

@@ -259,7 +259,7 @@ async fn targets_that_never_get_healthy_end_failed_with_nothing_left() {
     let customer = "flt-unhealthy";
     let mut req = request(customer);
     req["options"] = json!({"health_interval_seconds": 0, "health_max_attempts": 3});
-    h.set_faults(json!({"never_healthy": [berth_domain::naming::target_group_name(customer, "api")]})).await;
+    h.set_faults(json!({"never_healthy": [berth_domain::naming::target_group_name(&h.stack.infra.name_prefix, customer, "api")]})).await;
     let report = h.onboard(&req).await;
     h.clear_faults().await;
     assert_eq!(report.status, "FAILED");

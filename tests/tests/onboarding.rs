@@ -27,12 +27,12 @@ async fn onboarding_creates_every_resource_of_the_plan() {
     let tg = |name: &str| {
         inv.target_groups.iter().find(|t| t.target_group_name() == Some(name)).unwrap_or_else(|| panic!("no target group {name}"))
     };
-    let api_tg = tg("e2e-full-api");
+    let api_tg = tg("berth-e2e-full-api");
     assert_eq!(api_tg.port(), Some(3001));
     assert_eq!(api_tg.health_check_path(), Some("/health"));
     assert_eq!(api_tg.target_type().map(|t| t.as_str()), Some("ip"));
     assert_eq!(api_tg.vpc_id(), Some(h.stack.infra.vpc_id.as_str()));
-    let front_tg = tg("e2e-full-frontend");
+    let front_tg = tg("berth-e2e-full-frontend");
     assert_eq!(front_tg.port(), Some(3000));
     assert_eq!(front_tg.health_check_path(), Some("/"));
     let tags = h.elb.describe_tags().resource_arns(api_tg.target_group_arn().unwrap()).send().await.unwrap();
@@ -90,13 +90,13 @@ async fn onboarding_creates_every_resource_of_the_plan() {
     // Services: on the shared cluster, Fargate, behind their target groups.
     let active: Vec<_> = inv.services.iter().filter(|s| s.status() == Some("ACTIVE")).collect();
     assert_eq!(active.len(), 3);
-    let api = active.iter().find(|s| s.service_name() == Some("e2e-full-api")).unwrap();
+    let api = active.iter().find(|s| s.service_name() == Some("berth-e2e-full-api")).unwrap();
     assert_eq!(api.launch_type().map(|l| l.as_str()), Some("FARGATE"));
     assert_eq!(api.load_balancers()[0].target_group_arn(), api_tg.target_group_arn());
     assert_eq!(api.load_balancers()[0].container_port(), Some(3001));
     // The emulator does not keep deploymentConfiguration: the circuit breaker is checked on
     // the request itself in berth-adapters' SDK tests.
-    let worker = active.iter().find(|s| s.service_name() == Some("e2e-full-worker")).unwrap();
+    let worker = active.iter().find(|s| s.service_name() == Some("berth-e2e-full-worker")).unwrap();
     assert!(worker.load_balancers().is_empty());
 
     // One log group for the customer, with retention.
@@ -130,6 +130,7 @@ async fn a_bad_request_fails_with_invalid_request_and_creates_nothing() {
         ("www", json!({})),
         ("e2e-badproduct", json!({"products": ["webapp", "crm"]})),
         ("e2e-badsecret", json!({"environment": {"DB_PASSWORD": "hunter2"}})),
+        ("e2e-badurl", json!({"environment": {"DATABASE_URL": "postgres://app:hunter2@db.internal/app"}})),
     ] {
         let mut req = Harness::request(customer);
         for (k, v) in patch.as_object().unwrap() {

@@ -1,5 +1,6 @@
 //! Typed configuration read once from the environment at Lambda start.
 
+use berth_domain::naming;
 use berth_domain::plan::HealthPolicy;
 use berth_domain::validate::Settings;
 use berth_domain::BerthError;
@@ -31,6 +32,7 @@ pub fn settings_from_env() -> Result<Settings, BerthError> {
             interval_seconds: parse("BERTH_HEALTH_INTERVAL_SECONDS", "15")?,
             max_attempts: parse("BERTH_HEALTH_MAX_ATTEMPTS", "40")?,
         },
+        name_prefix: var_or("BERTH_NAME_PREFIX", naming::DEFAULT_NAME_PREFIX),
     };
     let v = s.check();
     if v.is_empty() {

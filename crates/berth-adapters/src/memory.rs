@@ -35,6 +35,10 @@ pub struct World {
     pub task_definitions: BTreeMap<String, Vec<TaskDefinitionObserved>>,
     pub services: BTreeMap<String, ServiceObserved>,
     pub records: BTreeMap<String, AliasSpec>,
+    /// Record sets made outside berth, by name (no trailing dot).
+    pub other_records: BTreeMap<String, Vec<RecordObserved>>,
+    /// Listener rules' tags, by rule ARN.
+    pub rule_tags: BTreeMap<String, BTreeMap<String, String>>,
     pub pool: Vec<Alb>,
     pub foreign: BTreeMap<String, Vec<u32>>,
     /// Mutating calls made, by operation name.
@@ -89,13 +93,7 @@ impl World {
                 .filter(|td| td.active && tagged(&td.tags))
                 .map(|td| format!("task definition {}", td.arn)),
         );
-        let service_prefix = format!("{customer_id}-");
-        left.extend(
-            self.services
-                .values()
-                .filter(|s| s.status == "ACTIVE" && s.name.starts_with(&service_prefix))
-                .map(|s| format!("service {}", s.name)),
-        );
+        left.extend(self.services.values().filter(|s| s.status == "ACTIVE" && tagged(&s.tags)).map(|s| format!("service {}", s.name)));
         left.extend(self.records.values().filter(|r| r.name.starts_with(&host_prefix)).map(|r| format!("record {}", r.name)));
         left
     }
@@ -386,12 +384,21 @@ impl LogGroups for Memory {
                 .collect()
         }))
     }
-    async fn create(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
-        self.with(|w| {
+    async fn create(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<bool> {
+        Ok(self.with(|w| {
+            if w.log_groups.contains_key(name) {
+                return false;
+            }
             w.wrote("CreateLogGroup");
-            w.log_groups.entry(name.to_string()).or_insert((None, tags.clone()));
-        });
-        Ok(())
+            w.log_groups.insert(name.to_string(), (None, tags.clone()));
+            true
+        }))
+    }
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>> {
+        self.with(|w| {
+            let name = arn.strip_prefix("arn:aws:logs:::log-group:").unwrap_or(arn);
+            w.log_groups.get(name).map(|(_, t)| t.clone()).ok_or_else(|| BerthError::NotFound(format!("log group {name}")))
+        })
     }
     async fn set_retention(&self, name: &str, days: i32) -> Result<()> {
         self.with(|w| {
@@ -509,6 +516,7 @@ impl ListenerRules for Memory {
                 target_group_arns: vec![spec.target_group_arn.clone()],
             };
             rules.push(r.clone());
+            w.rule_tags.insert(r.arn.clone(), spec.tags.clone());
             w.wrote("CreateRule");
             Ok(r)
         })
@@ -523,6 +531,9 @@ impl ListenerRules for Memory {
             }
         });
         Ok(())
+    }
+    async fn tags(&self, rule_arns: &[String]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        Ok(self.with(|w| rule_arns.iter().map(|a| (a.clone(), w.rule_tags.get(a).cloned().unwrap_or_default())).collect()))
     }
     async fn delete(&self, rule_arn: &str) -> Result<bool> {
         self.with(|w| {
@@ -582,6 +593,8 @@ impl TaskDefinitions for Memory {
                 revs.retain(|t| t.arn != arn);
                 found |= revs.len() < before;
             }
+            // A family whose every revision is deleted is gone.
+            w.task_definitions.retain(|_, revs| !revs.is_empty());
             Ok(found)
         })
     }
@@ -607,6 +620,7 @@ impl Services for Memory {
                 running_count: spec.desired_count as i32,
                 deployments: 1,
                 rollout_state: Some("COMPLETED".into()),
+                tags: spec.tags.clone(),
             };
             w.services.insert(spec.name.clone(), s.clone());
             // ECS registers one target per running task.
@@ -651,8 +665,33 @@ impl Dns for Memory {
     async fn upsert_alias(&self, spec: &AliasSpec) -> Result<String> {
         Ok(self.with(|w| {
             w.wrote("ChangeResourceRecordSets");
+            // An UPSERT replaces the A and AAAA sets at the name, whoever made them.
+            if let Some(others) = w.other_records.get_mut(spec.name.trim_end_matches('.')) {
+                others.retain(|r| !matches!(r.record_type.as_str(), "A" | "AAAA"));
+            }
             w.records.insert(spec.name.clone(), spec.clone());
             format!("/change/{}", w.id())
+        }))
+    }
+    async fn records(&self, _hosted_zone_id: &str, name: &str) -> Result<Vec<RecordObserved>> {
+        Ok(self.with(|w| {
+            let key = name.trim_end_matches('.');
+            let mut found: Vec<RecordObserved> = w
+                .records
+                .get(key)
+                .map(|r| {
+                    ["A", "AAAA"]
+                        .iter()
+                        .map(|t| RecordObserved {
+                            name: format!("{}.", r.name),
+                            record_type: t.to_string(),
+                            alias_target: Some(r.target_dns_name.clone()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            found.extend(w.other_records.get(key).cloned().unwrap_or_default());
+            found
         }))
     }
     async fn aliases(&self, _hosted_zone_id: &str, name: &str) -> Result<Vec<AliasObserved>> {

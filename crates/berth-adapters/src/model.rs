@@ -171,6 +171,9 @@ pub struct ServiceObserved {
     pub running_count: i32,
     pub deployments: usize,
     pub rollout_state: Option<String>,
+    /// The service's tags: who owns it. Read for ownership, never carried in a step's output.
+    #[serde(default, skip_serializing)]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl ServiceObserved {
@@ -227,6 +230,37 @@ pub struct TargetHealthObserved {
     pub id: String,
     /// `healthy`, `initial`, `unhealthy`, `draining`, `unused`, `unavailable`.
     pub state: String,
+}
+
+/// Any record set found at a name in the hosted zone: its type, and the alias target when it
+/// is an alias.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordObserved {
+    pub name: String,
+    pub record_type: String,
+    /// The alias target's DNS name, for an alias record.
+    pub alias_target: Option<String>,
+}
+
+impl RecordObserved {
+    /// True for an A or AAAA alias to `target` (DNS names compare without case or a
+    /// trailing dot).
+    pub fn is_alias_to(&self, target: &str) -> bool {
+        matches!(self.record_type.as_str(), "A" | "AAAA") && self.alias_target.as_deref().is_some_and(|t| same_dns_name(t, target))
+    }
+
+    /// `A alias dualstack.alb…` or `CNAME`: what an error says of it.
+    pub fn label(&self) -> String {
+        match &self.alias_target {
+            Some(t) => format!("{} {} alias to {}", self.name.trim_end_matches('.'), self.record_type, t.trim_end_matches('.')),
+            None => format!("{} {}", self.name.trim_end_matches('.'), self.record_type),
+        }
+    }
+}
+
+/// DNS names are case-insensitive and may carry a trailing dot.
+pub fn same_dns_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
 /// An alias record set as found in the hosted zone.

@@ -87,7 +87,10 @@ pub trait Pool: Send + Sync {
 
 pub trait LogGroups: Send + Sync {
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<LogGroupObserved>>> + Send;
-    fn create(&self, name: &str, tags: &std::collections::BTreeMap<String, String>) -> impl Future<Output = Result<()>> + Send;
+    /// Creates the group with its tags; false when a group of that name existed already.
+    fn create(&self, name: &str, tags: &std::collections::BTreeMap<String, String>) -> impl Future<Output = Result<bool>> + Send;
+    /// The group's tags (by its ARN, as `list` observes it).
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<std::collections::BTreeMap<String, String>>> + Send;
     fn set_retention(&self, name: &str, days: i32) -> impl Future<Output = Result<()>> + Send;
     /// Deletes the group; false when it was not there.
     fn delete(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
@@ -108,6 +111,11 @@ pub trait ListenerRules: Send + Sync {
     /// Creates the rule; `Berth.Conflict` (code `PriorityInUse`) when the priority is taken.
     fn create(&self, spec: &RuleSpec) -> impl Future<Output = Result<RuleObserved>> + Send;
     fn set_target(&self, rule_arn: &str, target_group_arn: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The tags of each rule (by ARN).
+    fn tags(
+        &self,
+        rule_arns: &[String],
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>> + Send;
     /// Deletes the rule; false when it was not there.
     fn delete(&self, rule_arn: &str) -> impl Future<Output = Result<bool>> + Send;
 }
@@ -125,7 +133,7 @@ pub trait TaskDefinitions: Send + Sync {
 }
 
 pub trait Services: Send + Sync {
-    /// The named services on the cluster (missing ones are left out).
+    /// The named services on the cluster, with their tags (missing ones are left out).
     fn describe(&self, cluster: &str, names: &[String]) -> impl Future<Output = Result<Vec<ServiceObserved>>> + Send;
     fn create(&self, spec: &ServiceSpec) -> impl Future<Output = Result<ServiceObserved>> + Send;
     fn update(
@@ -143,6 +151,8 @@ pub trait Services: Send + Sync {
 pub trait Dns: Send + Sync {
     /// UPSERTs A and AAAA alias records; returns the change id.
     fn upsert_alias(&self, spec: &AliasSpec) -> impl Future<Output = Result<String>> + Send;
+    /// Every record set at exactly this name, of any type.
+    fn records(&self, hosted_zone_id: &str, name: &str) -> impl Future<Output = Result<Vec<RecordObserved>>> + Send;
     /// The A and AAAA alias records of exactly this name.
     fn aliases(&self, hosted_zone_id: &str, name: &str) -> impl Future<Output = Result<Vec<AliasObserved>>> + Send;
     /// Deletes exactly these records (as found); false when there was nothing to delete.

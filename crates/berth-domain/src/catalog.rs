@@ -191,7 +191,9 @@ mod tests {
         for product in c.products.values() {
             for (name, s) in &product.services {
                 assert!(naming::is_fargate_size(s.cpu, s.memory), "{name}");
-                assert!(naming::target_group_name("a-forty-character-customer-id-abcdefghi", name).len() <= 32);
+                assert!(
+                    naming::target_group_name(naming::DEFAULT_NAME_PREFIX, "a-forty-character-customer-id-abcdefghi", name).len() <= 32
+                );
             }
         }
     }

@@ -6,11 +6,13 @@
 //! - [`naming`]: every AWS name berth derives, within AWS's limits;
 //! - [`allocation`]: the listener-rule priority rules;
 //! - [`ledger`]: what berth created for a customer, and the order cleanup undoes it in;
+//! - [`input`]: outside input's size, depth and shape, with errors that name the field;
 //! - [`error`]: the one error vocabulary shared by every step and the state machines.
 
 pub mod allocation;
 pub mod catalog;
 pub mod error;
+pub mod input;
 pub mod ledger;
 pub mod naming;
 pub mod plan;

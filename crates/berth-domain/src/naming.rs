@@ -38,41 +38,61 @@ pub fn short_hash(parts: &[&str], len: usize) -> String {
     let joined = parts.join("\u{1f}");
     let a = fnv1a64(joined.as_bytes(), 0);
     let b = fnv1a64(joined.as_bytes(), 0x9e37_79b9_7f4a_7c15);
-    let full = format!("{a:016x}{b:016x}");
-    full[..len.min(32)].to_string()
+    format!("{a:016x}{b:016x}").chars().take(len.min(32)).collect()
 }
 
-/// Fits `base` into `max` characters: unchanged if it fits, else a prefix, a hyphen and an
-/// 8-character hash of the full `base`. The result never ends with a hyphen before the hash.
+/// The longest prefix of `s` that is at most `max` bytes and ends on a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
+/// Fits `base` into `max` bytes: unchanged if it fits, else a prefix, a hyphen and an
+/// 8-character hash of the full `base`. The result never ends with a hyphen before the hash,
+/// and never cuts a character in two.
 pub fn fit(base: &str, max: usize) -> String {
     if base.len() <= max {
         return base.to_string();
     }
     let hash = short_hash(&[base], 8);
-    let keep = max - hash.len() - 1;
-    let prefix = base[..keep].trim_end_matches('-');
+    let keep = max.saturating_sub(hash.len() + 1);
+    let prefix = truncate(base, keep).trim_end_matches('-');
     format!("{prefix}-{hash}")
 }
 
-/// The target group name of a customer's service, unique per (customer, service).
-pub fn target_group_name(customer: &str, service: &str) -> String {
-    fit(&format!("{customer}-{service}"), TARGET_GROUP_NAME_MAX)
+/// The prefix of berth's names when the deployment sets none.
+pub const DEFAULT_NAME_PREFIX: &str = "berth";
+/// A name prefix is short, so a target group name (32 characters) keeps it whole.
+pub const NAME_PREFIX_MAX: usize = 12;
+
+/// True for a name prefix: a slug of 1-12 characters.
+pub fn is_name_prefix(s: &str) -> bool {
+    s.len() <= NAME_PREFIX_MAX && is_slug(s)
+}
+
+/// The target group name of a customer's service, unique per (customer, service):
+/// `{prefix}-{customer}-{service}`, hashed within 32 characters.
+pub fn target_group_name(prefix: &str, customer: &str, service: &str) -> String {
+    fit(&format!("{prefix}-{customer}-{service}"), TARGET_GROUP_NAME_MAX)
 }
 
 /// The log group of a customer: one for all of its services, whose containers write their
 /// own streams in it (stream prefix: the service's name).
-pub fn log_group_name(customer: &str) -> String {
-    fit(&format!("/berth/{customer}"), LOG_GROUP_NAME_MAX)
+pub fn log_group_name(prefix: &str, customer: &str) -> String {
+    fit(&format!("/{prefix}/{customer}"), LOG_GROUP_NAME_MAX)
 }
 
 /// The task definition family of a customer's service.
-pub fn task_family(customer: &str, service: &str) -> String {
-    fit(&format!("berth-{customer}-{service}"), ECS_NAME_MAX)
+pub fn task_family(prefix: &str, customer: &str, service: &str) -> String {
+    fit(&format!("{prefix}-{customer}-{service}"), ECS_NAME_MAX)
 }
 
 /// The ECS service name of a customer's service on the shared cluster.
-pub fn ecs_service_name(customer: &str, service: &str) -> String {
-    fit(&format!("{customer}-{service}"), ECS_NAME_MAX)
+pub fn ecs_service_name(prefix: &str, customer: &str, service: &str) -> String {
+    fit(&format!("{prefix}-{customer}-{service}"), ECS_NAME_MAX)
 }
 
 /// The CreateService client token: stable for one execution of one (customer, service), so
@@ -181,6 +201,33 @@ pub fn is_env_name(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// True for a target group name: 1-32 letters, digits and hyphens, no hyphen at either end,
+/// not starting with `internal-`.
+pub fn is_target_group_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= TARGET_GROUP_NAME_MAX
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.starts_with("internal-")
+}
+
+/// True for an ECS service name or task definition family: 1-255 letters, digits, hyphens
+/// and underscores.
+pub fn is_ecs_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= ECS_NAME_MAX && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// True for a CloudWatch Logs group name: 1-512 of letters, digits and `_-/.#`.
+pub fn is_log_group_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= LOG_GROUP_NAME_MAX && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-/.#".contains(&b))
+}
+
+/// True for text that holds no control characters and is at most `max` characters.
+pub fn is_plain_text(s: &str, max: usize) -> bool {
+    s.chars().count() <= max && !s.chars().any(char::is_control)
+}
+
 /// True for a secret reference a task definition can use as `valueFrom`: the ARN of a
 /// Secrets Manager secret or of an SSM parameter.
 pub fn is_secret_arn(s: &str) -> bool {
@@ -197,6 +244,22 @@ pub fn is_secret_arn(s: &str) -> bool {
         _ => false,
     };
     region_ok && account_ok && resource_ok && s.len() <= 2048 && !s.chars().any(char::is_whitespace)
+}
+
+/// True when a plain value carries credentials: a URL with a password in its user info
+/// (`postgres://app:hunter2@db/app`), a PEM private key, or an AWS access key id.
+pub fn carries_credentials(value: &str) -> bool {
+    let url_password = value.match_indices("://").any(|(i, _)| {
+        let rest = value.get(i + 3..).unwrap_or_default();
+        let authority = rest.split(['/', '?', '#', ' ', '\n']).next().unwrap_or_default();
+        authority.rsplit_once('@').is_some_and(|(user_info, _)| user_info.split_once(':').is_some_and(|(_, pw)| !pw.is_empty()))
+    });
+    let private_key = value.contains("PRIVATE KEY-----");
+    let access_key = value
+        .as_bytes()
+        .windows(20)
+        .any(|w| (w.starts_with(b"AKIA") || w.starts_with(b"ASIA")) && w.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    url_password || private_key || access_key
 }
 
 #[cfg(test)]
@@ -223,17 +286,19 @@ mod tests {
 
     #[test]
     fn short_names_are_kept() {
-        assert_eq!(target_group_name("acme", "api"), "acme-api");
-        assert_eq!(log_group_name("acme"), "/berth/acme");
-        assert_eq!(task_family("acme", "frontend"), "berth-acme-frontend");
-        assert_eq!(ecs_service_name("acme", "worker"), "acme-worker");
+        assert_eq!(target_group_name("berth", "acme", "api"), "berth-acme-api");
+        assert_eq!(log_group_name("berth", "acme"), "/berth/acme");
+        assert_eq!(task_family("berth", "acme", "frontend"), "berth-acme-frontend");
+        assert_eq!(ecs_service_name("berth", "acme", "worker"), "berth-acme-worker");
+        assert_eq!(ecs_service_name("saas2", "acme", "worker"), "saas2-acme-worker");
         assert_eq!(host("acme", "example.com"), "acme.example.com");
     }
 
     #[test]
     fn long_target_group_names_are_hashed_within_32() {
-        let a = target_group_name("a-very-long-customer-name-indeed", "frontend");
-        let b = target_group_name("a-very-long-customer-name-indeed", "frontend2");
+        let a = target_group_name("berth", "a-very-long-customer-name-indeed", "frontend");
+        let b = target_group_name("berth", "a-very-long-customer-name-indeed", "frontend2");
+        assert!(a.starts_with("berth-") && b.starts_with("berth-"), "the prefix survives shortening: {a} {b}");
         assert!(a.len() <= 32 && b.len() <= 32, "{a} {b}");
         assert_ne!(a, b);
         assert!(!a.ends_with('-') && !a.starts_with('-'));
@@ -290,10 +355,56 @@ mod tests {
         assert!(!is_repository_name("Webapp"));
     }
 
+    #[test]
+    fn multibyte_names_are_shortened_without_panicking() {
+        // 30 'ü' are 60 bytes: the cut lands inside a character unless it looks for a boundary.
+        let umlauts = "ü".repeat(30);
+        let n = target_group_name("berth", &umlauts, "api");
+        assert!(n.len() <= TARGET_GROUP_NAME_MAX, "{n}");
+        for max in 0..70 {
+            assert!(truncate(&umlauts, max).len() <= max);
+        }
+        assert_eq!(fit("short", 32), "short");
+    }
+
+    #[test]
+    fn credentials_in_values() {
+        for bad in [
+            "postgres://app:hunter2@db.internal:5432/app",
+            "https://user:p%40ss@example.com",
+            "redis://:secret@cache:6379",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIB",
+            "key=AKIAIOSFODNN7EXAMPLE",
+        ] {
+            assert!(carries_credentials(bad), "{bad}");
+        }
+        for good in
+            ["https://example.com/a@b", "ssh://git@github.com/x.git", "postgres://db:5432/app", "mailto:a@b.c", "info", "user@host:path"]
+        {
+            assert!(!carries_credentials(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn name_prefixes() {
+        assert!(is_name_prefix("berth"));
+        assert!(is_name_prefix("b2"));
+        for bad in ["", "Berth", "berth-", "a-very-long-prefix", "2b", "bé"] {
+            assert!(!is_name_prefix(bad), "{bad}");
+        }
+    }
+
     proptest! {
         #[test]
+        fn fit_never_panics_and_fits(base in "\\PC{0,80}", max in 10usize..80) {
+            let n = fit(&base, max);
+            prop_assert!(n.len() <= max || base.len() <= max);
+        }
+
+        #[test]
         fn target_group_names_always_valid(customer in "[a-z][a-z0-9]{0,20}(-[a-z0-9]{1,10}){0,3}", service in "[a-z][a-z0-9-]{0,18}[a-z0-9]") {
-            let n = target_group_name(&customer, &service);
+            let n = target_group_name(DEFAULT_NAME_PREFIX, &customer, &service);
+            prop_assert!(n.starts_with("berth-"));
             prop_assert!(n.len() <= TARGET_GROUP_NAME_MAX);
             prop_assert!(!n.starts_with('-') && !n.ends_with('-'));
             prop_assert!(n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
@@ -302,7 +413,7 @@ mod tests {
         #[test]
         fn distinct_pairs_get_distinct_target_groups(a in "[a-z][a-z0-9]{20,40}", b in "[a-z][a-z0-9]{20,40}", s in "[a-z]{3,8}") {
             prop_assume!(a != b);
-            prop_assert_ne!(target_group_name(&a, &s), target_group_name(&b, &s));
+            prop_assert_ne!(target_group_name("berth", &a, &s), target_group_name("berth", &b, &s));
         }
     }
 }

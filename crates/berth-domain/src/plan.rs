@@ -5,6 +5,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::MAX_DESIRED_COUNT;
+use crate::error::Violations;
+use crate::naming;
+use crate::validate::{self, DISPLAY_NAME_MAX, ENV_VALUE_MAX, ENV_VARS_MAX, LOG_RETENTION_DAYS};
+
+/// Execution ARNs are at most 2,048 characters.
+pub const EXECUTION_ID_MAX: usize = 2048;
+/// Images, health check paths and path patterns: generous bounds on what ECS and ELB take.
+const IMAGE_MAX: usize = 1024;
+const PATH_MAX: usize = 1024;
+const PATH_PATTERN_MAX: usize = 128;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub customer_id: String,
@@ -48,6 +60,79 @@ pub struct ServicePlan {
     pub client_token: String,
 }
 
+impl ServicePlan {
+    fn check(&self, f: &str, v: &mut Violations) {
+        if !naming::is_slug(&self.name) || self.name.len() > naming::DNS_LABEL_MAX {
+            v.push(format!("{f}.name"), "must be a slug of at most 63 characters");
+        }
+        if !naming::is_slug(&self.product) || self.product.len() > naming::DNS_LABEL_MAX {
+            v.push(format!("{f}.product"), "must be a slug of at most 63 characters");
+        }
+        if !naming::is_log_group_name(&self.log_group) {
+            v.push(format!("{f}.log_group"), "must be a log group name: 1-512 of letters, digits and _-/.#");
+        }
+        if !LOG_RETENTION_DAYS.contains(&self.log_retention_days) {
+            v.push(format!("{f}.log_retention_days"), format!("must be one of {LOG_RETENTION_DAYS:?}"));
+        }
+        if let Some(tg) = &self.target_group {
+            if !naming::is_target_group_name(&tg.name) {
+                v.push(format!("{f}.target_group.name"), "must be 1-32 letters, digits and hyphens, no hyphen at either end");
+            }
+            if !tg.health_check_path.starts_with('/')
+                || !naming::is_plain_text(&tg.health_check_path, PATH_MAX)
+                || tg.health_check_path.contains(' ')
+            {
+                v.push(format!("{f}.target_group.health_check_path"), format!("must be a path of at most {PATH_MAX} characters"));
+            }
+            if self.port != Some(tg.port) || tg.port == 0 {
+                v.push(format!("{f}.port"), "must be the target group's port (1-65535)");
+            }
+        }
+        for (field, name) in [("task_family", &self.task_family), ("ecs_service", &self.ecs_service)] {
+            if !naming::is_ecs_name(name) {
+                v.push(format!("{f}.{field}"), "must be 1-255 letters, digits, hyphens and underscores");
+            }
+        }
+        if self.image.is_empty() || !naming::is_plain_text(&self.image, IMAGE_MAX) || self.image.contains(char::is_whitespace) {
+            v.push(format!("{f}.image"), format!("must be an image reference of at most {IMAGE_MAX} characters, no spaces"));
+        }
+        if !naming::is_fargate_size(self.cpu, self.memory) {
+            v.push(format!("{f}.cpu"), format!("cpu {} with memory {} MiB is not a Fargate task size", self.cpu, self.memory));
+        }
+        if self.desired_count > MAX_DESIRED_COUNT {
+            v.push(format!("{f}.desired_count"), format!("must be 0-{MAX_DESIRED_COUNT}"));
+        }
+        if self.environment.len() + self.secrets.len() > ENV_VARS_MAX {
+            v.push(format!("{f}.environment"), format!("at most {ENV_VARS_MAX} variables and secrets"));
+        }
+        for (k, val) in &self.environment {
+            if !naming::is_env_name(k) {
+                v.push(format!("{f}.environment"), "a variable name is not [A-Za-z_][A-Za-z0-9_]*");
+            } else if val.len() > ENV_VALUE_MAX {
+                v.push(format!("{f}.environment.{k}"), format!("value longer than {ENV_VALUE_MAX} bytes"));
+            } else if naming::carries_credentials(val) {
+                v.push(format!("{f}.environment.{k}"), "the value carries credentials: pass it under secrets (the value is not shown)");
+            }
+        }
+        for (k, arn) in &self.secrets {
+            if !naming::is_env_name(k) {
+                v.push(format!("{f}.secrets"), "a variable name is not [A-Za-z_][A-Za-z0-9_]*");
+            } else if !naming::is_secret_arn(arn) {
+                v.push(
+                    format!("{f}.secrets.{k}"),
+                    "must be the ARN of a Secrets Manager secret or an SSM parameter (the value is not shown)",
+                );
+            }
+        }
+        let token_ok = !self.client_token.is_empty()
+            && self.client_token.len() <= naming::CLIENT_TOKEN_MAX
+            && self.client_token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !token_ok {
+            v.push(format!("{f}.client_token"), format!("must be 1-{} letters, digits, '-' and '_'", naming::CLIENT_TOKEN_MAX));
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetGroupPlan {
     pub name: String,
@@ -73,6 +158,76 @@ pub struct HealthPolicy {
 impl Plan {
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The rules every plan meets. validate builds plans that meet them; a step that is
+    /// handed a plan (by the state machine, a console execution or `cargo lambda invoke`)
+    /// checks it before it touches anything, so a plan written by hand cannot carry a name
+    /// AWS would refuse, or that is not the customer's.
+    pub fn check(&self) -> Violations {
+        let mut v = Violations::default();
+        let mut id = Violations::default();
+        validate::check_customer_id(&self.customer_id, &mut id);
+        for violation in id.iter() {
+            v.push("plan.customer_id", violation.rule.clone());
+        }
+        let host_ok =
+            naming::is_domain(&self.host) && self.host.strip_prefix(self.customer_id.as_str()).is_some_and(|rest| rest.starts_with('.'));
+        if !host_ok {
+            v.push("plan.host", "must be a DNS name under the customer's id: {customer_id}.{domain}");
+        }
+        if self.execution_id.is_empty() || !naming::is_plain_text(&self.execution_id, EXECUTION_ID_MAX) || self.execution_id.contains(' ') {
+            v.push(
+                "plan.execution_id",
+                format!("must be an execution ARN: 1-{EXECUTION_ID_MAX} characters, no spaces or control characters"),
+            );
+        }
+        if !naming::is_idempotency_key(&self.idempotency_key) {
+            v.push("plan.idempotency_key", format!("must be 1-{} letters, digits, '-' and '_'", naming::IDEMPOTENCY_KEY_MAX));
+        }
+        if self.display_name.trim().is_empty() || !naming::is_plain_text(&self.display_name, DISPLAY_NAME_MAX) {
+            v.push("plan.display_name", format!("must be 1-{DISPLAY_NAME_MAX} characters with no control characters"));
+        }
+        if self.services.is_empty() {
+            v.push("plan.services", "the plan has no service");
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            s.check(&format!("plan.services[{i}]"), &mut v);
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            let f = format!("plan.rules[{i}]");
+            if !self.services.iter().any(|s| s.name == r.service && s.target_group.is_some()) {
+                v.push(format!("{f}.service"), "must name a service of the plan that has a target group");
+            }
+            if r.host != self.host {
+                v.push(format!("{f}.host"), "must be the plan's host");
+            }
+            if r.path_patterns.len() > 4
+                || r.path_patterns.iter().any(|p| p.is_empty() || !naming::is_plain_text(p, PATH_PATTERN_MAX) || p.contains(' '))
+            {
+                v.push(
+                    format!("{f}.path_patterns"),
+                    format!("at most 4 patterns of 1-{PATH_PATTERN_MAX} characters, no spaces or control characters"),
+                );
+            }
+        }
+        let mut health = Violations::default();
+        validate::check_health(&self.health, "plan.health", &mut health);
+        v.0.extend(health.0);
+        if self.tags.get(naming::TAG_CUSTOMER) != Some(&self.customer_id)
+            || self.tags.get(naming::TAG_MANAGED_BY).map(String::as_str) != Some(naming::MANAGED_BY_VALUE)
+        {
+            v.push("plan.tags", format!("must tag the customer ({}) and berth ({})", naming::TAG_CUSTOMER, naming::TAG_MANAGED_BY));
+        }
+        if self.tags.len() > 40
+            || self
+                .tags
+                .iter()
+                .any(|(k, val)| k.is_empty() || !naming::is_plain_text(k, 128) || !naming::is_plain_text(val, naming::TAG_VALUE_MAX))
+        {
+            v.push("plan.tags", format!("at most 40 tags, keys of 1-128 and values of at most {} characters", naming::TAG_VALUE_MAX));
+        }
+        v
     }
 
     /// The tags as (key, value) pairs, for the SDK builders.

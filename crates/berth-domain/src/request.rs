@@ -70,20 +70,8 @@ pub struct RequestOptions {
 impl OnboardingRequest {
     /// Parses a request, turning a JSON shape error into a violation that names the field.
     pub fn from_json(value: serde_json::Value) -> Result<Self, crate::BerthError> {
-        serde_json::from_value(value).map_err(|e| {
-            let msg = e.to_string();
-            let field = extract_field(&msg).unwrap_or_else(|| "request".to_string());
-            crate::BerthError::invalid(field, format!("malformed: {msg}"))
-        })
+        crate::input::parse(&value, "")
     }
-}
-
-/// serde's messages name the offending field in backticks (`missing field `x``,
-/// `unknown field `x``); pull it out so the violation names it.
-fn extract_field(msg: &str) -> Option<String> {
-    let start = msg.find('`')? + 1;
-    let len = msg[start..].find('`')?;
-    Some(msg[start..start + len].to_string())
 }
 
 #[cfg(test)]

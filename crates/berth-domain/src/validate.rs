@@ -93,6 +93,10 @@ pub struct Settings {
     pub image_registry: String,
     pub log_retention_days: i32,
     pub health: HealthPolicy,
+    /// The prefix of every name berth gives a target group, ECS service, task definition
+    /// family and log group (`BERTH_NAME_PREFIX`), so that they cannot meet other workloads'
+    /// names in a shared account.
+    pub name_prefix: String,
 }
 
 impl Settings {
@@ -109,11 +113,17 @@ impl Settings {
             v.push("BERTH_LOG_RETENTION_DAYS", format!("must be one of {LOG_RETENTION_DAYS:?}"));
         }
         check_health(&self.health, "BERTH_HEALTH", &mut v);
+        if !naming::is_name_prefix(&self.name_prefix) {
+            v.push(
+                "BERTH_NAME_PREFIX",
+                format!("must be 1-{} lowercase letters, digits and single hyphens, starting with a letter", naming::NAME_PREFIX_MAX),
+            );
+        }
         v
     }
 }
 
-fn check_health(h: &HealthPolicy, field: &str, v: &mut Violations) {
+pub(crate) fn check_health(h: &HealthPolicy, field: &str, v: &mut Violations) {
     if h.interval_seconds > HEALTH_INTERVAL_MAX {
         v.push(format!("{field}.interval_seconds"), format!("must be 0-{HEALTH_INTERVAL_MAX}"));
     }
@@ -139,7 +149,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
 
     let host = naming::host(customer, &settings.domain);
     if host.len() > naming::DNS_NAME_MAX {
-        v.push("customer_id", format!("host '{host}' would exceed {} characters", naming::DNS_NAME_MAX));
+        v.push("customer_id", format!("the host would exceed {} characters", naming::DNS_NAME_MAX));
     }
 
     // Products and the services they bring.
@@ -227,21 +237,21 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         services.push(ServicePlan {
             name: name.to_string(),
             product: product.to_string(),
-            log_group: naming::log_group_name(customer),
+            log_group: naming::log_group_name(&settings.name_prefix, customer),
             log_retention_days: settings.log_retention_days,
             target_group: spec.port.map(|port| TargetGroupPlan {
-                name: naming::target_group_name(customer, name),
+                name: naming::target_group_name(&settings.name_prefix, customer, name),
                 port,
                 health_check_path: spec.health_check_path.clone().unwrap_or_else(|| "/".into()),
             }),
-            task_family: naming::task_family(customer, name),
+            task_family: naming::task_family(&settings.name_prefix, customer, name),
             image,
             cpu,
             memory,
             port: spec.port,
             environment,
             secrets,
-            ecs_service: naming::ecs_service_name(customer, name),
+            ecs_service: naming::ecs_service_name(&settings.name_prefix, customer, name),
             desired_count: desired,
             client_token: naming::client_token(customer, name, execution_id),
         });
@@ -292,9 +302,11 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
     })
 }
 
-fn check_customer_id(id: &str, v: &mut Violations) {
+/// The customer id's rules, shared by the request and every step's plan.
+pub fn check_customer_id(id: &str, v: &mut Violations) {
     const F: &str = "customer_id";
-    if id.len() < CUSTOMER_ID_MIN || id.len() > CUSTOMER_ID_MAX {
+    let len = id.chars().count();
+    if !(CUSTOMER_ID_MIN..=CUSTOMER_ID_MAX).contains(&len) {
         v.push(F, format!("must be {CUSTOMER_ID_MIN}-{CUSTOMER_ID_MAX} characters"));
     }
     if !naming::is_slug(id) {
@@ -323,6 +335,12 @@ fn check_env(env: &BTreeMap<String, String>, secrets: &BTreeMap<String, String>,
         }
         if val.len() > ENV_VALUE_MAX {
             v.push(&f, format!("value longer than {ENV_VALUE_MAX} bytes"));
+        } else if naming::carries_credentials(val) {
+            // Never echo the value: it holds the credentials.
+            v.push(
+                &f,
+                "the value carries credentials (a URL with user:password@, a private key or an access key): pass it under secrets as a Secrets Manager or SSM parameter ARN (the value is not shown)",
+            );
         }
     }
     for (k, arn) in secrets {
@@ -351,6 +369,7 @@ mod tests {
             image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
             log_retention_days: 30,
             health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
+            name_prefix: "berth".into(),
         }
     }
 

@@ -84,6 +84,8 @@ pub struct Infra {
     pub execution_role_arn: String,
     pub task_role_arn: String,
     pub image_registry: String,
+    /// The prefix of berth's names (`BERTH_NAME_PREFIX`).
+    pub name_prefix: String,
     /// State machine name to ARN.
     pub state_machines: BTreeMap<String, String>,
 }
@@ -101,6 +103,7 @@ impl Infra {
             ("BERTH_TABLE", self.table.clone()),
             ("BERTH_DOMAIN", self.domain.clone()),
             ("BERTH_IMAGE_REGISTRY", self.image_registry.clone()),
+            ("BERTH_NAME_PREFIX", self.name_prefix.clone()),
             ("BERTH_LOG_RETENTION_DAYS", "30".into()),
             ("BERTH_HEALTH_INTERVAL_SECONDS", health_interval),
             ("BERTH_HEALTH_MAX_ATTEMPTS", health_attempts),
@@ -134,9 +137,9 @@ pub fn substitute(definition: &str, subs: &BTreeMap<String, String>) -> Result<S
     for (k, v) in subs {
         out = out.replace(&format!("${{{k}}}"), v);
     }
-    if let Some(i) = out.find("${") {
-        let end = out[i..].find('}').map_or(out.len(), |e| i + e + 1);
-        return Err(format!("definition has no substitution for {}", &out[i..end]).into());
+    if let Some((_, rest)) = out.split_once("${") {
+        let key = rest.split('}').next().unwrap_or_default();
+        return Err(format!("definition has no substitution for ${{{key}}}").into());
     }
     Ok(out)
 }
@@ -304,6 +307,7 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         execution_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task-execution"),
         task_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task"),
         image_registry: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"),
+        name_prefix: berth_domain::naming::DEFAULT_NAME_PREFIX.to_string(),
         state_machines,
     })
 }

@@ -63,10 +63,9 @@ pub async fn json(endpoint: &str, service: &str, target: &str, body: serde_json:
 
 /// The text of the first `<tag>…</tag>` in an XML answer.
 pub fn xml_value(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{tag}>"))?;
-    Some(xml[start..start + end].trim().to_string())
+    let (_, rest) = xml.split_once(&format!("<{tag}>"))?;
+    let (value, _) = rest.split_once(&format!("</{tag}>"))?;
+    Some(value.trim().to_string())
 }
 
 pub fn encode(s: &str) -> String {
@@ -87,7 +86,7 @@ pub fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(b);
                 i += 3;
                 continue;

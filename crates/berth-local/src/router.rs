@@ -133,8 +133,8 @@ pub fn function_name(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/2015-03-31/functions/")?;
     let raw = rest.strip_suffix("/invocations")?;
     let decoded = decode(raw);
-    let name = match decoded.find(":function:") {
-        Some(i) => decoded[i + ":function:".len()..].split(':').next().unwrap_or_default().to_string(),
+    let name = match decoded.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or_default().to_string(),
         None => decoded,
     };
     (!name.is_empty()).then_some(name)
@@ -142,8 +142,8 @@ pub fn function_name(path: &str) -> Option<String> {
 
 /// The caller's access key id and the service, from the SigV4 credential scope.
 pub fn caller_and_service(authorization: &str) -> (String, String) {
-    let Some(i) = authorization.find("Credential=") else { return ("anonymous".into(), "unknown".into()) };
-    let scope: Vec<&str> = authorization[i + "Credential=".len()..].split([',', ' ']).next().unwrap_or_default().split('/').collect();
+    let Some((_, credential)) = authorization.split_once("Credential=") else { return ("anonymous".into(), "unknown".into()) };
+    let scope: Vec<&str> = credential.split([',', ' ']).next().unwrap_or_default().split('/').collect();
     let caller = scope.first().copied().unwrap_or("anonymous").to_string();
     let service = scope.get(3).copied().unwrap_or("unknown").to_string();
     (caller, service)

@@ -1,7 +1,10 @@
 //! Step 3: place the customer on an ALB of the pool with room for all of its rules and
 //! target groups, and take its listener-rule priorities there, atomically; numbers that a
-//! rule berth does not own holds on the live listener are skipped and recorded.
+//! rule berth does not own holds on the live listener are skipped and recorded. A rule
+//! berth does not own that already routes the customer's host on that listener is a
+//! conflict: berth would compete with it for the host's traffic.
 
+use berth_adapters::model::same_dns_name;
 use berth_adapters::ports::{ListenerRules, Placements};
 use berth_domain::pool::Need;
 use berth_domain::BerthError;
@@ -22,6 +25,26 @@ pub async fn run<P: Placements, R: ListenerRules>(placements: &P, rules: &R, sta
     if !placement.priorities.is_empty() {
         for _ in 0..3 {
             let live = rules.list(&placement.alb.listener_arn).await?;
+            let for_host: Vec<String> =
+                live.iter().filter(|r| r.hosts.iter().any(|h| same_dns_name(h, &plan.host))).map(|r| r.arn.clone()).collect();
+            if !for_host.is_empty() {
+                // Ours only from an earlier attempt of this customer's, as its tags say.
+                let tags = rules.tags(&for_host).await?;
+                let foreign: Vec<String> = live
+                    .iter()
+                    .filter(|r| for_host.contains(&r.arn))
+                    .filter(|r| !tags.get(&r.arn).is_some_and(|t| crate::resources::owned_by(t, plan)))
+                    .map(|r| format!("{} (priority {})", r.arn, r.priority.map(|p| p.to_string()).unwrap_or_else(|| "default".into())))
+                    .collect();
+                if !foreign.is_empty() {
+                    return Err(BerthError::Conflict(format!(
+                        "listener {} already routes host {} with rules berth does not own: {}; berth changes nothing there",
+                        placement.alb.listener_arn,
+                        plan.host,
+                        foreign.join(", ")
+                    )));
+                }
+            }
             let held: Vec<(u32, String)> = placement
                 .priorities
                 .iter()

@@ -1,13 +1,20 @@
 //! Step 6: alias A and AAAA records for the customer's host, pointing at the ALB it was
-//! placed on.
-//! The record is in the resource ledger since registration; UPSERT makes a re-run a no-op.
+//! placed on. The record is in the resource ledger since registration, which also found the
+//! host free of records berth does not own. The step looks again first: a record made by
+//! hand since then is refused (`Berth.Conflict`), not replaced; aliases already pointing at
+//! the ALB are left as they are (a re-run writes nothing).
 
 use berth_adapters::config::DnsConfig;
-use berth_adapters::model::AliasSpec;
+use berth_adapters::model::{AliasSpec, RecordObserved};
 use berth_adapters::ports::Dns;
 use berth_domain::BerthError;
 
 use crate::io::{DnsOutput, State};
+
+/// The alias target of a customer placed on the ALB with this DNS name.
+pub fn alias_target(alb_dns_name: &str) -> String {
+    format!("dualstack.{}", alb_dns_name.trim_end_matches('.'))
+}
 
 pub async fn run<D: Dns>(dns: &D, cfg: &DnsConfig, state: &State) -> Result<DnsOutput, BerthError> {
     let plan = state.plan()?;
@@ -15,15 +22,34 @@ pub async fn run<D: Dns>(dns: &D, cfg: &DnsConfig, state: &State) -> Result<DnsO
         return Err(BerthError::Conflict(format!("DNS for '{}' is written only once its services are stable", plan.customer_id)));
     }
     let alb = &state.allocation()?.alb;
-    let target = format!("dualstack.{}", alb.dns_name.trim_end_matches('.'));
-    let change_id = dns
-        .upsert_alias(&AliasSpec {
-            hosted_zone_id: cfg.hosted_zone_id.clone(),
-            name: plan.host.clone(),
-            target_dns_name: target.clone(),
-            target_hosted_zone_id: alb.canonical_hosted_zone_id.clone(),
-        })
-        .await?;
-    tracing::info!(customer = %plan.customer_id, host = %plan.host, change = %change_id, "alias records upserted");
+    let target = alias_target(&alb.dns_name);
+    let adopted: &[RecordObserved] = state.register.as_ref().map(|r| r.records.as_slice()).unwrap_or_default();
+    let found = dns.records(&cfg.hosted_zone_id, &plan.host).await?;
+    let foreign: Vec<String> =
+        found.iter().filter(|r| !r.is_alias_to(&target) && !adopted.contains(r)).map(RecordObserved::label).collect();
+    if !foreign.is_empty() {
+        return Err(BerthError::Conflict(format!(
+            "host {} has DNS records berth does not own in zone {} (made since registration): {}; berth changes nothing there",
+            plan.host,
+            cfg.hosted_zone_id,
+            foreign.join(", ")
+        )));
+    }
+    let done = ["A", "AAAA"].iter().all(|t| found.iter().any(|r| r.record_type == *t && r.is_alias_to(&target)));
+    let change_id = if done {
+        tracing::info!(customer = %plan.customer_id, host = %plan.host, "alias records already in place");
+        String::new()
+    } else {
+        let id = dns
+            .upsert_alias(&AliasSpec {
+                hosted_zone_id: cfg.hosted_zone_id.clone(),
+                name: plan.host.clone(),
+                target_dns_name: target.clone(),
+                target_hosted_zone_id: alb.canonical_hosted_zone_id.clone(),
+            })
+            .await?;
+        tracing::info!(customer = %plan.customer_id, host = %plan.host, change = %id, "alias records upserted");
+        id
+    };
     Ok(DnsOutput { host: plan.host.clone(), alias_target: target, records: vec!["A".into(), "AAAA".into()], change_id })
 }

@@ -60,9 +60,5 @@ pub fn readable_cause(cause: &str) -> String {
     if text.len() <= CAUSE_MAX {
         return text;
     }
-    let mut end = CAUSE_MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    format!("{}…", berth_domain::naming::truncate(&text, CAUSE_MAX))
 }

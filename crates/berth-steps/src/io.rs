@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_adapters::model::{AlbRef, ServiceObserved};
+use berth_adapters::model::{AlbRef, RecordObserved, ServiceObserved};
 use berth_domain::plan::Plan;
 use berth_domain::state::CustomerState;
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,10 @@ pub struct RegisterOutput {
     pub customer_id: String,
     pub state: CustomerState,
     pub host: String,
+    /// Records found at the host that are berth's for this customer (left by an earlier
+    /// execution, as its ledger says): the dns step may replace them, and nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordObserved>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,8 +190,16 @@ pub struct FailOutput {
 }
 
 impl State {
+    /// The plan, checked: a step refuses a plan that breaks a rule before it touches
+    /// anything.
     pub fn plan(&self) -> Result<&Plan, berth_domain::BerthError> {
-        self.plan.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("plan", "missing from the execution state"))
+        let plan = self.plan.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("plan", "missing from the execution state"))?;
+        let broken = plan.check();
+        if broken.is_empty() {
+            Ok(plan)
+        } else {
+            Err(berth_domain::BerthError::InvalidRequest(broken))
+        }
     }
     pub fn allocation(&self) -> Result<&AllocationOutput, berth_domain::BerthError> {
         self.allocation.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("allocation", "missing from the execution state"))

@@ -1,17 +1,27 @@
 //! Step 2: the customer record (PROVISIONING), the host claim and the ledger entry of the
-//! DNS record the customer will hold under that host, in one transaction.
+//! DNS record the customer will hold under that host, in one transaction; but first, the
+//! host must carry no DNS record berth does not own. A name in a shared zone may already
+//! serve something else (a site, mail, a verification record): berth refuses it rather than
+//! replace it, before anything is written.
 
 use berth_adapters::config::DnsConfig;
-use berth_adapters::model::Registration;
-use berth_adapters::ports::Customers;
+use berth_adapters::model::{RecordObserved, Registration};
+use berth_adapters::ports::{Customers, Dns, Ledger};
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
 use crate::io::{RegisterOutput, State};
 
-pub async fn run<C: Customers>(customers: &C, dns: &DnsConfig, state: &State) -> Result<RegisterOutput, BerthError> {
+pub async fn run<C: Customers, G: Ledger, D: Dns>(
+    customers: &C,
+    ledger: &G,
+    dns: &D,
+    cfg: &DnsConfig,
+    state: &State,
+) -> Result<RegisterOutput, BerthError> {
     let plan = state.plan()?;
+    let records = owned_records(ledger, dns, cfg, &plan.customer_id, &plan.host).await?;
     let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
     customers
         .register(&Registration {
@@ -23,9 +33,39 @@ pub async fn run<C: Customers>(customers: &C, dns: &DnsConfig, state: &State) ->
             plan_json,
             // In the ledger before the dns step can write it: a rollback from any later
             // step looks for it.
-            ledger: vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(dns.hosted_zone_id.clone()), &plan.execution_id)],
+            ledger: vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(cfg.hosted_zone_id.clone()), &plan.execution_id)],
         })
         .await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, "customer registered");
-    Ok(RegisterOutput { customer_id: plan.customer_id.clone(), state: CustomerState::Provisioning, host: plan.host.clone() })
+    Ok(RegisterOutput { customer_id: plan.customer_id.clone(), state: CustomerState::Provisioning, host: plan.host.clone(), records })
+}
+
+/// The records at `host`, all of them berth's for `customer` (A or AAAA aliases its ledger
+/// holds, left by an earlier execution); `Berth.Conflict` naming every other one.
+async fn owned_records<G: Ledger, D: Dns>(
+    ledger: &G,
+    dns: &D,
+    cfg: &DnsConfig,
+    customer: &str,
+    host: &str,
+) -> Result<Vec<RecordObserved>, BerthError> {
+    let found = dns.records(&cfg.hosted_zone_id, host).await?;
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let ledgered = ledger.entries(customer).await?.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == host);
+    let foreign: Vec<String> = found
+        .iter()
+        .filter(|r| !ledgered || !matches!(r.record_type.as_str(), "A" | "AAAA") || r.alias_target.is_none())
+        .map(RecordObserved::label)
+        .collect();
+    if !foreign.is_empty() {
+        return Err(BerthError::Conflict(format!(
+            "host {host} already has DNS records berth does not own in zone {}: {}; berth changes nothing there (remove them, or choose another customer id)",
+            cfg.hosted_zone_id,
+            foreign.join(", ")
+        )));
+    }
+    tracing::info!(customer, host, records = found.len(), "records at the host are the customer's, from an earlier execution");
+    Ok(found)
 }

@@ -1,6 +1,7 @@
 //! Step 4: log groups, target groups, listener rules, task definitions and services, each
 //! reconciled: found by name (or priority) and checked, created only when missing, fixed
-//! when it drifted. Everything it holds is recorded in the customer's resource ledger
+//! when it drifted. A resource of the name berth wants that its tags do not give to this
+//! customer is never changed: the step stops with `Berth.Conflict` naming it. Everything it holds is recorded in the customer's resource ledger
 //! before it returns, also when it fails half-way.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -123,7 +124,7 @@ where
                 target_group_arn: tg.arn.clone(),
                 tags: tags(plan, &rule.service),
             };
-            let observed = reconcile_rule(ports.rules, &spec, &mut existing, j).await?;
+            let observed = reconcile_rule(ports.rules, plan, &spec, &mut existing, j).await?;
             rules.insert(rule.service.clone(), (held.priority, observed));
         }
     }
@@ -191,25 +192,39 @@ async fn reconcile_log_groups<L: LogGroups>(logs: &L, plan: &Plan, j: &mut Journ
         *days = (*days).max(s.log_retention_days);
     }
     for (group, days) in wanted {
+        // Created first: a group that exists already is looked at only then.
+        if logs.create(group, &plan.tags).await? {
+            j.created.push(group.to_string());
+            j.hold(ResourceKind::LogGroup, group, None);
+            logs.set_retention(group, days).await?;
+            tracing::info!(customer = %plan.customer_id, log_group = %group, "log group created");
+            continue;
+        }
         // The name is the prefix: DescribeLogGroups also lists longer names, which are not it.
-        let existing = logs.list(group).await?.into_iter().find(|g| g.name == group);
-        match existing {
-            None => {
-                logs.create(group, &plan.tags).await?;
-                logs.set_retention(group, days).await?;
-                tracing::info!(customer = %plan.customer_id, log_group = %group, "log group created");
-                j.created.push(group.to_string());
-                j.hold(ResourceKind::LogGroup, group, None);
-            }
-            Some(g) if g.retention_days != Some(days) => {
-                j.hold(ResourceKind::LogGroup, group, None);
-                logs.set_retention(group, days).await?;
-                j.fixed.push(format!("{group}: retention {days} days"));
-            }
-            Some(_) => j.hold(ResourceKind::LogGroup, group, None),
+        let existing = logs
+            .list(group)
+            .await?
+            .into_iter()
+            .find(|g| g.name == group)
+            .ok_or_else(|| BerthError::Transient(format!("log group {group} reported to exist but not listed yet")))?;
+        if !owned_by(&logs.tags(&existing.arn).await?, plan) {
+            return Err(not_ours("log group", group, plan));
+        }
+        j.hold(ResourceKind::LogGroup, group, None);
+        if existing.retention_days != Some(days) {
+            logs.set_retention(group, days).await?;
+            j.fixed.push(format!("{group}: retention {days} days"));
         }
     }
     Ok(())
+}
+
+/// `Berth.Conflict`: a resource of that name exists and is not berth's for the customer.
+fn not_ours(kind: &str, name: &str, plan: &Plan) -> BerthError {
+    BerthError::Conflict(format!(
+        "{kind} {name} exists and is not berth's for customer '{}' (its tags say otherwise): berth changes nothing of it",
+        plan.customer_id
+    ))
 }
 
 async fn reconcile_target_group<T: TargetGroups>(
@@ -223,10 +238,7 @@ async fn reconcile_target_group<T: TargetGroups>(
     match tgs.find(&want.name).await? {
         Some(tg) => {
             if !owned_by(&tg.tags, plan) {
-                return Err(BerthError::Conflict(format!(
-                    "target group {} exists and is not berth's for customer '{}'",
-                    want.name, plan.customer_id
-                )));
+                return Err(not_ours("target group", &want.name, plan));
             }
             if tg.port != Some(want.port) || tg.vpc_id.as_deref() != Some(infra.vpc_id.as_str()) {
                 return Err(BerthError::Conflict(format!(
@@ -261,6 +273,7 @@ async fn reconcile_target_group<T: TargetGroups>(
 
 async fn reconcile_rule<R: ListenerRules>(
     rules: &R,
+    plan: &Plan,
     spec: &RuleSpec,
     existing: &mut Option<Vec<RuleObserved>>,
     j: &mut Journal,
@@ -268,7 +281,7 @@ async fn reconcile_rule<R: ListenerRules>(
     // Known from an earlier look at the listener in this run: adopt it.
     let known = existing.as_ref().and_then(|rs| rs.iter().find(|r| r.priority == Some(spec.priority)).cloned());
     if let Some(r) = known {
-        return adopt_rule(rules, spec, r, j).await;
+        return adopt_rule(rules, plan, spec, r, j).await;
     }
     match rules.create(spec).await {
         Ok(r) => {
@@ -282,7 +295,7 @@ async fn reconcile_rule<R: ListenerRules>(
             let found = listed.iter().find(|r| r.priority == Some(spec.priority)).cloned();
             *existing = Some(listed);
             match found {
-                Some(r) => adopt_rule(rules, spec, r, j).await,
+                Some(r) => adopt_rule(rules, plan, spec, r, j).await,
                 None => Err(BerthError::Transient(format!("priority {} reported in use but no rule holds it yet", spec.priority))),
             }
         }
@@ -290,13 +303,20 @@ async fn reconcile_rule<R: ListenerRules>(
     }
 }
 
-/// The rule at the customer's priority: ours when it matches the host and paths (then its
-/// target is fixed if it drifted), a conflict otherwise.
-async fn adopt_rule<R: ListenerRules>(rules: &R, spec: &RuleSpec, r: RuleObserved, j: &mut Journal) -> Result<RuleObserved, BerthError> {
-    if !r.matches(&spec.host, &spec.path_patterns) {
+/// The rule at the customer's priority: ours when it matches the host and paths and its tags
+/// say so (then its target is fixed if it drifted), a conflict otherwise.
+async fn adopt_rule<R: ListenerRules>(
+    rules: &R,
+    plan: &Plan,
+    spec: &RuleSpec,
+    r: RuleObserved,
+    j: &mut Journal,
+) -> Result<RuleObserved, BerthError> {
+    let tags = rules.tags(std::slice::from_ref(&r.arn)).await?.remove(&r.arn).unwrap_or_default();
+    if !r.matches(&spec.host, &spec.path_patterns) || !owned_by(&tags, plan) {
         return Err(BerthError::Conflict(format!(
-            "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not this customer's",
-            spec.priority, r.arn, r.hosts, r.path_patterns
+            "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not berth's for customer '{}'",
+            spec.priority, r.arn, r.hosts, r.path_patterns, plan.customer_id
         )));
     }
     j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
@@ -335,7 +355,7 @@ fn common_prefix<'n>(names: &[&'n str]) -> Option<&'n str> {
     while !first.is_char_boundary(len) {
         len -= 1;
     }
-    Some(&first[..len])
+    first.get(..len)
 }
 
 async fn reconcile_task_definition<D: TaskDefinitions>(
@@ -349,6 +369,9 @@ async fn reconcile_task_definition<D: TaskDefinitions>(
     let spec = task_definition_spec(plan, s, infra);
     if family_exists {
         if let Some(latest) = tds.latest(&spec.family).await? {
+            if !owned_by(&latest.tags, plan) {
+                return Err(not_ours("task definition family", &spec.family, plan));
+            }
             if latest.active && latest.tags.get(TAG_SPEC_HASH) == spec.tags.get(TAG_SPEC_HASH) {
                 j.hold(ResourceKind::TaskDefinition, &latest.arn, None);
                 return Ok(latest.arn);
@@ -374,6 +397,7 @@ async fn reconcile_service<S: Services>(
     j: &mut Journal,
 ) -> Result<ServiceObserved, BerthError> {
     match found {
+        Some(svc) if svc.status != "INACTIVE" && !owned_by(&svc.tags, plan) => Err(not_ours("ECS service", &svc.name, plan)),
         Some(svc) if svc.status == "ACTIVE" => {
             j.hold(ResourceKind::Service, &svc.arn, Some(&infra.cluster));
             if svc.task_definition != task_definition || svc.desired_count != s.desired_count as i32 {

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 
+use berth_adapters::model::same_dns_name;
 use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Services, TargetGroups, TaskDefinitions};
 use berth_adapters::CustomerRecord;
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
@@ -19,6 +20,7 @@ use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
 use crate::io::{Leftover, RollbackOutput, State};
+use crate::resources::owned_by;
 
 /// The ports the rollback drives.
 pub struct Ports<'a, C, G, P, L, T, R, D, S, N> {
@@ -77,11 +79,17 @@ where
         ports.ledger.record(&plan.customer_id, &unrecorded).await?;
     }
 
+    // berth's alias records point at the ALB the customer was placed on (or at the one an
+    // earlier execution's records, adopted at registration, point at); no other record at
+    // the host is ever deleted.
+    let mut dns_targets: Vec<String> = state.allocation.iter().map(|a| crate::dns::alias_target(&a.alb.dns_name)).collect();
+    dns_targets.extend(state.register.iter().flat_map(|r| r.records.iter().filter_map(|r| r.alias_target.clone())));
+
     let mut removed = Vec::new();
     let mut left = Vec::new();
     let mut retry = Vec::new();
     for entry in ledger::teardown_order(recorded.into_iter().chain(unrecorded)) {
-        match ports.undo(site, &entry).await {
+        match ports.undo(site, &entry, &dns_targets).await {
             Ok(existed) => {
                 tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "undone");
                 out.removed.push(entry.label());
@@ -133,7 +141,8 @@ where
     S: Services,
     N: Dns,
 {
-    /// What the plan's names find of this customer's, on AWS.
+    /// What the plan's names find of this customer's, on AWS: only what its tags give to the
+    /// customer (a resource of the same name made by someone else is never touched).
     async fn discover(&self, site: &Site<'_>, plan: &Plan, customer: &CustomerRecord) -> Result<Vec<LedgerEntry>, BerthError> {
         let ports = self;
         let exec = plan.execution_id.as_str();
@@ -143,48 +152,73 @@ where
         }
         let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
         for s in ports.services.describe(site.cluster, &names).await? {
-            if s.status == "ACTIVE" {
+            if s.status == "ACTIVE" && owned_by(&s.tags, plan) {
                 found.push(LedgerEntry::new(ResourceKind::Service, &s.arn, Some(site.cluster.to_string()), exec));
             }
         }
         for s in &plan.services {
-            for arn in ports.task_definitions.revisions(&s.task_family).await? {
+            let revisions = ports.task_definitions.revisions(&s.task_family).await?;
+            // A family is berth's when its latest revision says so: berth never registers
+            // into a family whose latest revision is someone else's.
+            if revisions.is_empty() || !ports.task_definitions.latest(&s.task_family).await?.is_some_and(|td| owned_by(&td.tags, plan)) {
+                continue;
+            }
+            for arn in revisions {
                 found.push(LedgerEntry::new(ResourceKind::TaskDefinition, arn, None, exec));
             }
         }
         if let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) {
-            for r in ports.rules.list(listener).await? {
-                let ours = r.priority.is_some_and(|p| customer.priorities.contains(&p))
-                    && r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&plan.host));
-                if ours {
-                    found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), exec));
+            let candidates: Vec<_> = ports
+                .rules
+                .list(listener)
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    r.priority.is_some_and(|p| customer.priorities.contains(&p)) && r.hosts.iter().any(|h| same_dns_name(h, &plan.host))
+                })
+                .collect();
+            if !candidates.is_empty() {
+                let tags = ports.rules.tags(&candidates.iter().map(|r| r.arn.clone()).collect::<Vec<_>>()).await?;
+                for r in candidates {
+                    if tags.get(&r.arn).is_some_and(|t| owned_by(t, plan)) {
+                        found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), exec));
+                    }
                 }
             }
         }
         for s in &plan.services {
             let Some(want) = &s.target_group else { continue };
             if let Some(tg) = ports.target_groups.find(&want.name).await? {
-                if crate::resources::owned_by(&tg.tags, plan) {
+                if owned_by(&tg.tags, plan) {
                     found.push(LedgerEntry::new(ResourceKind::TargetGroup, &tg.arn, None, exec));
                 }
             }
         }
         let planned: BTreeSet<&str> = plan.services.iter().map(|s| s.log_group.as_str()).collect();
         for group in planned {
-            if ports.logs.list(group).await?.iter().any(|g| g.name == group) {
-                found.push(LedgerEntry::new(ResourceKind::LogGroup, group, None, exec));
+            if let Some(g) = ports.logs.list(group).await?.into_iter().find(|g| g.name == group) {
+                if owned_by(&ports.logs.tags(&g.arn).await?, plan) {
+                    found.push(LedgerEntry::new(ResourceKind::LogGroup, group, None, exec));
+                }
             }
         }
         Ok(found)
     }
 
-    /// Removes one resource; `Ok(false)` when it was already gone.
-    async fn undo(&self, site: &Site<'_>, e: &LedgerEntry) -> Result<bool, BerthError> {
+    /// Removes one resource; `Ok(false)` when it was already gone. Of the records at a host,
+    /// only aliases to `dns_targets` are berth's.
+    async fn undo(&self, site: &Site<'_>, e: &LedgerEntry, dns_targets: &[String]) -> Result<bool, BerthError> {
         let ports = self;
         match e.kind {
             ResourceKind::DnsRecord => {
                 let zone = e.scope.as_deref().unwrap_or(site.hosted_zone_id);
-                let records = ports.dns.aliases(zone, &e.id).await?;
+                let records: Vec<_> = ports
+                    .dns
+                    .aliases(zone, &e.id)
+                    .await?
+                    .into_iter()
+                    .filter(|r| dns_targets.iter().any(|t| same_dns_name(&r.target_dns_name, t)))
+                    .collect();
                 ports.dns.delete_aliases(zone, &records).await
             }
             ResourceKind::Service => {

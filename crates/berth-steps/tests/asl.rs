@@ -114,12 +114,9 @@ fn every_placeholder_is_a_sam_substitution() {
     let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     for (file, m) in machines() {
         let text = m.to_string();
-        let mut rest = text.as_str();
-        while let Some(i) = rest.find("${") {
-            let end = rest[i..].find('}').unwrap() + i;
-            let key = &rest[i + 2..end];
+        for placeholder in text.split("${").skip(1) {
+            let key = placeholder.split('}').next().unwrap();
             assert!(template.contains(&format!("{key}: !GetAtt")), "{file}: ${{{key}}} is not in the template's DefinitionSubstitutions");
-            rest = &rest[end..];
         }
     }
 }

@@ -27,6 +27,7 @@ fn events() -> Vec<(&'static str, Value)> {
         image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
         log_retention_days: 30,
         health: HealthPolicy { interval_seconds: 1, max_attempts: 20 },
+        name_prefix: "berth".into(),
     };
     let validate_input = ValidateInput { request: request.clone(), execution_id: EXECUTION.into() };
     let plan = validate::run(validate_input.clone(), &Catalog::builtin(), &settings).unwrap();
@@ -36,6 +37,7 @@ fn events() -> Vec<(&'static str, Value)> {
         customer_id: plan.customer_id.clone(),
         state: berth_domain::state::CustomerState::Provisioning,
         host: plan.host.clone(),
+        records: vec![],
     });
     let allocate = json!(state);
     state.allocation = Some(AllocationOutput {
@@ -98,6 +100,7 @@ fn events() -> Vec<(&'static str, Value)> {
                 running_count: s.desired_count as i32,
                 deployments: 1,
                 rollout_state: Some("COMPLETED".into()),
+                tags: Default::default(),
             })
             .collect(),
         targets: state
@@ -176,7 +179,7 @@ fn step_events_match_the_onboarding_example() {
         );
         // And every step event is the shape its step takes.
         if step != "validate" {
-            let state: State = berth_steps::lambda::parse(committed).unwrap();
+            let state: State = berth_steps::lambda::parse(&committed).unwrap();
             assert!(state.plan().is_ok());
         }
     }

@@ -1,87 +1,27 @@
 //! The steps over in-memory fakes: the reconcilers' decisions, re-runs, drift and conflicts.
 
-use berth_adapters::config::{DnsConfig, InfraConfig};
+use berth_adapters::config::DnsConfig;
 use berth_adapters::memory::Memory;
 use berth_adapters::model::{RuleObserved, TargetGroupObserved};
 use berth_adapters::ports::{Customers, Ledger};
 use berth_domain::catalog::Catalog;
 use berth_domain::ledger::ResourceKind;
-use berth_domain::plan::HealthPolicy;
-use berth_domain::pool::{Alb, AlbState, Capacity};
+use berth_domain::pool::Capacity;
 use berth_domain::state::CustomerState;
-use berth_domain::validate::Settings;
 use berth_domain::{BerthError, ErrorKind};
-use berth_steps::resources::Ports;
 use berth_steps::{
     activate, allocate, check, dns, fail, intake, register, resources, rollback, validate, CaughtError, State, ValidateInput,
 };
 use lambda_runtime::Diagnostic;
-use serde_json::{json, Value};
+use serde_json::json;
 
-const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/1";
-
-fn settings() -> Settings {
-    Settings {
-        domain: "saas.example.com".into(),
-        image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
-        log_retention_days: 30,
-        health: HealthPolicy { interval_seconds: 0, max_attempts: 3 },
-    }
-}
-
-fn infra() -> InfraConfig {
-    InfraConfig {
-        cluster: "shared".into(),
-        vpc_id: "vpc-1".into(),
-        subnets: vec!["subnet-a".into()],
-        security_groups: vec!["sg-1".into()],
-        execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
-        task_role_arn: "arn:aws:iam::123456789012:role/task".into(),
-        region: "us-east-1".into(),
-    }
-}
-
-fn request(customer: &str) -> Value {
-    let mut v: Value = serde_json::from_str(include_str!("../../../events/onboard.json")).unwrap();
-    v["customer_id"] = json!(customer);
-    v
-}
-
-fn planned(customer: &str, execution: &str) -> State {
-    let plan =
-        validate::run(ValidateInput { request: request(customer), execution_id: execution.into() }, &Catalog::builtin(), &settings())
-            .unwrap();
-    State { plan: Some(plan), ..Default::default() }
-}
-
-/// The fakes, with a pool of one ALB whose listener is LISTENER.
-fn memory() -> Memory {
-    let m = Memory::new();
-    m.with(|w| {
-        w.pool.push(Alb {
-            name: "shared-1".into(),
-            load_balancer_arn: "arn:lb/shared-1".into(),
-            listener_arn: LISTENER.into(),
-            dns_name: "alb-1.elb.amazonaws.com".into(),
-            canonical_hosted_zone_id: "ZALB".into(),
-            state: AlbState::Active,
-            rules: Capacity::new(100),
-            target_groups: Capacity::new(100),
-            certificates: Capacity::new(25),
-            customers: 0,
-        })
-    });
-    m
-}
-
-fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory> {
-    Ports { logs: m, target_groups: m, rules: m, task_definitions: m, services: m, ledger: m }
-}
+mod common;
+use common::*;
 
 /// Runs register and allocate; returns the state after them.
 async fn placed(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = planned(customer, execution);
-    state.register = Some(register::run(m, &zone(), &state).await.unwrap());
+    state.register = Some(register::run(m, m, m, &zone(), &state).await.unwrap());
     state.allocation = Some(allocate::run(m, m, &state).await.unwrap());
     state
 }
@@ -122,7 +62,7 @@ async fn a_full_pool_is_quota_exceeded_and_creates_nothing() {
     let m = memory();
     m.with(|w| w.pool[0].rules = Capacity { quota: 3, used: 2 });
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &zone(), &state).await.unwrap());
+    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
     let e = allocate::run(&m, &m, &state).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
     assert!(e.to_string().contains("shared-1: listener rules 2/3 used, 2 needed"), "{e}");
@@ -140,7 +80,7 @@ async fn every_step_run_twice_changes_nothing() {
     assert_eq!(first.created.len(), 1 + 2 + 2 + 3 + 3, "{:?}", first.created);
     let writes = m.with(|w| w.total_writes());
 
-    assert_eq!(register::run(&m, &zone(), &state).await.unwrap().state, CustomerState::Provisioning);
+    assert_eq!(register::run(&m, &m, &m, &zone(), &state).await.unwrap().state, CustomerState::Provisioning);
     let again = allocate::run(&m, &m, &state).await.unwrap();
     assert_eq!(Some(&again), state.allocation.as_ref());
     state.resources = Some(resources::run(&ports(&m), &infra(), &state).await.unwrap());
@@ -160,8 +100,8 @@ async fn drift_is_fixed_and_reported() {
     let state = provision(&m, "acme", "exec-1").await;
     m.with(|w| {
         w.log_groups.get_mut("/berth/acme").unwrap().0 = Some(7);
-        w.target_groups.get_mut("acme-api").unwrap().health_check_path = Some("/old".into());
-        w.services.get_mut("acme-worker").unwrap().desired_count = 5;
+        w.target_groups.get_mut("berth-acme-api").unwrap().health_check_path = Some("/old".into());
+        w.services.get_mut("berth-acme-worker").unwrap().desired_count = 5;
         // A rule of ours whose forward target was changed by hand: found through the
         // PriorityInUse its create meets.
         w.rules.get_mut(LISTENER).unwrap().iter_mut().find(|r| r.priority == Some(1)).unwrap().target_group_arns =
@@ -171,11 +111,11 @@ async fn drift_is_fixed_and_reported() {
     assert!(out.created.is_empty());
     assert_eq!(out.fixed.len(), 4, "{:?}", out.fixed);
     m.with(|w| {
-        let api_tg = w.target_groups["acme-api"].arn.clone();
+        let api_tg = w.target_groups["berth-acme-api"].arn.clone();
         assert_eq!(w.rules[LISTENER].iter().find(|r| r.priority == Some(1)).unwrap().target_group_arns, vec![api_tg]);
         assert_eq!(w.log_groups["/berth/acme"].0, Some(30));
-        assert_eq!(w.target_groups["acme-api"].health_check_path.as_deref(), Some("/health"));
-        assert_eq!(w.services["acme-worker"].desired_count, 1);
+        assert_eq!(w.target_groups["berth-acme-api"].health_check_path.as_deref(), Some("/health"));
+        assert_eq!(w.services["berth-acme-worker"].desired_count, 1);
     });
 }
 
@@ -211,7 +151,7 @@ async fn priorities_held_by_rules_berth_does_not_own_are_skipped_and_recorded() 
         })
     });
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &zone(), &state).await.unwrap());
+    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
     let a = allocate::run(&m, &m, &state).await.unwrap();
     let ps: Vec<u32> = a.priorities.iter().map(|p| p.priority).collect();
     assert!(!ps.contains(&1), "{ps:?}");
@@ -229,9 +169,9 @@ async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
     let state = placed(&m, "acme", "exec-1").await;
     m.with(|w| {
         w.target_groups.insert(
-            "acme-api".into(),
+            "berth-acme-api".into(),
             TargetGroupObserved {
-                name: "acme-api".into(),
+                name: "berth-acme-api".into(),
                 arn: "arn:tg/someone-elses".into(),
                 port: Some(3001),
                 vpc_id: Some("vpc-1".into()),
@@ -250,7 +190,7 @@ async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
 async fn unstable_services_time_out_after_the_planned_attempts() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
-    m.with(|w| w.services.get_mut("acme-api").unwrap().running_count = 0);
+    m.with(|w| w.services.get_mut("berth-acme-api").unwrap().running_count = 0);
     for attempt in 1..3 {
         let h = check::run(&m, &m, "shared", &state).await.unwrap();
         assert_eq!((h.attempts, h.stable), (attempt, false));
@@ -273,7 +213,7 @@ async fn the_more_specific_rule_gets_the_lower_priority() {
     req["services"]["reports"] = json!({"image_tag": "2.0.0"});
     let plan = validate::run(ValidateInput { request: req, execution_id: "e".into() }, &Catalog::builtin(), &settings()).unwrap();
     let mut state = State { plan: Some(plan), ..Default::default() };
-    state.register = Some(register::run(&m, &zone(), &state).await.unwrap());
+    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
     let a = allocate::run(&m, &m, &state).await.unwrap();
     let by: std::collections::BTreeMap<_, _> = a.priorities.iter().map(|p| (p.service.as_str(), p.priority)).collect();
     assert!(by["frontend"] > by["api"] && by["frontend"] > by["reports"], "{by:?}");
@@ -328,32 +268,11 @@ fn errors_become_diagnostics_with_vocabulary_names() {
 
 #[tokio::test]
 async fn a_malformed_step_input_is_an_invalid_request() {
-    let e = berth_steps::lambda::parse::<State>(json!({"plan": 7})).unwrap_err();
+    let e = berth_steps::lambda::parse::<State>(&json!({"plan": 7})).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    let empty: State = berth_steps::lambda::parse(json!({})).unwrap();
+    let empty: State = berth_steps::lambda::parse(&json!({})).unwrap();
     assert_eq!(empty.plan().unwrap_err().kind(), ErrorKind::InvalidRequest);
 }
-
-fn rollback_ports(m: &Memory) -> rollback::Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory, Memory, Memory, Memory> {
-    rollback::Ports {
-        customers: m,
-        ledger: m,
-        placements: m,
-        logs: m,
-        target_groups: m,
-        rules: m,
-        task_definitions: m,
-        services: m,
-        dns: m,
-    }
-}
-
-/// The hosted zone of the fakes.
-fn zone() -> DnsConfig {
-    DnsConfig { hosted_zone_id: "Z1".into() }
-}
-
-const SITE: rollback::Site<'static> = rollback::Site { cluster: "shared", hosted_zone_id: "Z1" };
 
 /// The whole pipeline up to DNS, as a failing activate step would leave it.
 async fn up_to_dns(m: &Memory, customer: &str, execution: &str) -> State {
@@ -532,7 +451,7 @@ async fn targets_that_never_get_healthy_time_out_and_dns_is_never_written() {
     }
     let e = check::run(&m, &m, "shared", &state).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(e.to_string().contains("acme-api") || e.to_string().contains("api (0/1 targets healthy"), "{e}");
+    assert!(e.to_string().contains("berth-acme-api") || e.to_string().contains("api (0/1 targets healthy"), "{e}");
     assert_eq!(dns::run(&m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
@@ -587,4 +506,188 @@ async fn intake_refuses_a_new_onboarding_of_an_active_or_provisioning_customer()
     // A FAILED customer may be onboarded again.
     m.with(|w| w.customers.get_mut("acme").unwrap().state = CustomerState::Failed);
     assert!(intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap().started);
+}
+
+/// A failed step's state as its Catch leaves it, rolled back: what is left of the customer
+/// afterwards, and the rollback's own report.
+async fn rolled_back(m: &Memory, mut state: State, error: &BerthError) -> (Vec<String>, berth_steps::RollbackOutput) {
+    state.error = Some(CaughtError { error: error.kind().name().into(), cause: error.to_string() });
+    let out = rollback::run(&rollback_ports(m), &SITE, &state).await.unwrap();
+    (m.with(|w| w.remains("acme")), out)
+}
+
+fn untagged() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([("owner".to_string(), "docs-team".to_string())])
+}
+
+#[tokio::test]
+async fn a_dns_record_berth_does_not_own_at_the_host_refuses_registration_and_changes_nothing() {
+    for (record_type, alias) in [("CNAME", None), ("A", Some("docs-site.example.net")), ("TXT", None)] {
+        let m = memory();
+        let theirs = berth_adapters::model::RecordObserved {
+            name: "acme.saas.example.com.".into(),
+            record_type: record_type.into(),
+            alias_target: alias.map(str::to_string),
+        };
+        m.with(|w| w.other_records.insert("acme.saas.example.com".into(), vec![theirs.clone()]));
+        let state = planned("acme", "exec-1");
+        let e = register::run(&m, &m, &m, &zone(), &state).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict, "{record_type}");
+        assert!(e.to_string().contains(&format!("acme.saas.example.com {record_type}")), "{e}");
+        m.with(|w| {
+            assert!(w.customers.is_empty() && w.hosts.is_empty() && w.resources.is_empty(), "nothing was written");
+            assert_eq!(w.other_records["acme.saas.example.com"], vec![theirs.clone()], "their record is as it was");
+            assert_eq!(w.total_writes(), 0);
+        });
+        // The rollback of the refused execution touches nothing either.
+        let (left, out) = rolled_back(&m, state, &e).await;
+        assert!(!out.owned && left.is_empty() && out.removed.is_empty(), "{out:?}");
+        m.with(|w| assert_eq!(w.other_records["acme.saas.example.com"], vec![theirs]));
+    }
+}
+
+#[tokio::test]
+async fn records_an_earlier_execution_of_the_customer_left_are_adopted_not_refused() {
+    let m = memory();
+    // An earlier execution's rollback could not finish: its record and ledger entry remain.
+    let earlier = up_to_dns(&m, "acme", "exec-1").await;
+    m.with(|w| {
+        let customer = w.customers.get_mut("acme").unwrap();
+        customer.state = CustomerState::RollbackFailed;
+        w.pool[0].load_balancer_arn = "arn:lb/shared-1".into();
+    });
+    drop(earlier);
+    m.with(|w| w.customers.get_mut("acme").unwrap().execution_id = "exec-0".into());
+    let state = planned("acme", "exec-2");
+    let out = register::run(&m, &m, &m, &zone(), &state).await.unwrap();
+    assert_eq!(out.records.len(), 2, "{:?}", out.records);
+}
+
+#[tokio::test]
+async fn a_record_made_by_hand_after_registration_is_refused_at_dns_and_survives_the_rollback() {
+    let m = memory();
+    let mut state = provision(&m, "acme", "exec-1").await;
+    state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
+    let theirs = berth_adapters::model::RecordObserved {
+        name: "acme.saas.example.com.".into(),
+        record_type: "A".into(),
+        alias_target: Some("somewhere-else.example.net.".into()),
+    };
+    m.with(|w| w.other_records.insert("acme.saas.example.com".into(), vec![theirs.clone()]));
+    let e = dns::run(&m, &zone(), &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("somewhere-else.example.net"), "{e}");
+    let (left, out) = rolled_back(&m, state, &e).await;
+    assert!(out.owned && out.leftovers.is_empty() && left.is_empty(), "{out:?} {left:?}");
+    m.with(|w| assert_eq!(w.other_records["acme.saas.example.com"], vec![theirs], "their record is as it was"));
+}
+
+#[tokio::test]
+async fn a_dns_step_run_again_writes_nothing() {
+    let m = memory();
+    let mut state = provision(&m, "acme", "exec-1").await;
+    state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
+    dns::run(&m, &zone(), &state).await.unwrap();
+    let writes = m.with(|w| w.total_writes());
+    let again = dns::run(&m, &zone(), &state).await.unwrap();
+    assert_eq!(again.alias_target, "dualstack.alb-1.elb.amazonaws.com");
+    assert_eq!(m.with(|w| w.total_writes()), writes);
+}
+
+#[tokio::test]
+async fn resources_named_like_berths_but_not_berths_are_refused_and_survive_the_rollback() {
+    // Each kind made by hand first under the name berth wants: the resources step stops
+    // with Berth.Conflict naming it, and the rollback removes what berth made and leaves it.
+    for kind in ["log group", "task definition family", "ECS service"] {
+        let m = memory();
+        let state = placed(&m, "acme", "exec-1").await;
+        let plan = state.plan.clone().unwrap();
+        let api = plan.service("api").unwrap().clone();
+        m.with(|w| match kind {
+            "log group" => {
+                w.log_groups.insert(api.log_group.clone(), (Some(7), untagged()));
+            }
+            "task definition family" => {
+                w.task_definitions.insert(
+                    api.task_family.clone(),
+                    vec![berth_adapters::model::TaskDefinitionObserved {
+                        arn: format!("arn:aws:ecs:::task-definition/{}:1", api.task_family),
+                        revision: 1,
+                        active: true,
+                        tags: untagged(),
+                    }],
+                );
+            }
+            _ => {
+                w.services.insert(
+                    api.ecs_service.clone(),
+                    berth_adapters::model::ServiceObserved {
+                        name: api.ecs_service.clone(),
+                        arn: format!("arn:aws:ecs:::service/shared/{}", api.ecs_service),
+                        status: "ACTIVE".into(),
+                        task_definition: "arn:td/docs:3".into(),
+                        desired_count: 2,
+                        running_count: 2,
+                        deployments: 1,
+                        rollout_state: Some("COMPLETED".into()),
+                        tags: untagged(),
+                    },
+                );
+            }
+        });
+        let before = m.with(|w| format!("{:?} {:?} {:?}", w.log_groups, w.task_definitions, w.services));
+        let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict, "{kind}: {e}");
+        assert!(e.to_string().contains(&format!("{kind} ")) && e.to_string().contains("not berth's"), "{kind}: {e}");
+        let (left, out) = rolled_back(&m, state, &e).await;
+        assert!(out.owned && out.leftovers.is_empty() && left.is_empty(), "{kind}: {out:?} {left:?}");
+        let after = m.with(|w| format!("{:?} {:?} {:?}", w.log_groups, w.task_definitions, w.services));
+        assert_eq!(after, before, "{kind}: what was made by hand is exactly as it was, and nothing of berth's is left");
+    }
+}
+
+#[tokio::test]
+async fn a_rule_berth_does_not_own_for_the_host_is_refused_at_allocation_and_survives_the_rollback() {
+    let m = memory();
+    let hand_made = RuleObserved {
+        arn: "arn:rule/by-hand".into(),
+        priority: Some(40),
+        hosts: vec!["ACME.saas.example.com".into()],
+        path_patterns: vec![],
+        target_group_arns: vec!["arn:tg/legacy".into()],
+    };
+    m.with(|w| w.rules.entry(LISTENER.into()).or_default().push(hand_made.clone()));
+    let mut state = planned("acme", "exec-1");
+    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
+    let e = allocate::run(&m, &m, &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("arn:rule/by-hand (priority 40)"), "{e}");
+    let (left, out) = rolled_back(&m, state, &e).await;
+    assert!(out.owned && left.is_empty(), "{out:?} {left:?}");
+    m.with(|w| {
+        assert_eq!(w.rules[LISTENER], vec![hand_made], "the rule is as it was");
+        assert!(w.customers["acme"].priorities.is_empty(), "the priorities were given back");
+        assert_eq!(w.pool[0].rules.used, 0);
+    });
+}
+
+#[tokio::test]
+async fn a_rule_for_our_host_at_our_priority_that_berth_did_not_tag_is_not_adopted() {
+    let m = memory();
+    let state = placed(&m, "acme", "exec-1").await;
+    let priority = state.allocation.as_ref().unwrap().priorities[1].priority;
+    let hand_made = RuleObserved {
+        arn: "arn:rule/by-hand".into(),
+        priority: Some(priority),
+        hosts: vec!["acme.saas.example.com".into()],
+        path_patterns: vec![],
+        target_group_arns: vec!["arn:tg/legacy".into()],
+    };
+    m.with(|w| w.rules.entry(LISTENER.into()).or_default().push(hand_made.clone()));
+    let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("arn:rule/by-hand"), "{e}");
+    let (left, out) = rolled_back(&m, state, &e).await;
+    assert!(left.iter().all(|l| l.contains("by-hand")), "{out:?} {left:?}");
+    m.with(|w| assert!(w.rules[LISTENER].contains(&hand_made), "its target was not changed"));
 }

@@ -7,7 +7,7 @@ use aws_sdk_ecs::operation::RequestId;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration,
     KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags,
-    Secret, Service, Tag, TaskDefinitionFamilyStatus, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    Secret, Service, ServiceField, Tag, TaskDefinitionFamilyStatus, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use aws_sdk_ecs::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -53,6 +53,7 @@ fn observe_service(s: &Service) -> ServiceObserved {
             .find(|d| d.status() == Some("PRIMARY"))
             .and_then(|d| d.rollout_state())
             .map(|r| r.as_str().to_string()),
+        tags: tag_map(s.tags()),
     }
 }
 
@@ -229,6 +230,7 @@ impl Services for EcsApi {
                 .describe_services()
                 .cluster(cluster)
                 .set_services(Some(chunk.to_vec()))
+                .include(ServiceField::Tags)
                 .send()
                 .await
                 .map_err(|e| classify(SERVICE, "DescribeServices", e))?;

@@ -241,6 +241,25 @@ impl ListenerRules for ElbApi {
         Ok(())
     }
 
+    async fn tags(&self, rule_arns: &[String]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        let mut found = BTreeMap::new();
+        // DescribeTags takes at most 20 ARNs per call.
+        for chunk in rule_arns.chunks(20) {
+            let out = self
+                .client
+                .describe_tags()
+                .set_resource_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "DescribeTags", e))?;
+            for d in out.tag_descriptions() {
+                let tags = d.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()));
+                found.insert(d.resource_arn().unwrap_or_default().to_string(), tags.collect());
+            }
+        }
+        Ok(found)
+    }
+
     async fn delete(&self, rule_arn: &str) -> Result<bool> {
         match self.client.delete_rule().rule_arn(rule_arn).send().await {
             Ok(_) => Ok(true),

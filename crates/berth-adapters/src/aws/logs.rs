@@ -49,13 +49,19 @@ impl LogGroups for LogsApi {
         Ok(groups)
     }
 
-    async fn create(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+    async fn create(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<bool> {
         match self.client.create_log_group().log_group_name(name).set_tags(Some(tags.clone().into_iter().collect())).send().await {
-            Ok(_) => Ok(()),
-            // Created meanwhile (a retried call): what we wanted exists.
-            Err(e) if matches!(e.as_service_error(), Some(CreateLogGroupError::ResourceAlreadyExistsException(_))) => Ok(()),
+            Ok(_) => Ok(true),
+            // It exists: whose it is, and its settings, are for the caller to look at.
+            Err(e) if matches!(e.as_service_error(), Some(CreateLogGroupError::ResourceAlreadyExistsException(_))) => Ok(false),
             Err(e) => Err(classify(SERVICE, "CreateLogGroup", e)),
         }
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>> {
+        let out =
+            self.client.list_tags_for_resource().resource_arn(arn).send().await.map_err(|e| classify(SERVICE, "ListTagsForResource", e))?;
+        Ok(out.tags().cloned().unwrap_or_default().into_iter().collect())
     }
 
     async fn set_retention(&self, name: &str, days: i32) -> Result<()> {

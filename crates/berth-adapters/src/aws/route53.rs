@@ -4,7 +4,7 @@ use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, Res
 use aws_sdk_route53::Client;
 
 use crate::classify::{built, classify};
-use crate::model::{AliasObserved, AliasSpec};
+use crate::model::{AliasObserved, AliasSpec, RecordObserved};
 use crate::ports::{Dns, Result};
 
 const SERVICE: &str = "route53";
@@ -17,6 +17,43 @@ pub struct Route53Api {
 impl Route53Api {
     pub fn new(client: Client) -> Self {
         Route53Api { client }
+    }
+}
+
+impl Route53Api {
+    /// Every record set at exactly `name`. Route 53 lists a zone in name order, each name's
+    /// sets together, so the listing starts at the name and stops at the first other name.
+    async fn at(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<ResourceRecordSet>> {
+        let want = normalize(name);
+        let mut found = Vec::new();
+        let mut start: Option<(String, RrType, Option<String>)> = None;
+        loop {
+            let (start_name, start_type, start_id) = match start.take() {
+                Some((n, t, id)) => (n, Some(t), id),
+                None => (want.clone(), None, None),
+            };
+            let out = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(hosted_zone_id)
+                .start_record_name(start_name)
+                .set_start_record_type(start_type)
+                .set_start_record_identifier(start_id)
+                .max_items(10)
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "ListResourceRecordSets", e))?;
+            let sets = out.resource_record_sets();
+            let other = sets.iter().any(|r| normalize(r.name()) != want);
+            found.extend(sets.iter().filter(|r| normalize(r.name()) == want).cloned());
+            match (out.is_truncated(), other, out.next_record_name(), out.next_record_type()) {
+                (true, false, Some(n), Some(t)) if normalize(n) == want => {
+                    start = Some((n.to_string(), t.clone(), out.next_record_identifier().map(str::to_string)));
+                }
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -46,22 +83,25 @@ impl Dns for Route53Api {
         Ok(out.change_info().map(|c| c.id().to_string()).unwrap_or_default())
     }
 
-    async fn aliases(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<AliasObserved>> {
-        let want = normalize(name);
-        let out = self
-            .client
-            .list_resource_record_sets()
-            .hosted_zone_id(hosted_zone_id)
-            .start_record_name(&want)
-            .start_record_type(RrType::A)
-            .max_items(4)
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, "ListResourceRecordSets", e))?;
-        Ok(out
-            .resource_record_sets()
+    async fn records(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<RecordObserved>> {
+        Ok(self
+            .at(hosted_zone_id, name)
+            .await?
             .iter()
-            .filter(|r| normalize(r.name()) == want && matches!(r.r#type(), RrType::A | RrType::Aaaa))
+            .map(|r| RecordObserved {
+                name: r.name().to_string(),
+                record_type: r.r#type().as_str().to_string(),
+                alias_target: r.alias_target().map(|a| a.dns_name().to_string()),
+            })
+            .collect())
+    }
+
+    async fn aliases(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<AliasObserved>> {
+        Ok(self
+            .at(hosted_zone_id, name)
+            .await?
+            .iter()
+            .filter(|r| matches!(r.r#type(), RrType::A | RrType::Aaaa))
             .filter_map(|r| {
                 let a = r.alias_target()?;
                 Some(AliasObserved {

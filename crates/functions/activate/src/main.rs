@@ -3,10 +3,9 @@
 
 use berth_adapters::aws::{sdk_config, DynamoRegistry};
 use berth_adapters::config::TableConfig;
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::{activate, State};
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -14,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let table = TableConfig::from_env()?;
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config("berth-activate").await), table.table);
     let registry = &registry;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("activate", event, |state: State| async move { activate::run(registry, &state).await }).await
     }))
     .await

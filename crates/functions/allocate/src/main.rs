@@ -4,10 +4,9 @@
 
 use berth_adapters::aws::{sdk_config, DynamoRegistry, ElbApi};
 use berth_adapters::config::TableConfig;
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::{allocate, State};
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -18,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
     let registry = &registry;
     let elb = &elb;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("allocate", event, |state: State| async move { allocate::run(registry, elb, &state).await }).await
     }))
     .await

@@ -3,10 +3,9 @@
 
 use berth_adapters::aws::{sdk_config, EcsApi, ElbApi};
 use berth_adapters::config::ClusterConfig;
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::{check, State};
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -16,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ecs = EcsApi::new(aws_sdk_ecs::Client::new(&sdk));
     let elb = ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(&sdk));
     let (ecs, elb, cluster) = (&ecs, &elb, &cluster);
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("check", event, |state: State| async move { check::run(ecs, elb, &cluster.cluster, &state).await }).await
     }))
     .await

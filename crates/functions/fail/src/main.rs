@@ -4,10 +4,9 @@
 
 use berth_adapters::aws::{sdk_config, DynamoRegistry};
 use berth_adapters::config::TableConfig;
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::{fail, State};
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -15,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let table = TableConfig::from_env()?;
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk_config("berth-fail").await), table.table);
     let registry = &registry;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("fail", event, |state: State| async move { fail::run(registry, registry, &state).await }).await
     }))
     .await

@@ -6,9 +6,8 @@ use berth_adapters::aws::{sdk_config, DynamoRegistry, SfnApi};
 use berth_adapters::config::{self, TableConfig};
 use berth_domain::catalog::Catalog;
 use berth_steps::intake;
-use berth_steps::lambda::handle;
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use berth_steps::lambda::{handle, Event};
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -21,12 +20,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), table.table);
     let sfn = SfnApi::new(aws_sdk_sfn::Client::new(&sdk));
     let (registry, sfn, catalog, settings, state_machine_arn) = (&registry, &sfn, &catalog, &settings, &state_machine_arn);
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(
-            "intake",
-            event,
-            |request: Value| async move { intake::run(registry, sfn, catalog, settings, state_machine_arn, request).await },
-        )
+    run(service_fn(move |event: Event| async move {
+        handle("intake", event, |request: serde_json::Value| async move {
+            intake::run(registry, sfn, catalog, settings, state_machine_arn, request).await
+        })
         .await
     }))
     .await

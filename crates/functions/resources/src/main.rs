@@ -4,11 +4,10 @@
 
 use berth_adapters::aws::{sdk_config, DynamoRegistry, EcsApi, ElbApi, LogsApi};
 use berth_adapters::config::{InfraConfig, TableConfig};
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::resources::{self, Ports};
 use berth_steps::State;
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -23,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ports = Ports { logs: &logs, target_groups: &elb, rules: &elb, task_definitions: &ecs, services: &ecs, ledger: &registry };
     let ports = &ports;
     let infra = &infra;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("resources", event, |state: State| async move { resources::run(ports, infra, &state).await }).await
     }))
     .await

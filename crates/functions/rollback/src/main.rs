@@ -4,11 +4,10 @@
 
 use berth_adapters::aws::{sdk_config, DynamoRegistry, EcsApi, ElbApi, LogsApi, Route53Api};
 use berth_adapters::config::{ClusterConfig, DnsConfig, TableConfig};
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::rollback::{self, Ports, Site};
 use berth_steps::State;
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -35,7 +34,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let site = Site { cluster: &cluster.cluster, hosted_zone_id: &dns.hosted_zone_id };
     let (ports, site) = (&ports, &site);
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("rollback", event, |state: State| async move { rollback::run(ports, site, &state).await }).await
     }))
     .await

@@ -3,10 +3,9 @@
 
 use berth_adapters::config;
 use berth_domain::catalog::Catalog;
-use berth_steps::lambda::handle;
+use berth_steps::lambda::{handle, Event};
 use berth_steps::{validate, ValidateInput};
-use lambda_runtime::{run, service_fn, LambdaEvent};
-use serde_json::Value;
+use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -15,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let catalog = Catalog::builtin();
     let catalog = &catalog;
     let settings = &settings;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
+    run(service_fn(move |event: Event| async move {
         handle("validate", event, |input: ValidateInput| async move { validate::run(input, catalog, settings) }).await
     }))
     .await
