@@ -694,31 +694,37 @@ impl Dns for Memory {
             found
         }))
     }
-    async fn aliases(&self, _hosted_zone_id: &str, name: &str) -> Result<Vec<AliasObserved>> {
-        Ok(self.with(|w| {
-            w.records
-                .get(name)
-                .map(|r| {
-                    ["A", "AAAA"]
-                        .iter()
-                        .map(|t| AliasObserved {
-                            name: format!("{}.", r.name),
-                            record_type: t.to_string(),
-                            target_dns_name: r.target_dns_name.clone(),
-                            target_hosted_zone_id: r.target_hosted_zone_id.clone(),
-                            evaluate_target_health: true,
-                        })
-                        .collect()
+    async fn aliases(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<AliasObserved>> {
+        let zone = self.with(|w| w.records.get(name.trim_end_matches('.')).map(|r| r.target_hosted_zone_id.clone()));
+        Ok(self
+            .records(hosted_zone_id, name)
+            .await?
+            .into_iter()
+            .filter(|r| matches!(r.record_type.as_str(), "A" | "AAAA"))
+            .filter_map(|r| {
+                Some(AliasObserved {
+                    target_dns_name: r.alias_target?,
+                    name: r.name,
+                    record_type: r.record_type,
+                    target_hosted_zone_id: zone.clone().unwrap_or_default(),
+                    evaluate_target_health: true,
                 })
-                .unwrap_or_default()
-        }))
+            })
+            .collect())
     }
     async fn delete_aliases(&self, _hosted_zone_id: &str, records: &[AliasObserved]) -> Result<bool> {
         self.with(|w| {
             w.check("ChangeResourceRecordSets")?;
             let mut removed = false;
             for r in records {
-                removed |= w.records.remove(r.name.trim_end_matches('.')).is_some();
+                let key = r.name.trim_end_matches('.');
+                if w.records.get(key).is_some_and(|mine| mine.target_dns_name == r.target_dns_name) {
+                    removed |= w.records.remove(key).is_some();
+                } else if let Some(others) = w.other_records.get_mut(key) {
+                    let before = others.len();
+                    others.retain(|o| !(o.record_type == r.record_type && o.alias_target.as_deref() == Some(r.target_dns_name.as_str())));
+                    removed |= others.len() < before;
+                }
             }
             if removed {
                 w.wrote("ChangeResourceRecordSets");

@@ -71,10 +71,27 @@ pub struct Violation {
     pub rule: String,
 }
 
+/// The longest field path and rule a violation keeps: a caller's value quoted in either
+/// (an unknown product, a variable's name) is cut, never repeated whole.
+pub const FIELD_MAX: usize = 160;
+pub const RULE_MAX: usize = 400;
+/// How many violations an error's message lists; the rest are counted.
+pub const SHOWN_MAX: usize = 20;
+
 impl Violation {
     pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Violation { field: field.into(), rule: rule.into() }
+        Violation { field: cut(field.into(), FIELD_MAX), rule: cut(rule.into(), RULE_MAX) }
     }
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub fn cut(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut s: String = text.chars().take(max).collect();
+    s.push('…');
+    s
 }
 
 impl fmt::Display for Violation {
@@ -104,11 +121,14 @@ impl Violations {
 
 impl fmt::Display for Violations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, v) in self.0.iter().enumerate() {
+        for (i, v) in self.0.iter().take(SHOWN_MAX).enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{v}")?;
+        }
+        if self.0.len() > SHOWN_MAX {
+            write!(f, "; and {} more", self.0.len() - SHOWN_MAX)?;
         }
         Ok(())
     }
@@ -199,6 +219,16 @@ mod tests {
             assert_eq!(ErrorKind::from_name(k.name()), Some(k));
         }
         assert_eq!(ErrorKind::from_name("Berth.Nope"), None);
+    }
+
+    #[test]
+    fn violations_repeat_no_long_value_and_list_a_bounded_number() {
+        let long = "ü".repeat(80_000);
+        let v = Violation::new(format!("products.{long}"), format!("unknown product '{long}'"));
+        assert!(v.field.chars().count() <= FIELD_MAX + 1 && v.rule.chars().count() <= RULE_MAX + 1);
+        let many = Violations((0..10_000).map(|i| Violation::new(format!("environment.V{i}"), "bad")).collect());
+        let text = many.to_string();
+        assert!(text.ends_with("; and 9980 more") && text.len() < 2_000, "{}", text.len());
     }
 
     #[test]

@@ -105,12 +105,7 @@ pub fn quiet(message: &str) -> String {
 
 /// At most [`MAX_TEXT`] characters, with an ellipsis when cut.
 pub fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_TEXT {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(MAX_TEXT).collect();
-    s.push('…');
-    s
+    crate::error::cut(text.to_string(), MAX_TEXT)
 }
 
 #[cfg(test)]

@@ -541,4 +541,64 @@ mod tests {
         let v = s.check();
         assert_eq!(v.fields(), vec!["BERTH_DOMAIN", "BERTH_LOG_RETENTION_DAYS"]);
     }
+
+    #[test]
+    fn a_customer_id_of_multibyte_characters_is_refused_not_a_panic() {
+        for id in ["ü".repeat(30), "ü".repeat(3), "漢字漢字漢字".into(), "🦀".repeat(40), format!("acme{}", "\u{301}".repeat(50))]
+        {
+            let mut req = good();
+            req["customer_id"] = json!(id);
+            let v = run(req).expect_err(&id);
+            assert!(v.fields().contains(&"customer_id"), "{id}: {v}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_plain_values_are_refused_without_being_echoed() {
+        let mut req = good();
+        req["services"]["api"]["environment"] = json!({"CACHE_URL": "redis://default:hunter2@cache.internal:6379"});
+        let v = run(req).unwrap_err();
+        assert_eq!(v.fields(), vec!["services.api.environment.CACHE_URL"]);
+        assert!(v.to_string().contains("secrets") && !v.to_string().contains("hunter2"), "{v}");
+    }
+
+    #[test]
+    fn the_name_prefix_starts_every_name() {
+        let mut s = settings();
+        s.name_prefix = "saas2".into();
+        let req = OnboardingRequest::from_json(good()).unwrap();
+        let plan = validate(&req, &Catalog::builtin(), &s, "arn:exec:1").unwrap();
+        for svc in &plan.services {
+            assert!(svc.ecs_service.starts_with("saas2-acme-") && svc.task_family.starts_with("saas2-acme-"), "{svc:?}");
+            assert_eq!(svc.log_group, "/saas2/acme");
+            if let Some(tg) = &svc.target_group {
+                assert!(tg.name.starts_with("saas2-acme-"), "{tg:?}");
+            }
+        }
+        s.name_prefix = "Not A Prefix".into();
+        assert_eq!(s.check().fields(), vec!["BERTH_NAME_PREFIX"]);
+    }
+
+    proptest::proptest! {
+        /// Every plan validate builds passes the check every step makes of its plan, and no
+        /// customer id, however odd, makes validation panic.
+        #[test]
+        fn validated_plans_pass_the_steps_check(
+            customer in proptest::prop_oneof!["[a-z][a-z0-9]{2,20}(-[a-z0-9]{1,8}){0,2}", "\\PC{0,45}"],
+            name in "[A-Za-z ]{1,100}",
+            prefix in "[a-z][a-z0-9]{0,11}",
+            count in 0u32..=20,
+        ) {
+            let mut req = good();
+            req["customer_id"] = json!(customer);
+            req["display_name"] = json!(name);
+            req["services"]["worker"]["desired_count"] = json!(count);
+            let mut s = settings();
+            s.name_prefix = prefix;
+            let Ok(req) = OnboardingRequest::from_json(req) else { return Ok(()) };
+            if let Ok(plan) = validate(&req, &Catalog::builtin(), &s, "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:x_k") {
+                proptest::prop_assert!(plan.check().is_empty(), "{}", plan.check());
+            }
+        }
+    }
 }

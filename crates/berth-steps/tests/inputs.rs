@@ -25,8 +25,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
-/// Generated inputs per Lambda and kind (arbitrary, then mutated examples).
+/// Generated inputs per Lambda and kind in `make test`; `BERTH_INPUT_CASES` sets another
+/// budget for a deeper search.
 pub const CASES: u32 = 120;
+
+fn cases() -> u32 {
+    std::env::var("BERTH_INPUT_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(CASES)
+}
 
 const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:berth-onboard";
 
@@ -159,7 +164,7 @@ fn well_behaved(function: &str, answer: &Result<Value, Diagnostic>) -> Result<()
 
 fn drive(function: &'static str, strategy: impl Strategy<Value = String>) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let mut runner = TestRunner::new(Config { cases: CASES, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
     runner
         .run(&strategy, |payload| {
             let m = memory();
