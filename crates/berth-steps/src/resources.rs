@@ -61,7 +61,7 @@ where
 {
     let plan = state.plan()?;
     let mut j = Journal { execution_id: plan.execution_id.clone(), created: Vec::new(), fixed: Vec::new(), held: Vec::new() };
-    let built = build(ports, infra, state, &mut j).await;
+    let built = build(ports, infra, plan, state, &mut j).await;
     // The ledger learns what the step holds before the step returns, whatever happened.
     let recorded = if j.held.is_empty() { Ok(()) } else { ports.ledger.record(&plan.customer_id, &j.held).await };
     match (built, recorded) {
@@ -81,6 +81,7 @@ where
 async fn build<L, T, R, D, S, C>(
     ports: &Ports<'_, L, T, R, D, S, C>,
     infra: &InfraConfig,
+    plan: &Plan,
     state: &State,
     j: &mut Journal,
 ) -> Result<ResourcesOutput, BerthError>
@@ -91,7 +92,6 @@ where
     D: TaskDefinitions,
     S: Services,
 {
-    let plan = state.plan()?;
     let allocation = state.allocation()?;
     let listener_arn = allocation.listener_arn.as_str();
 
