@@ -6,14 +6,12 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{BerthError, Violation, Violations};
+use crate::error::{cut, BerthError, Violation, Violations, FIELD_MAX};
 
 /// The largest input berth takes: Step Functions' limit for an execution's input and state.
 pub const MAX_INPUT_BYTES: usize = 262_144;
 /// The deepest nesting berth takes. berth's own inputs nest about six levels.
 pub const MAX_DEPTH: usize = 32;
-/// How much of a field path or a rule an error repeats.
-const MAX_TEXT: usize = 160;
 
 /// Checks raw JSON text against the size and depth limits, before any parser recurses into
 /// it. The depth is counted over brackets outside strings; text that is not JSON at all is
@@ -78,7 +76,7 @@ pub fn parse<T: DeserializeOwned>(value: &Value, root: &str) -> Result<T, BerthE
             (true, false) => path,
             (false, false) => format!("{root}.{path}"),
         };
-        BerthError::InvalidRequest(Violations(vec![Violation::new(shorten(&field), format!("malformed: {}", quiet(&message)))]))
+        BerthError::InvalidRequest(Violations(vec![Violation::new(field, format!("malformed: {}", quiet(&message)))]))
     })
 }
 
@@ -100,12 +98,7 @@ pub fn quiet(message: &str) -> String {
         }
         _ => out.push_str(message),
     }
-    shorten(&out)
-}
-
-/// At most [`MAX_TEXT`] characters, with an ellipsis when cut.
-pub fn shorten(text: &str) -> String {
-    crate::error::cut(text.to_string(), MAX_TEXT)
+    cut(out, FIELD_MAX)
 }
 
 #[cfg(test)]
@@ -166,7 +159,7 @@ mod tests {
     fn long_names_are_cut_on_characters() {
         let key = "ü".repeat(10_000);
         let (field, _) = field_and_rule(parse::<Outer>(&serde_json::json!({ "inner": [], key.clone(): 1 }), "").unwrap_err());
-        assert!(field.chars().count() <= MAX_TEXT + 1, "{}", field.len());
+        assert!(field.chars().count() <= FIELD_MAX + 1, "{}", field.len());
         assert_eq!(quiet("invalid type: string \"sécret\", expected u32"), "invalid type: string \"…\", expected u32");
     }
 }

@@ -29,14 +29,23 @@ impl ElbApi {
         ElbApi { client }
     }
 
-    async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>> {
-        let out = self.client.describe_tags().resource_arns(arn).send().await.map_err(|e| classify(SERVICE, "DescribeTags", e))?;
-        Ok(out
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
-            .collect())
+    /// The tags of each resource (by ARN); DescribeTags takes at most 20 ARNs per call.
+    async fn tags_by_arn(&self, arns: &[String]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        let mut found = BTreeMap::new();
+        for chunk in arns.chunks(20) {
+            let out = self
+                .client
+                .describe_tags()
+                .set_resource_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "DescribeTags", e))?;
+            for d in out.tag_descriptions() {
+                let tags = d.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()));
+                found.insert(d.resource_arn().unwrap_or_default().to_string(), tags.collect());
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -103,7 +112,7 @@ impl TargetGroups for ElbApi {
         match out.target_groups().first() {
             Some(tg) => {
                 let arn = tg.target_group_arn().unwrap_or_default().to_string();
-                let tags = self.tags_of(&arn).await?;
+                let tags = self.tags_by_arn(std::slice::from_ref(&arn)).await?.remove(&arn).unwrap_or_default();
                 Ok(Some(observe_tg(tg, tags)))
             }
             None => Ok(None),
@@ -242,22 +251,7 @@ impl ListenerRules for ElbApi {
     }
 
     async fn tags(&self, rule_arns: &[String]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
-        let mut found = BTreeMap::new();
-        // DescribeTags takes at most 20 ARNs per call.
-        for chunk in rule_arns.chunks(20) {
-            let out = self
-                .client
-                .describe_tags()
-                .set_resource_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, "DescribeTags", e))?;
-            for d in out.tag_descriptions() {
-                let tags = d.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()));
-                found.insert(d.resource_arn().unwrap_or_default().to_string(), tags.collect());
-            }
-        }
-        Ok(found)
+        self.tags_by_arn(rule_arns).await
     }
 
     async fn delete(&self, rule_arn: &str) -> Result<bool> {
