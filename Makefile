@@ -37,12 +37,13 @@ local-up: build
 local-down:
 	@if [ -x $(LOCAL) ]; then $(LOCAL) down --dir .local; fi
 
-# Invoke one Lambda on the running local stack with its example event: make invoke FN=validate
+# Invoke one Lambda on the running local stack with its example event, through the router (as
+# Step Functions does): make invoke FN=validate
 # (the intake Lambda takes the onboarding request: make invoke FN=intake EVENT=events/onboard.json)
 FN ?= validate
 EVENT ?= events/$(FN).json
 invoke:
-	@port=$$(python3 -c 'import json;print(json.load(open(".local/stack.json"))["lambda_endpoint"].rsplit(":",1)[1])'); \
+	@port=$$(python3 -c 'import json;print(json.load(open(".local/stack.json"))["endpoint"].rsplit(":",1)[1])'); \
 	cargo lambda invoke berth-$(FN) --invoke-address 127.0.0.1 --invoke-port $$port --data-file $(EVENT)
 
 lint: lint-rust lint-iac
@@ -66,7 +67,7 @@ test-integration: build
 	@$(LOCAL) down --dir $(TEST_STACK) >/dev/null
 	$(LOCAL) up --dir $(TEST_STACK) --concurrency 8 >/dev/null
 	@trap '$(LOCAL) down --dir $(TEST_STACK) >/dev/null' EXIT; \
-	for suite in "adapters 1" "onboarding 4" "ownership 1" "inputs 1" "faults 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
+	for suite in "adapters 1" "registry 1" "onboarding 4" "ownership 1" "inputs 1" "faults 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
 	  set -- $$suite; name=$$1; threads=$$2; shift 2; \
 	  echo "--- suite $$name (fresh emulator $$*)"; \
 	  $(LOCAL) reset --dir $(TEST_STACK) "$$@" >/dev/null; \

@@ -204,7 +204,7 @@ async fn the_resources_step_run_again_changes_nothing() {
     assert_eq!(report.status, "SUCCEEDED", "{:?}", report.cause);
     let before = h.inventory(customer).await;
 
-    // Rebuild the state the resources step saw, from the same execution.
+    // Rebuild the input the resources step had, from the same execution.
     let (err, plan) =
         h.invoke("berth-validate", &json!({"request": Harness::request(customer), "execution_id": report.execution_arn})).await;
     assert!(!err, "{plan}");
@@ -215,9 +215,9 @@ async fn the_resources_step_run_again_changes_nothing() {
         .iter()
         .map(|r| json!({"service": r["service"], "priority": outputs["priorities"][r["service"].as_str().unwrap()]}))
         .collect();
-    let state =
-        json!({"plan": plan, "allocation": {"alb": outputs["alb"], "listener_arn": outputs["listener_arn"], "priorities": priorities}});
-    let (err, out) = h.invoke("berth-resources", &state).await;
+    let input =
+        json!({"plan": plan, "placement": {"alb": outputs["alb"], "listener_arn": outputs["listener_arn"], "priorities": priorities}});
+    let (err, out) = h.invoke("berth-resources", &input).await;
     assert!(!err, "{out}");
     assert_eq!(out["created"], json!([]), "a re-run created {}", out["created"]);
     assert_eq!(out["fixed"], json!([]), "a re-run changed {}", out["fixed"]);

@@ -1,62 +1,159 @@
-//! Typed configuration read once from the environment at Lambda start.
+//! Typed configuration, read once from the environment when a Lambda starts. Each function
+//! has one configuration type, which declares every variable it reads ([`FromEnv::VARS`]);
+//! a test holds each function in `template.yaml` to that list, both ways, and the local
+//! stack gives each function exactly those variables.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use berth_domain::naming;
 use berth_domain::plan::HealthPolicy;
 use berth_domain::validate::Settings;
 use berth_domain::BerthError;
 
-/// Reads one variable; a missing or empty one names itself in the error.
-pub fn var(name: &str) -> Result<String, BerthError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(BerthError::NotFound(format!("configuration: environment variable {name} is not set"))),
+/// Where configuration is read from: the process environment, or a map (the tests' copy of
+/// what the template gives a function). It remembers every name asked for.
+#[derive(Debug, Default)]
+pub struct Env {
+    map: Option<BTreeMap<String, String>>,
+    asked: RefCell<Vec<String>>,
+}
+
+impl Env {
+    pub fn process() -> Self {
+        Env::default()
+    }
+
+    pub fn from_map(map: BTreeMap<String, String>) -> Self {
+        Env { map: Some(map), asked: RefCell::default() }
+    }
+
+    /// Every name asked for so far, in order.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.borrow().clone()
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.asked.borrow_mut().push(name.to_string());
+        let v = match &self.map {
+            Some(m) => m.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// A required variable; a missing or empty one names itself in the error.
+    pub fn var(&self, name: &str) -> Result<String, BerthError> {
+        self.get(name).ok_or_else(|| BerthError::NotFound(format!("configuration: environment variable {name} is not set")))
+    }
+
+    pub fn var_or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_string())
+    }
+
+    pub fn number<T: std::str::FromStr>(&self, name: &str, default: &str) -> Result<T, BerthError> {
+        let raw = self.var_or(name, default);
+        raw.parse().map_err(|_| BerthError::Internal(format!("configuration: {name}={raw} is not a valid number")))
+    }
+
+    /// A comma-separated list of at least one item.
+    pub fn list(&self, name: &str) -> Result<Vec<String>, BerthError> {
+        let v: Vec<String> = self.var(name)?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if v.is_empty() {
+            return Err(BerthError::NotFound(format!("configuration: {name} lists nothing")));
+        }
+        Ok(v)
     }
 }
 
-fn var_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string())
-}
+/// A function's configuration.
+pub trait FromEnv: Sized + Send + Sync + 'static {
+    /// The deployment's variables this configuration reads (the template sets exactly
+    /// these). `AWS_REGION` is the Lambda runtime's own and not listed.
+    const VARS: &'static [&'static str];
 
-fn parse<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, BerthError> {
-    let raw = var_or(name, default);
-    raw.parse().map_err(|_| BerthError::Internal(format!("configuration: {name}={raw} is not a valid number")))
-}
+    fn read(env: &Env) -> Result<Self, BerthError>;
 
-/// The validate step's settings.
-pub fn settings_from_env() -> Result<Settings, BerthError> {
-    let s = Settings {
-        domain: var("BERTH_DOMAIN")?.to_ascii_lowercase(),
-        image_registry: var("BERTH_IMAGE_REGISTRY")?,
-        log_retention_days: parse("BERTH_LOG_RETENTION_DAYS", "30")?,
-        health: HealthPolicy {
-            interval_seconds: parse("BERTH_HEALTH_INTERVAL_SECONDS", "15")?,
-            max_attempts: parse("BERTH_HEALTH_MAX_ATTEMPTS", "40")?,
-        },
-        name_prefix: var_or("BERTH_NAME_PREFIX", naming::DEFAULT_NAME_PREFIX),
-    };
-    let v = s.check();
-    if v.is_empty() {
-        Ok(s)
-    } else {
-        Err(BerthError::Internal(format!("configuration: {v}")))
+    fn from_env() -> Result<Self, BerthError> {
+        Self::read(&Env::process())
+    }
+
+    /// The registry's table, for functions that use it.
+    fn table(&self) -> Option<&str> {
+        None
     }
 }
 
-/// The DynamoDB table.
+const SETTINGS_VARS: [&str; 6] = [
+    "BERTH_DOMAIN",
+    "BERTH_IMAGE_REGISTRY",
+    "BERTH_LOG_RETENTION_DAYS",
+    "BERTH_HEALTH_INTERVAL_SECONDS",
+    "BERTH_HEALTH_MAX_ATTEMPTS",
+    "BERTH_NAME_PREFIX",
+];
+
+/// The validate step's settings: what every plan is built with.
+impl FromEnv for Settings {
+    const VARS: &'static [&'static str] = &SETTINGS_VARS;
+
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        let s = Settings {
+            domain: env.var("BERTH_DOMAIN")?.to_ascii_lowercase(),
+            image_registry: env.var("BERTH_IMAGE_REGISTRY")?,
+            log_retention_days: env.number("BERTH_LOG_RETENTION_DAYS", "30")?,
+            health: HealthPolicy {
+                interval_seconds: env.number("BERTH_HEALTH_INTERVAL_SECONDS", "15")?,
+                max_attempts: env.number("BERTH_HEALTH_MAX_ATTEMPTS", "40")?,
+            },
+            name_prefix: env.var_or("BERTH_NAME_PREFIX", naming::DEFAULT_NAME_PREFIX),
+        };
+        let v = s.check();
+        if v.is_empty() {
+            Ok(s)
+        } else {
+            Err(BerthError::Internal(format!("configuration: {v}")))
+        }
+    }
+}
+
+/// The registry alone (allocate, activate, fail).
 #[derive(Debug, Clone)]
 pub struct TableConfig {
     pub table: String,
 }
 
-impl TableConfig {
-    pub fn from_env() -> Result<Self, BerthError> {
-        Ok(TableConfig { table: var("BERTH_TABLE")? })
+impl FromEnv for TableConfig {
+    const VARS: &'static [&'static str] = &["BERTH_TABLE"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(TableConfig { table: env.var("BERTH_TABLE")? })
+    }
+    fn table(&self) -> Option<&str> {
+        Some(&self.table)
+    }
+}
+
+/// Registration: the registry and the hosted zone whose records it checks.
+#[derive(Debug, Clone)]
+pub struct RegisterConfig {
+    pub table: String,
+    pub hosted_zone_id: String,
+}
+
+impl FromEnv for RegisterConfig {
+    const VARS: &'static [&'static str] = &["BERTH_TABLE", "BERTH_HOSTED_ZONE_ID"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(RegisterConfig { table: env.var("BERTH_TABLE")?, hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")? })
+    }
+    fn table(&self) -> Option<&str> {
+        Some(&self.table)
     }
 }
 
 /// The shared infrastructure the resources step builds on.
 #[derive(Debug, Clone)]
 pub struct InfraConfig {
+    pub table: String,
     pub cluster: String,
     pub vpc_id: String,
     pub subnets: Vec<String>,
@@ -66,24 +163,30 @@ pub struct InfraConfig {
     pub region: String,
 }
 
-impl InfraConfig {
-    pub fn from_env() -> Result<Self, BerthError> {
-        let list = |name: &str| -> Result<Vec<String>, BerthError> {
-            let v: Vec<String> = var(name)?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-            if v.is_empty() {
-                return Err(BerthError::NotFound(format!("configuration: {name} lists nothing")));
-            }
-            Ok(v)
-        };
+impl FromEnv for InfraConfig {
+    const VARS: &'static [&'static str] = &[
+        "BERTH_TABLE",
+        "BERTH_CLUSTER",
+        "BERTH_VPC_ID",
+        "BERTH_SUBNETS",
+        "BERTH_SECURITY_GROUPS",
+        "BERTH_EXECUTION_ROLE_ARN",
+        "BERTH_TASK_ROLE_ARN",
+    ];
+    fn read(env: &Env) -> Result<Self, BerthError> {
         Ok(InfraConfig {
-            cluster: var("BERTH_CLUSTER")?,
-            vpc_id: var("BERTH_VPC_ID")?,
-            subnets: list("BERTH_SUBNETS")?,
-            security_groups: list("BERTH_SECURITY_GROUPS")?,
-            execution_role_arn: var("BERTH_EXECUTION_ROLE_ARN")?,
-            task_role_arn: var("BERTH_TASK_ROLE_ARN")?,
-            region: var("AWS_REGION").or_else(|_| var("AWS_DEFAULT_REGION"))?,
+            table: env.var("BERTH_TABLE")?,
+            cluster: env.var("BERTH_CLUSTER")?,
+            vpc_id: env.var("BERTH_VPC_ID")?,
+            subnets: env.list("BERTH_SUBNETS")?,
+            security_groups: env.list("BERTH_SECURITY_GROUPS")?,
+            execution_role_arn: env.var("BERTH_EXECUTION_ROLE_ARN")?,
+            task_role_arn: env.var("BERTH_TASK_ROLE_ARN")?,
+            region: env.var("AWS_REGION").or_else(|_| env.var("AWS_DEFAULT_REGION"))?,
         })
+    }
+    fn table(&self) -> Option<&str> {
+        Some(&self.table)
     }
 }
 
@@ -93,9 +196,10 @@ pub struct DnsConfig {
     pub hosted_zone_id: String,
 }
 
-impl DnsConfig {
-    pub fn from_env() -> Result<Self, BerthError> {
-        Ok(DnsConfig { hosted_zone_id: var("BERTH_HOSTED_ZONE_ID")? })
+impl FromEnv for DnsConfig {
+    const VARS: &'static [&'static str] = &["BERTH_HOSTED_ZONE_ID"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(DnsConfig { hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")? })
     }
 }
 
@@ -105,8 +209,98 @@ pub struct ClusterConfig {
     pub cluster: String,
 }
 
-impl ClusterConfig {
-    pub fn from_env() -> Result<Self, BerthError> {
-        Ok(ClusterConfig { cluster: var("BERTH_CLUSTER")? })
+impl FromEnv for ClusterConfig {
+    const VARS: &'static [&'static str] = &["BERTH_CLUSTER"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(ClusterConfig { cluster: env.var("BERTH_CLUSTER")? })
+    }
+}
+
+/// Teardown (rollback): the registry and where the shared resources live.
+#[derive(Debug, Clone)]
+pub struct TeardownConfig {
+    pub table: String,
+    pub cluster: String,
+    pub hosted_zone_id: String,
+}
+
+impl FromEnv for TeardownConfig {
+    const VARS: &'static [&'static str] = &["BERTH_TABLE", "BERTH_CLUSTER", "BERTH_HOSTED_ZONE_ID"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(TeardownConfig {
+            table: env.var("BERTH_TABLE")?,
+            cluster: env.var("BERTH_CLUSTER")?,
+            hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")?,
+        })
+    }
+    fn table(&self) -> Option<&str> {
+        Some(&self.table)
+    }
+}
+
+/// Intake: the registry, the state machine it starts, and the settings it validates with.
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    pub table: String,
+    pub state_machine_arn: String,
+    pub settings: Settings,
+}
+
+const INTAKE_VARS: [&str; 8] = [
+    "BERTH_TABLE",
+    "BERTH_ONBOARD_STATE_MACHINE_ARN",
+    SETTINGS_VARS[0],
+    SETTINGS_VARS[1],
+    SETTINGS_VARS[2],
+    SETTINGS_VARS[3],
+    SETTINGS_VARS[4],
+    SETTINGS_VARS[5],
+];
+
+impl FromEnv for IntakeConfig {
+    const VARS: &'static [&'static str] = &INTAKE_VARS;
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(IntakeConfig {
+            table: env.var("BERTH_TABLE")?,
+            state_machine_arn: env.var("BERTH_ONBOARD_STATE_MACHINE_ARN")?,
+            settings: Settings::read(env)?,
+        })
+    }
+    fn table(&self) -> Option<&str> {
+        Some(&self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn a_missing_variable_names_itself() {
+        let e = TeardownConfig::read(&env(&[("BERTH_TABLE", "t"), ("BERTH_CLUSTER", " ")])).unwrap_err();
+        assert!(e.to_string().contains("BERTH_CLUSTER is not set"), "{e}");
+    }
+
+    #[test]
+    fn settings_take_defaults_and_refuse_bad_numbers() {
+        let ok = env(&[("BERTH_DOMAIN", "SaaS.Example.com"), ("BERTH_IMAGE_REGISTRY", "r")]);
+        let s = Settings::read(&ok).unwrap();
+        assert_eq!(
+            (s.domain.as_str(), s.log_retention_days, s.health.max_attempts, s.name_prefix.as_str()),
+            ("saas.example.com", 30, 40, "berth")
+        );
+        assert_eq!(ok.asked(), SETTINGS_VARS.to_vec());
+        let bad = env(&[("BERTH_DOMAIN", "d.com"), ("BERTH_IMAGE_REGISTRY", "r"), ("BERTH_HEALTH_MAX_ATTEMPTS", "many")]);
+        assert!(Settings::read(&bad).unwrap_err().to_string().contains("BERTH_HEALTH_MAX_ATTEMPTS=many"));
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_must_not_be_empty() {
+        assert_eq!(env(&[("L", "a, b,,c")]).list("L").unwrap(), ["a", "b", "c"]);
+        assert!(env(&[("L", ",")]).list("L").is_err());
     }
 }

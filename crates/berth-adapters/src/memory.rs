@@ -733,3 +733,51 @@ impl Dns for Memory {
         })
     }
 }
+
+impl crate::ports::Ports for Memory {
+    type Customers = Memory;
+    type Ledger = Memory;
+    type Placements = Memory;
+    type Pool = Memory;
+    type Executions = Memory;
+    type LogGroups = Memory;
+    type TargetGroups = Memory;
+    type ListenerRules = Memory;
+    type TaskDefinitions = Memory;
+    type Services = Memory;
+    type Dns = Memory;
+
+    fn customers(&self) -> &Memory {
+        self
+    }
+    fn ledger(&self) -> &Memory {
+        self
+    }
+    fn placements(&self) -> &Memory {
+        self
+    }
+    fn pool(&self) -> &Memory {
+        self
+    }
+    fn executions(&self) -> &Memory {
+        self
+    }
+    fn logs(&self) -> &Memory {
+        self
+    }
+    fn target_groups(&self) -> &Memory {
+        self
+    }
+    fn rules(&self) -> &Memory {
+        self
+    }
+    fn task_definitions(&self) -> &Memory {
+        self
+    }
+    fn services(&self) -> &Memory {
+        self
+    }
+    fn dns(&self) -> &Memory {
+        self
+    }
+}

@@ -158,3 +158,80 @@ pub trait Dns: Send + Sync {
     /// Deletes exactly these records (as found); false when there was nothing to delete.
     fn delete_aliases(&self, hosted_zone_id: &str, records: &[AliasObserved]) -> impl Future<Output = Result<bool>> + Send;
 }
+
+/// Every port, in one bundle: a step asks for the bundle and uses the ports it needs, so
+/// neither steps nor tests spell out a type parameter per port. The SDK bundle is
+/// [`crate::aws::Aws`]; the in-memory one is [`crate::memory::Memory`].
+pub trait Ports: Send + Sync {
+    type Customers: Customers;
+    type Ledger: Ledger;
+    type Placements: Placements;
+    type Pool: Pool;
+    type Executions: Executions;
+    type LogGroups: LogGroups;
+    type TargetGroups: TargetGroups;
+    type ListenerRules: ListenerRules;
+    type TaskDefinitions: TaskDefinitions;
+    type Services: Services;
+    type Dns: Dns;
+
+    fn customers(&self) -> &Self::Customers;
+    fn ledger(&self) -> &Self::Ledger;
+    fn placements(&self) -> &Self::Placements;
+    fn pool(&self) -> &Self::Pool;
+    fn executions(&self) -> &Self::Executions;
+    fn logs(&self) -> &Self::LogGroups;
+    fn target_groups(&self) -> &Self::TargetGroups;
+    fn rules(&self) -> &Self::ListenerRules;
+    fn task_definitions(&self) -> &Self::TaskDefinitions;
+    fn services(&self) -> &Self::Services;
+    fn dns(&self) -> &Self::Dns;
+}
+
+impl<T: Ports> Ports for &T {
+    type Customers = T::Customers;
+    type Ledger = T::Ledger;
+    type Placements = T::Placements;
+    type Pool = T::Pool;
+    type Executions = T::Executions;
+    type LogGroups = T::LogGroups;
+    type TargetGroups = T::TargetGroups;
+    type ListenerRules = T::ListenerRules;
+    type TaskDefinitions = T::TaskDefinitions;
+    type Services = T::Services;
+    type Dns = T::Dns;
+
+    fn customers(&self) -> &Self::Customers {
+        (**self).customers()
+    }
+    fn ledger(&self) -> &Self::Ledger {
+        (**self).ledger()
+    }
+    fn placements(&self) -> &Self::Placements {
+        (**self).placements()
+    }
+    fn pool(&self) -> &Self::Pool {
+        (**self).pool()
+    }
+    fn executions(&self) -> &Self::Executions {
+        (**self).executions()
+    }
+    fn logs(&self) -> &Self::LogGroups {
+        (**self).logs()
+    }
+    fn target_groups(&self) -> &Self::TargetGroups {
+        (**self).target_groups()
+    }
+    fn rules(&self) -> &Self::ListenerRules {
+        (**self).rules()
+    }
+    fn task_definitions(&self) -> &Self::TaskDefinitions {
+        (**self).task_definitions()
+    }
+    fn services(&self) -> &Self::Services {
+        (**self).services()
+    }
+    fn dns(&self) -> &Self::Dns {
+        (**self).dns()
+    }
+}

@@ -13,26 +13,11 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use berth_adapters::aws::DynamoRegistry;
 use berth_adapters::ports::Pool;
 use berth_domain::pool::{self, Alb, AlbState, Capacity};
+use berth_steps::pipeline::{machines, STEPS};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{json, query, xml_value};
 use crate::{Result, ACCOUNT, REGION};
-
-/// The Lambdas: binary name and the `DefinitionSubstitutions` key of its ARN.
-pub const FUNCTIONS: [(&str, &str); 10] = [
-    ("berth-validate", "ValidateFunctionArn"),
-    ("berth-register", "RegisterFunctionArn"),
-    ("berth-allocate", "AllocateFunctionArn"),
-    ("berth-resources", "ResourcesFunctionArn"),
-    ("berth-check", "CheckFunctionArn"),
-    ("berth-dns", "DnsFunctionArn"),
-    ("berth-activate", "ActivateFunctionArn"),
-    ("berth-rollback", "RollbackFunctionArn"),
-    ("berth-fail", "FailFunctionArn"),
-    ("berth-intake", "IntakeFunctionArn"),
-];
-
-pub const STATE_MACHINES: [(&str, &str); 1] = [("berth-onboard", "statemachines/onboard.asl.json")];
 
 /// The domain local customers live under.
 pub const DOMAIN: &str = "saas.example.com";
@@ -122,13 +107,28 @@ impl Infra {
     }
 }
 
+/// The registry's table, as the template declares it (`pk`/`sk`, on demand).
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<()> {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build()?)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build()?)
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build()?)
+        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build()?)
+        .send()
+        .await?;
+    Ok(())
+}
+
 pub fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
 }
 
 /// The `DefinitionSubstitutions` the local state machines get (on AWS, SAM fills them).
 pub fn substitutions() -> BTreeMap<String, String> {
-    FUNCTIONS.iter().map(|(bin, key)| (key.to_string(), function_arn(bin))).collect()
+    STEPS.iter().map(|s| (s.substitution(), function_arn(&s.binary()))).collect()
 }
 
 /// Replaces every `${Key}`; a placeholder left over is an error.
@@ -243,16 +243,7 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
     let hosted_zone_id =
         zone.hosted_zone().map(|z| z.id().trim_start_matches("/hostedzone/").to_string()).ok_or("CreateHostedZone returned nothing")?;
 
-    aws_sdk_dynamodb::Client::new(&sdk)
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build()?)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build()?)
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build()?)
-        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build()?)
-        .send()
-        .await?;
+    create_table(&aws_sdk_dynamodb::Client::new(&sdk), TABLE).await?;
 
     // The pool, through the same code the operator's `berth-admin pool add` uses.
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
@@ -277,7 +268,8 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let subs = substitutions();
     let mut state_machines = BTreeMap::new();
-    for (name, file) in STATE_MACHINES {
+    for m in machines() {
+        let (name, file) = (m.name, m.file);
         let definition = substitute(&std::fs::read_to_string(root.join(file))?, &subs)?;
         let out = sfn
             .create_state_machine()
@@ -319,8 +311,8 @@ mod tests {
     #[test]
     fn every_placeholder_is_substituted() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        for (_, file) in STATE_MACHINES {
-            let text = std::fs::read_to_string(root.join(file)).expect("state machine file");
+        for m in machines() {
+            let text = std::fs::read_to_string(root.join(m.file)).expect("state machine file");
             let out = substitute(&text, &substitutions()).expect("all substituted");
             assert!(out.contains(&function_arn("berth-validate")));
         }

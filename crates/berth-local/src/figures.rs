@@ -172,51 +172,42 @@ pub struct HandlerLatency {
     pub errors: usize,
 }
 
-/// Each Lambda invoked at the local endpoint, in the pipeline's order: validate with
-/// `events/validate.json`, then each step with the state the steps before it produced (as
-/// the state machine passes it: each output at its `ResultPath`), then rollback and fail
-/// on that state, then intake with `events/onboard.json` (the execution it starts is
-/// followed to its end). Each is invoked once more `repeats` times with the same input.
+/// Each Lambda invoked at the local endpoint, in the pipeline's order: each state of the
+/// onboarding machine with the input its `Parameters` build from the state so far (the
+/// request, then each result at its `ResultPath`), then rollback and fail on that state,
+/// then intake with `events/onboard.json` (the execution it starts is followed to its end).
+/// Each is invoked once more `repeats` times with the same input.
 pub async fn handler_latencies(stack: &Stack, root: &Path, repeats: u32) -> Result<Vec<HandlerLatency>> {
-    let validate_event = std::fs::read_to_string(root.join("events/validate.json"))?;
+    use berth_steps::pipeline::{self, INTAKE};
+    let validate_event: Value = serde_json::from_str(&std::fs::read_to_string(root.join("events/validate.json"))?)?;
+    let execution_id = validate_event.get("execution_id").and_then(Value::as_str).unwrap_or_default().to_string();
     let onboard_event = std::fs::read_to_string(root.join("events/onboard.json"))?;
-    // (function, where its output goes in the state; "$" is the whole state).
-    let order = [
-        ("berth-validate", "$"),
-        ("berth-register", "register"),
-        ("berth-allocate", "allocation"),
-        ("berth-resources", "resources"),
-        ("berth-check", "health"),
-        ("berth-dns", "dns"),
-        ("berth-activate", "outputs"),
-        ("berth-rollback", "rollback"),
-        ("berth-fail", "failure"),
-        ("berth-intake", ""),
-    ];
-    let mut state = Value::Null;
+    let machine = pipeline::onboard();
+    let definition = machine.definition();
+    let mut state: Value = serde_json::from_str(&onboard_event)?;
     let mut out = Vec::new();
-    for (function, result_path) in order {
-        let payload = match function {
-            "berth-validate" => validate_event.clone(),
-            "berth-intake" => onboard_event.clone(),
-            "berth-rollback" => {
-                state["error"] = serde_json::json!({"Error": "Berth.Internal", "Cause": "a failure the bench made up"});
-                state.to_string()
-            }
-            _ => state.to_string(),
+    let mut order: Vec<(String, Option<String>)> =
+        machine.tasks().iter().map(|(state, step)| (step.binary(), Some(state.to_string()))).collect();
+    order.push((INTAKE.binary(), None));
+    for (binary, task_state) in order {
+        let function = binary.as_str();
+        let task = task_state.as_ref().map(|n| definition["States"][n].clone());
+        if function == pipeline::ROLLBACK.binary() {
+            state["error"] = serde_json::json!({"Error": "Berth.Internal", "Cause": "a failure the bench made up"});
+        }
+        let payload = match &task {
+            Some(t) => pipeline::parameters(&t["Parameters"], &state, &execution_id)?.to_string(),
+            None => onboard_event.clone(),
         };
         let (first_us, failed, body) = invoke(stack, function, &payload).await?;
         if failed {
             return Err(format!("{function} failed: {body}").into());
         }
         let answer: Value = serde_json::from_str(&body)?;
-        match result_path {
-            // Validate's ResultSelector: the plan, as the whole state.
-            "$" => state = serde_json::json!({ "plan": answer.clone() }),
-            "" => {}
-            path => state[path] = answer.clone(),
+        if let Some(t) = &task {
+            pipeline::apply_result(t, &mut state, answer.clone(), &execution_id)?;
         }
-        if function == "berth-intake" {
+        if task.is_none() {
             if let Some(arn) = answer.get("execution_arn").and_then(Value::as_str) {
                 let r = runner::follow(stack, arn, Duration::from_secs(600)).await?;
                 if r.status != "SUCCEEDED" {
@@ -479,8 +470,9 @@ pub async fn naive(stack: &Stack, sizes: &[u32], samples: u32, callers: u32) -> 
 /// Each function's zipped arm64 package, in bytes (from `make package`).
 pub fn zip_sizes(lambda_dir: &Path) -> Result<Vec<(String, u64)>> {
     let mut sizes = Vec::new();
-    for (function, _) in crate::bootstrap::FUNCTIONS {
-        let zip = lambda_dir.join(function).join("bootstrap.zip");
+    for step in &berth_steps::pipeline::STEPS {
+        let function = step.binary();
+        let zip = lambda_dir.join(&function).join("bootstrap.zip");
         let meta = std::fs::metadata(&zip).map_err(|e| format!("{}: {e} (run `make package` first)", zip.display()))?;
         sizes.push((function.to_string(), meta.len()));
     }

@@ -61,8 +61,10 @@ enum Cmd {
         listen: SocketAddr,
         #[arg(long)]
         moto: String,
-        #[arg(long)]
-        lambda: String,
+        /// A function and its `cargo lambda watch` (`berth-check=http://127.0.0.1:9001`),
+        /// once per function.
+        #[arg(long = "lambda", value_parser = function_endpoint)]
+        lambdas: Vec<(String, String)>,
         /// Invocations of one function in flight at once (the watch's instances); more wait
         /// their turn. 0: no limit.
         #[arg(long, default_value_t = 0)]
@@ -160,6 +162,11 @@ async fn follow(args: &StackArgs, input: &PathBuf, name: Option<&str>) -> berth_
     .await
 }
 
+/// `name=url`.
+fn function_endpoint(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(f, u)| (f.to_string(), u.to_string())).ok_or_else(|| format!("{s}: expected FUNCTION=URL"))
+}
+
 fn part(name: &str) -> Instant {
     eprintln!("bench: {name}");
     Instant::now()
@@ -226,8 +233,8 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: berth_local::Result<bool> = async {
         match cli.command {
-            Cmd::Router { listen, moto, lambda, lambda_concurrency } => {
-                berth_local::router::serve(listen, moto, lambda, lambda_concurrency).await?;
+            Cmd::Router { listen, moto, lambdas, lambda_concurrency } => {
+                berth_local::router::serve(listen, moto, lambdas.into_iter().collect(), lambda_concurrency).await?;
                 Ok(true)
             }
             Cmd::Up(args) => {

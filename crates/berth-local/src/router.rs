@@ -81,7 +81,8 @@ struct Router {
     /// meanwhile. DynamoDB itself is linearizable, so requests go to moto one at a time.
     moto_turn: tokio::sync::Mutex<()>,
     moto: String,
-    lambda: String,
+    /// Each function's `cargo lambda watch`.
+    lambdas: BTreeMap<String, String>,
     client: Client<HttpConnector, Full<Bytes>>,
     stats: Mutex<Stats>,
     faults: Mutex<Faults>,
@@ -100,14 +101,14 @@ pub struct FaultPlan {
 }
 
 /// Serves until the process ends.
-pub async fn serve(listen: SocketAddr, moto: String, lambda: String, lambda_concurrency: usize) -> crate::Result<()> {
+pub async fn serve(listen: SocketAddr, moto: String, lambdas: BTreeMap<String, String>, lambda_concurrency: usize) -> crate::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let router = Arc::new(Router {
         moto_turn: tokio::sync::Mutex::new(()),
         moto: moto.trim_end_matches('/').to_string(),
-        lambda: lambda.trim_end_matches('/').to_string(),
+        lambdas: lambdas.into_iter().map(|(f, url)| (f, url.trim_end_matches('/').to_string())).collect(),
         client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(32).build(connector),
         stats: Mutex::new(Stats::default()),
         faults: Mutex::new(Faults::default()),
@@ -285,7 +286,10 @@ impl Router {
 
         let function = function_name(&path);
         let (base, upstream_path) = match &function {
-            Some(name) => (&self.lambda, format!("/2015-03-31/functions/{name}/invocations")),
+            Some(name) => match self.lambdas.get(name) {
+                Some(base) => (base, format!("/2015-03-31/functions/{name}/invocations")),
+                None => return Ok(plain(StatusCode::NOT_FOUND, format!("berth router: no function named {name}"))),
+            },
             None => (&self.moto, parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or(path.clone())),
         };
         let mut verdict = Verdict::Pass;

@@ -1,6 +1,8 @@
-//! The local stack: moto on 127.0.0.1, the router on moto's `MOTO_PORT`, and `cargo lambda
-//! watch` serving the Lambdas, each in its own process group with its PID recorded in
-//! `<dir>/stack.json`, so `down` stops exactly what `up` started.
+//! The local stack: moto on 127.0.0.1, the router on moto's `MOTO_PORT`, and one `cargo
+//! lambda watch` per Lambda, each in its own process group with its PID recorded in
+//! `<dir>/stack.json`, so `down` stops exactly what `up` started. Each Lambda's watch has
+//! exactly the deployment variables the step table (and so the template) gives that
+//! function: a variable a function reads but is not given fails here as it would on AWS.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -12,7 +14,9 @@ use std::time::{Duration, Instant};
 use hyper::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::bootstrap::{self, Infra, FUNCTIONS};
+use berth_steps::pipeline::{Step, STEPS};
+
+use crate::bootstrap::{self, Infra};
 use crate::http::send;
 use crate::{Result, ACCOUNT, LAMBDA_ACCESS_KEY, REGION};
 
@@ -26,7 +30,8 @@ pub struct Stack {
     /// The onboarding state machine.
     pub state_machine_arn: String,
     pub moto_endpoint: String,
-    pub lambda_endpoint: String,
+    /// Each function's `cargo lambda watch` (the router sends invocations there).
+    pub lambda_endpoints: BTreeMap<String, String>,
     /// Process name to PID (each the leader of its own process group).
     pub pids: BTreeMap<String, u32>,
     pub infra: Infra,
@@ -114,31 +119,63 @@ async fn configure_moto(moto: &str) -> Result<()> {
     Ok(())
 }
 
-fn start_watch(opts: &Options, infra: &Infra, endpoint: &str, port: u16) -> Result<u32> {
-    let logs = opts.dir.join("logs");
-    let mut cmd = Command::new("cargo");
-    cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
-        .args(["--concurrency", &opts.concurrency.to_string()])
-        .current_dir(&opts.root)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", REGION)
-        .env("AWS_DEFAULT_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", LAMBDA_ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "berth-local-secret")
-        .env_remove("AWS_PROFILE")
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
-    for (k, v) in infra.lambda_env() {
-        cmd.env(k, v);
+/// Each function's `cargo lambda watch`, started with the AWS settings of the local stack
+/// and exactly the function's own variables.
+fn start_watches(opts: &Options, infra: &Infra, endpoint: &str, endpoints: &BTreeMap<String, String>) -> Result<BTreeMap<String, u32>> {
+    let values: BTreeMap<String, String> = infra.lambda_env().into_iter().collect();
+    let mut pids = BTreeMap::new();
+    for step in &STEPS {
+        let port = port_of(endpoints, step)?;
+        let mut cmd = Command::new("cargo");
+        cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .args(["--concurrency", &opts.concurrency.to_string()])
+            .current_dir(&opts.root)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", REGION)
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", LAMBDA_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", "berth-local-secret")
+            .env_remove("AWS_PROFILE")
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BERTH_")) {
+            cmd.env_remove(k);
+        }
+        for var in step.vars {
+            let v = values.get(*var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
+            cmd.env(var, v);
+        }
+        pids.insert(watch_key(step), spawn(&watch_key(step), cmd, &opts.dir.join("logs"))?);
     }
-    spawn("cargo-lambda-watch", cmd, &logs)
+    Ok(pids)
+}
+
+fn watch_key(step: &Step) -> String {
+    format!("watch-{}", step.binary())
+}
+
+fn port_of(endpoints: &BTreeMap<String, String>, step: &Step) -> Result<u16> {
+    endpoints
+        .get(&step.binary())
+        .and_then(|e| e.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("no local endpoint for {}", step.binary()).into())
+}
+
+async fn wait_watches(endpoints: &BTreeMap<String, String>, pids: &BTreeMap<String, u32>) -> Result<()> {
+    for step in &STEPS {
+        let pid = pids.get(&watch_key(step)).copied().unwrap_or_default();
+        wait_port(&watch_key(step), port_of(endpoints, step)?, Duration::from_secs(300), pid).await?;
+    }
+    Ok(())
 }
 
 /// Invokes every function once with an empty event through the router: starts them, and
 /// checks that a handler error comes back as Lambda reports it (200 + X-Amz-Function-Error)
 /// with berth's error name.
 async fn warm(endpoint: &str) -> Result<()> {
-    for (bin, _) in FUNCTIONS {
-        let url = format!("{endpoint}/2015-03-31/functions/{}/invocations", crate::http::encode(&bootstrap::function_arn(bin)));
+    for step in &STEPS {
+        let bin = step.binary();
+        let url = format!("{endpoint}/2015-03-31/functions/{}/invocations", crate::http::encode(&bootstrap::function_arn(&bin)));
         let r = send(Method::POST, &url, &[("content-type", "application/json".into())], "{}").await?;
         if r.status != 200 || !r.body.contains("Berth.InvalidRequest") {
             return Err(format!("warming {bin}: expected 200 with Berth.InvalidRequest, got {} {}", r.status, r.body).into());
@@ -155,10 +192,13 @@ pub async fn up(opts: &Options) -> Result<Stack> {
             return Err(format!("a local stack is already running from {} (stop it with `make local-down`)", opts.dir.display()).into());
         }
     }
-    let (moto_port, router_port, lambda_port) = (free_port()?, free_port()?, free_port()?);
+    let (moto_port, router_port) = (free_port()?, free_port()?);
     let moto = format!("http://127.0.0.1:{moto_port}");
     let endpoint = format!("http://127.0.0.1:{router_port}");
-    let lambda = format!("http://127.0.0.1:{lambda_port}");
+    let mut lambdas = BTreeMap::new();
+    for step in &STEPS {
+        lambdas.insert(step.binary(), format!("http://127.0.0.1:{}", free_port()?));
+    }
     let logs = opts.dir.join("logs");
     let mut pids = BTreeMap::new();
 
@@ -173,7 +213,10 @@ pub async fn up(opts: &Options) -> Result<Stack> {
         pids.insert("moto".to_string(), moto_pid);
 
         let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.args(["router", "--listen", &format!("127.0.0.1:{router_port}"), "--moto", &moto, "--lambda", &lambda]);
+        cmd.args(["router", "--listen", &format!("127.0.0.1:{router_port}"), "--moto", &moto]);
+        for (f, url) in &lambdas {
+            cmd.args(["--lambda", &format!("{f}={url}")]);
+        }
         cmd.args(["--lambda-concurrency", &opts.concurrency.to_string()]);
         let router_pid = spawn("router", cmd, &logs)?;
         pids.insert("router".to_string(), router_pid);
@@ -183,9 +226,9 @@ pub async fn up(opts: &Options) -> Result<Stack> {
         configure_moto(&moto).await?;
         let infra = bootstrap::bootstrap(&endpoint, &opts.root, &opts.pool).await?;
 
-        let watch_pid = start_watch(opts, &infra, &endpoint, lambda_port)?;
-        pids.insert("cargo-lambda-watch".to_string(), watch_pid);
-        wait_port("cargo lambda watch", lambda_port, Duration::from_secs(300), watch_pid).await?;
+        let watches = start_watches(opts, &infra, &endpoint, &lambdas)?;
+        pids.extend(watches.clone());
+        wait_watches(&lambdas, &watches).await?;
         warm(&endpoint).await?;
         Ok::<Infra, crate::Error>(infra)
     }
@@ -199,7 +242,7 @@ pub async fn up(opts: &Options) -> Result<Stack> {
                 account: ACCOUNT.into(),
                 state_machine_arn: infra.state_machine("berth-onboard").to_string(),
                 moto_endpoint: moto,
-                lambda_endpoint: lambda,
+                lambda_endpoints: lambdas,
                 pids,
                 infra,
             };
@@ -246,14 +289,13 @@ pub async fn reset(opts: &Options) -> Result<Stack> {
     }
     configure_moto(&stack.moto_endpoint).await?;
     let infra = bootstrap::bootstrap(&stack.endpoint, &opts.root, &opts.pool).await?;
-    if let Some(pid) = stack.pids.get("cargo-lambda-watch") {
-        stop(&BTreeMap::from([("watch".to_string(), *pid)]));
-    }
-    let lambda_port: u16 = stack.lambda_endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).ok_or("bad lambda endpoint")?;
-    let pid = start_watch(opts, &infra, &stack.endpoint, lambda_port)?;
-    stack.pids.insert("cargo-lambda-watch".into(), pid);
+    let old: BTreeMap<String, u32> = stack.pids.iter().filter(|(k, _)| k.starts_with("watch-")).map(|(k, v)| (k.clone(), *v)).collect();
+    stop(&old);
+    stack.pids.retain(|k, _| !k.starts_with("watch-"));
+    let watches = start_watches(opts, &infra, &stack.endpoint, &stack.lambda_endpoints)?;
+    stack.pids.extend(watches.clone());
     save(&opts.dir, &stack)?;
-    wait_port("cargo lambda watch", lambda_port, Duration::from_secs(300), pid).await?;
+    wait_watches(&stack.lambda_endpoints, &watches).await?;
     warm(&stack.endpoint).await?;
     stack.state_machine_arn = infra.state_machine("berth-onboard").to_string();
     stack.infra = infra;

@@ -1,16 +1,16 @@
 //! Step 7: the customer becomes ACTIVE, with its outputs recorded and returned.
 
-use berth_adapters::ports::Customers;
+use berth_adapters::config::TableConfig;
+use berth_adapters::ports::{Customers, Ports};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
-use crate::io::{Outputs, State};
+use crate::io::{checked, ActivateInput, Outputs};
+use crate::Context;
 
-pub async fn run<C: Customers>(customers: &C, state: &State) -> Result<Outputs, BerthError> {
-    let plan = state.plan()?;
-    let allocation = state.allocation()?;
-    let resources = state.resources()?;
-    let dns = state.dns()?;
+pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: ActivateInput) -> Result<Outputs, BerthError> {
+    let plan = checked(&input.plan)?;
+    let (allocation, resources, dns) = (&input.placement, &input.resources, &input.dns);
     let mut outputs = Outputs {
         customer_id: plan.customer_id.clone(),
         state: CustomerState::Active,
@@ -38,7 +38,7 @@ pub async fn run<C: Customers>(customers: &C, state: &State) -> Result<Outputs, 
         outputs.log_groups.insert(s.service.clone(), s.log_group.clone());
     }
     let value = serde_json::to_value(&outputs).map_err(|e| BerthError::Internal(format!("outputs not serializable: {e}")))?;
-    customers.activate(&plan.customer_id, &plan.execution_id, &value).await?;
+    cx.ports.customers().activate(&plan.customer_id, &plan.execution_id, &value).await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, url = %outputs.url, "customer active");
     Ok(outputs)
 }

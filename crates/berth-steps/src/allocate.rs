@@ -4,15 +4,18 @@
 //! berth does not own that already routes the customer's host on that listener is a
 //! conflict: berth would compete with it for the host's traffic.
 
+use berth_adapters::config::TableConfig;
 use berth_adapters::model::same_dns_name;
-use berth_adapters::ports::{ListenerRules, Placements};
+use berth_adapters::ports::{ListenerRules, Placements, Ports};
 use berth_domain::pool::Need;
 use berth_domain::BerthError;
 
-use crate::io::{AllocationOutput, RulePriority, State};
+use crate::io::{checked, AllocationOutput, PlanInput, RulePriority};
+use crate::Context;
 
-pub async fn run<P: Placements, R: ListenerRules>(placements: &P, rules: &R, state: &State) -> Result<AllocationOutput, BerthError> {
-    let plan = state.plan()?;
+pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Result<AllocationOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let (placements, rules) = (cx.ports.placements(), cx.ports.rules());
     let need = Need {
         rules: plan.rules.len() as u32,
         target_groups: plan.services.iter().filter(|s| s.target_group.is_some()).count() as u32,
@@ -33,7 +36,7 @@ pub async fn run<P: Placements, R: ListenerRules>(placements: &P, rules: &R, sta
                 let foreign: Vec<String> = live
                     .iter()
                     .filter(|r| for_host.contains(&r.arn))
-                    .filter(|r| !tags.get(&r.arn).is_some_and(|t| crate::resources::owned_by(t, plan)))
+                    .filter(|r| !tags.get(&r.arn).is_some_and(|t| crate::resource::owned_by(t, plan)))
                     .map(|r| format!("{} (priority {})", r.arn, r.priority.map(|p| p.to_string()).unwrap_or_else(|| "default".into())))
                     .collect();
                 if !foreign.is_empty() {

@@ -3,19 +3,17 @@
 //! (DescribeTargetHealth). The state machine waits and asks again until both hold, or
 //! until the plan's attempts run out (`Berth.Timeout`, then the rollback).
 
-use berth_adapters::ports::{Services, TargetGroups};
+use berth_adapters::config::ClusterConfig;
+use berth_adapters::ports::{Ports, Services, TargetGroups};
 use berth_domain::BerthError;
 
-use crate::io::{HealthOutput, State, TargetGroupHealth};
+use crate::io::{checked, CheckInput, HealthOutput, TargetGroupHealth};
+use crate::Context;
 
-pub async fn run<S: Services, T: TargetGroups>(
-    services: &S,
-    target_groups: &T,
-    cluster: &str,
-    state: &State,
-) -> Result<HealthOutput, BerthError> {
-    let plan = state.plan()?;
-    let attempts = state.health.as_ref().map_or(0, |h| h.attempts) + 1;
+pub async fn run<P: Ports>(cx: &Context<ClusterConfig, P>, input: CheckInput) -> Result<HealthOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let (services, target_groups, cluster) = (cx.ports.services(), cx.ports.target_groups(), cx.config.cluster.as_str());
+    let attempts = input.attempts.saturating_add(1);
     let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
     let observed = services.describe(cluster, &names).await?;
     let missing: Vec<&str> = names.iter().filter(|n| !observed.iter().any(|o| &o.name == *n)).map(String::as_str).collect();
@@ -41,9 +39,8 @@ pub async fn run<S: Services, T: TargetGroups>(
     // all be there.
     let mut targets = Vec::new();
     if waiting.is_empty() {
-        let resources = state.resources()?;
         for s in plan.services.iter().filter(|s| s.desired_count > 0) {
-            let Some(arn) = resources.services.iter().find(|r| r.service == s.name).and_then(|r| r.target_group_arn.clone()) else {
+            let Some(arn) = input.target_groups.iter().find(|r| r.service == s.name).and_then(|r| r.target_group_arn.clone()) else {
                 continue;
             };
             let health = target_groups.health(&arn).await?;

@@ -6,24 +6,26 @@
 
 use berth_adapters::config::DnsConfig;
 use berth_adapters::model::{AliasSpec, RecordObserved};
-use berth_adapters::ports::Dns;
+use berth_adapters::ports::{Dns, Ports};
 use berth_domain::BerthError;
 
-use crate::io::{DnsOutput, State};
+use crate::io::{checked, DnsInput, DnsOutput};
+use crate::Context;
 
 /// The alias target of a customer placed on the ALB with this DNS name.
 pub fn alias_target(alb_dns_name: &str) -> String {
     format!("dualstack.{}", alb_dns_name.trim_end_matches('.'))
 }
 
-pub async fn run<D: Dns>(dns: &D, cfg: &DnsConfig, state: &State) -> Result<DnsOutput, BerthError> {
-    let plan = state.plan()?;
-    if !state.health.as_ref().is_some_and(|h| h.stable) {
+pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Result<DnsOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let (dns, cfg) = (cx.ports.dns(), &cx.config);
+    if !input.healthy {
         return Err(BerthError::Conflict(format!("DNS for '{}' is written only once its services are stable", plan.customer_id)));
     }
-    let alb = &state.allocation()?.alb;
+    let alb = &input.alb;
     let target = alias_target(&alb.dns_name);
-    let adopted: &[RecordObserved] = state.register.as_ref().map(|r| r.records.as_slice()).unwrap_or_default();
+    let adopted: &[RecordObserved] = &input.adopted;
     let found = dns.records(&cfg.hosted_zone_id, &plan.host).await?;
     let foreign: Vec<String> =
         found.iter().filter(|r| !r.is_alias_to(&target) && !adopted.contains(r)).map(RecordObserved::label).collect();

@@ -2,30 +2,30 @@
 //! cause when the rollback undid everything, or ROLLBACK_FAILED with the list of what is
 //! left. Only the owning execution writes; a customer another execution owns is left alone.
 
+use berth_adapters::config::TableConfig;
 use berth_adapters::model::Failure;
-use berth_adapters::ports::{Customers, Ledger};
+use berth_adapters::ports::{Customers, Ledger, Ports};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
-use crate::io::{FailOutput, State};
+use crate::io::{checked, FailInput, FailOutput, RollbackOutcome};
+use crate::Context;
 
 /// Causes are kept short in the record: enough to act on, never a payload dump.
 pub const CAUSE_MAX: usize = 2000;
 
-pub async fn run<C: Customers, G: Ledger>(customers: &C, ledger: &G, state: &State) -> Result<FailOutput, BerthError> {
-    let plan = state.plan()?;
-    let caught = state.error.clone().ok_or_else(|| BerthError::invalid("error", "missing: the Catch puts the error at $.error"))?;
+pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: FailInput) -> Result<FailOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let caught = input.error.clone();
     let cause = readable_cause(&caught.cause);
-    let leftovers: Vec<String> = match (&state.rollback, &state.rollback_error) {
-        (Some(r), _) => r.leftovers.iter().map(|l| format!("{}: {}", l.resource, l.reason)).collect(),
+    let leftovers: Vec<String> = match &input.rollback {
+        RollbackOutcome::Done(r) => r.leftovers.iter().map(|l| format!("{}: {}", l.resource, l.reason)).collect(),
         // The rollback failed for good: what the ledger still lists is left, and the
         // priorities and host were not given back.
-        (None, rollback_error) => {
-            let mut left: Vec<String> = ledger.entries(&plan.customer_id).await?.iter().map(|e| e.label()).collect();
-            if let Some(re) = rollback_error {
-                left.push(format!("rollback stopped: {}: {}", re.error, readable_cause(&re.cause)));
-                left.push("priorities and host: kept".to_string());
-            }
+        RollbackOutcome::Failed(re) => {
+            let mut left: Vec<String> = cx.ports.ledger().entries(&plan.customer_id).await?.iter().map(|e| e.label()).collect();
+            left.push(format!("rollback stopped: {}: {}", re.error, readable_cause(&re.cause)));
+            left.push("priorities and host: kept".to_string());
             left
         }
     };
@@ -35,7 +35,7 @@ pub async fn run<C: Customers, G: Ledger>(customers: &C, ledger: &G, state: &Sta
         cause: cause.clone(),
         leftovers,
     };
-    let marked = customers.mark_failed(&plan.customer_id, &plan.execution_id, &failure).await?.is_some();
+    let marked = cx.ports.customers().mark_failed(&plan.customer_id, &plan.execution_id, &failure).await?.is_some();
     if failure.state == CustomerState::RollbackFailed {
         tracing::error!(customer = %plan.customer_id, execution = %plan.execution_id, error = %caught.error, marked, leftovers = ?failure.leftovers, "provisioning failed and cleanup did not finish");
     } else {

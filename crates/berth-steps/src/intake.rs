@@ -5,25 +5,22 @@
 //! a new onboarding of a customer who is ACTIVE or being provisioned by another execution
 //! (changes go through updates).
 
-use berth_adapters::ports::{Customers, Executions};
+use berth_adapters::config::IntakeConfig;
+use berth_adapters::ports::{Customers, Executions, Ports};
 use berth_adapters::ExecutionObserved;
-use berth_domain::catalog::Catalog;
 use berth_domain::naming;
 use berth_domain::request::OnboardingRequest;
 use berth_domain::state::CustomerState;
-use berth_domain::validate::{self, Settings};
+use berth_domain::validate;
 use berth_domain::BerthError;
 
-use crate::io::IntakeOutput;
+use crate::io::{IntakeInput, IntakeOutput};
+use crate::Context;
 
-pub async fn run<C: Customers, E: Executions>(
-    customers: &C,
-    executions: &E,
-    catalog: &Catalog,
-    settings: &Settings,
-    state_machine_arn: &str,
-    request: serde_json::Value,
-) -> Result<IntakeOutput, BerthError> {
+pub async fn run<P: Ports>(cx: &Context<IntakeConfig, P>, input: IntakeInput) -> Result<IntakeOutput, BerthError> {
+    let IntakeInput(request) = input;
+    let (customers, executions) = (cx.ports.customers(), cx.ports.executions());
+    let (catalog, settings, state_machine_arn) = (&cx.catalog, &cx.config.settings, cx.config.state_machine_arn.as_str());
     let parsed = OnboardingRequest::from_json(request.clone())?;
     let name = naming::execution_name(&parsed.customer_id, &parsed.idempotency_key);
     let arn = naming::execution_arn(state_machine_arn, &name);

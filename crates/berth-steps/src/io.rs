@@ -1,14 +1,46 @@
-//! The execution state the steps read and the observations they return. The state machine
-//! keeps each step's result at `$.<step>`: `$.plan`, `$.register`, `$.allocation`,
-//! `$.resources`, `$.health`, `$.dns`; after a failure `$.error`, then `$.rollback` (or
-//! `$.rollback_error` when the rollback itself failed for good).
+//! What the steps take and return. Each step takes its own small input, which a state
+//! machine builds with `Parameters` from what earlier steps returned (the onboarding
+//! machine keeps each result at `$.<step>`, see [`crate::pipeline`]), and which a later
+//! machine can build from the customer's record. Every input carries the plan, and so the
+//! customer and the execution its log lines name.
 
 use std::collections::BTreeMap;
 
 use berth_adapters::model::{AlbRef, RecordObserved, ServiceObserved};
 use berth_domain::plan::Plan;
 use berth_domain::state::CustomerState;
+use berth_domain::BerthError;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+/// A step's input: it names the customer and execution its log span carries.
+pub trait StepInput: DeserializeOwned + Send {
+    fn customer(&self) -> &str;
+    fn execution(&self) -> &str;
+}
+
+/// The plan, checked: a step refuses a plan that breaks a rule before it touches anything.
+pub fn checked(plan: &Plan) -> Result<&Plan, BerthError> {
+    let broken = plan.check();
+    if broken.is_empty() {
+        Ok(plan)
+    } else {
+        Err(BerthError::InvalidRequest(broken))
+    }
+}
+
+macro_rules! planned_input {
+    ($($t:ty),* $(,)?) => {$(
+        impl StepInput for $t {
+            fn customer(&self) -> &str {
+                &self.plan.customer_id
+            }
+            fn execution(&self) -> &str {
+                &self.plan.execution_id
+            }
+        }
+    )*};
+}
 
 /// The validate step's input: the request as posted and the execution that runs it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,27 +49,97 @@ pub struct ValidateInput {
     pub execution_id: String,
 }
 
-/// Every later step's input: the state so far. Steps read what they need.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct State {
-    pub plan: Option<Plan>,
-    #[serde(default)]
-    pub register: Option<RegisterOutput>,
-    #[serde(default)]
-    pub allocation: Option<AllocationOutput>,
-    #[serde(default)]
-    pub resources: Option<ResourcesOutput>,
-    #[serde(default)]
-    pub health: Option<HealthOutput>,
-    #[serde(default)]
-    pub dns: Option<DnsOutput>,
-    #[serde(default)]
-    pub error: Option<CaughtError>,
-    #[serde(default)]
-    pub rollback: Option<RollbackOutput>,
-    #[serde(default)]
-    pub rollback_error: Option<CaughtError>,
+impl StepInput for ValidateInput {
+    fn customer(&self) -> &str {
+        self.request.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+    fn execution(&self) -> &str {
+        &self.execution_id
+    }
 }
+
+/// The intake Lambda's input: the onboarding request as the portal posts it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IntakeInput(pub serde_json::Value);
+
+impl StepInput for IntakeInput {
+    fn customer(&self) -> &str {
+        self.0.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+    fn execution(&self) -> &str {
+        ""
+    }
+}
+
+/// The input of a step that needs only the plan: register, allocate, rollback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub plan: Plan,
+}
+
+/// The resources step's input: the plan and where it was placed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourcesInput {
+    pub plan: Plan,
+    pub placement: AllocationOutput,
+}
+
+/// The health check's input: the plan, each service's target group, and how many checks
+/// came before this one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckInput {
+    pub plan: Plan,
+    pub target_groups: Vec<TargetGroupRef>,
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// A service's target group, as the resources step reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupRef {
+    pub service: String,
+    pub target_group_arn: Option<String>,
+}
+
+/// The dns step's input: the plan, the ALB the host goes to, whether the health gate passed,
+/// and the records registration found to be the customer's (which may be replaced).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DnsInput {
+    pub plan: Plan,
+    pub alb: AlbRef,
+    pub healthy: bool,
+    #[serde(default)]
+    pub adopted: Vec<RecordObserved>,
+}
+
+/// The activate step's input: everything the customer's outputs name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivateInput {
+    pub plan: Plan,
+    pub placement: AllocationOutput,
+    pub resources: ResourcesOutput,
+    pub dns: DnsOutput,
+}
+
+/// The fail step's input: the plan, the error that ended the execution and how the
+/// rollback ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailInput {
+    pub plan: Plan,
+    pub error: CaughtError,
+    pub rollback: RollbackOutcome,
+}
+
+/// How the rollback ended: what it did, or the error it failed with for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RollbackOutcome {
+    Done(RollbackOutput),
+    Failed(CaughtError),
+}
+
+planned_input!(PlanInput, ResourcesInput, CheckInput, DnsInput, ActivateInput, FailInput);
 
 /// What the rollback undid and what it could not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +183,7 @@ pub struct RegisterOutput {
     pub host: String,
     /// Records found at the host that are berth's for this customer (left by an earlier
     /// execution, as its ledger says): the dns step may replace them, and nothing else.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub records: Vec<RecordObserved>,
 }
 
@@ -187,27 +289,4 @@ pub struct FailOutput {
     pub error: String,
     pub cause: String,
     pub leftovers: Vec<String>,
-}
-
-impl State {
-    /// The plan, checked: a step refuses a plan that breaks a rule before it touches
-    /// anything.
-    pub fn plan(&self) -> Result<&Plan, berth_domain::BerthError> {
-        let plan = self.plan.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("plan", "missing from the execution state"))?;
-        let broken = plan.check();
-        if broken.is_empty() {
-            Ok(plan)
-        } else {
-            Err(berth_domain::BerthError::InvalidRequest(broken))
-        }
-    }
-    pub fn allocation(&self) -> Result<&AllocationOutput, berth_domain::BerthError> {
-        self.allocation.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("allocation", "missing from the execution state"))
-    }
-    pub fn resources(&self) -> Result<&ResourcesOutput, berth_domain::BerthError> {
-        self.resources.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("resources", "missing from the execution state"))
-    }
-    pub fn dns(&self) -> Result<&DnsOutput, berth_domain::BerthError> {
-        self.dns.as_ref().ok_or_else(|| berth_domain::BerthError::invalid("dns", "missing from the execution state"))
-    }
 }

@@ -11,14 +11,21 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use berth_domain::input;
+use berth_adapters::aws::{sdk_config, Aws};
+use berth_adapters::config::FromEnv;
+use berth_domain::catalog::Catalog;
+use berth_domain::{input, naming};
 use berth_domain::{BerthError, ErrorKind};
 use futures_util::FutureExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tracing::Instrument;
+
+use crate::io::StepInput;
+use crate::pipeline::Step;
 
 /// The event every berth Lambda takes: the payload as JSON text, parsed by berth.
 pub type Event = LambdaEvent<Box<RawValue>>;
@@ -44,32 +51,54 @@ pub fn parse<T: DeserializeOwned>(payload: &Value) -> Result<T, BerthError> {
     input::parse(payload, "")
 }
 
-/// A string at `path` for the log span, cut short: a log line never carries a megabyte.
-fn field(v: &Value, path: &[&str]) -> String {
-    let s = path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or("");
-    berth_domain::naming::truncate(s, 80).to_string()
+/// What a step runs with: its function's configuration, read once at start, and the ports,
+/// built once. `P` is [`Aws`] in a Lambda and the in-memory fakes in the tests.
+pub struct Context<C, P> {
+    pub config: C,
+    pub ports: P,
+    pub catalog: Catalog,
+}
+
+impl<C, P> Context<C, P> {
+    pub fn new(config: C, ports: P) -> Self {
+        Context { config, ports, catalog: Catalog::builtin() }
+    }
+}
+
+/// A berth Lambda: logging, its configuration, the SDK clients (each request's User-Agent
+/// names the function), then the runtime serving `step` on every event. A function's `main`
+/// is this one call.
+pub async fn serve<C, I, O, F, Fut>(function: &'static Step, step: F) -> Result<(), lambda_runtime::Error>
+where
+    C: FromEnv,
+    I: StepInput,
+    O: Serialize,
+    F: Fn(&'static Context<C, Aws>, I) -> Fut + Copy,
+    Fut: Future<Output = Result<O, BerthError>>,
+{
+    berth_adapters::telemetry::init();
+    let config = C::from_env()?;
+    let sdk = sdk_config(&function.binary()).await;
+    let ports = Aws::new(&sdk, config.table());
+    // One context for the life of the process, which every invocation borrows.
+    let cx: &'static Context<C, Aws> = Box::leak(Box::new(Context::new(config, ports)));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: Event| async move { handle(function.name, cx, event, step).await })).await
 }
 
 /// Runs one step for one event.
-pub async fn handle<T, R, F, Fut>(step: &'static str, event: Event, f: F) -> Result<R, StepError>
+pub async fn handle<'a, C, P, I, O, F, Fut>(step: &'static str, cx: &'a Context<C, P>, event: Event, f: F) -> Result<O, StepError>
 where
-    T: DeserializeOwned,
-    F: FnOnce(T) -> Fut,
-    Fut: Future<Output = Result<R, BerthError>>,
+    I: StepInput,
+    F: FnOnce(&'a Context<C, P>, I) -> Fut,
+    Fut: Future<Output = Result<O, BerthError>>,
 {
-    let payload = input::parse_text(event.payload.get());
-    let (customer, execution) = match &payload {
-        Ok(v) => (
-            Some(field(v, &["plan", "customer_id"])).filter(|c| !c.is_empty()).unwrap_or_else(|| field(v, &["request", "customer_id"])),
-            Some(field(v, &["plan", "execution_id"])).filter(|e| !e.is_empty()).unwrap_or_else(|| field(v, &["execution_id"])),
-        ),
+    let input: Result<I, BerthError> = input::parse_text(event.payload.get()).and_then(|v| parse(&v));
+    let (customer, execution) = match &input {
+        Ok(i) => (naming::truncate(i.customer(), 80).to_string(), naming::truncate(i.execution(), 120).to_string()),
         Err(_) => (String::new(), String::new()),
     };
     let span = tracing::info_span!("step", step, customer = %customer, execution = %execution, request_id = %event.context.request_id);
-    let run = async move {
-        let input: T = parse(&payload?)?;
-        f(input).await
-    };
+    let run = async move { f(cx, input?).await };
     let outcome = AssertUnwindSafe(run).catch_unwind().instrument(span.clone()).await.unwrap_or_else(|_| {
         // The panic's message went to stderr through the panic hook; the caller gets a name
         // from the vocabulary, not a Rust type name.

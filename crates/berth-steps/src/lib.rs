@@ -1,7 +1,8 @@
 //! The provisioning steps. Each is a reconciler: it looks up what exists, creates or fixes
 //! only what is missing, and returns what it observed; running it twice changes nothing.
-//! Steps take typed inputs (the execution state) and the narrow ports they need; the
-//! [`lambda`] module adapts them to Lambda events and `Diagnostic`s.
+//! Each step takes its function's [`Context`] (configuration and ports, built once) and its
+//! own small input ([`io`]); the [`lambda`] module adapts them to Lambda events and
+//! `Diagnostic`s, and [`pipeline`] names every step once and builds the state machines.
 
 pub mod activate;
 pub mod allocate;
@@ -11,9 +12,12 @@ pub mod fail;
 pub mod intake;
 pub mod io;
 pub mod lambda;
+pub mod pipeline;
 pub mod register;
+pub mod resource;
 pub mod resources;
 pub mod rollback;
 pub mod validate;
 
 pub use io::*;
+pub use lambda::{serve, Context};

@@ -4,26 +4,23 @@
 //! serve something else (a site, mail, a verification record): berth refuses it rather than
 //! replace it, before anything is written.
 
-use berth_adapters::config::DnsConfig;
+use berth_adapters::config::RegisterConfig;
 use berth_adapters::model::{RecordObserved, Registration};
-use berth_adapters::ports::{Customers, Dns, Ledger};
+use berth_adapters::ports::{Customers, Dns, Ledger, Ports};
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
-use crate::io::{RegisterOutput, State};
+use crate::io::{checked, PlanInput, RegisterOutput};
+use crate::Context;
 
-pub async fn run<C: Customers, G: Ledger, D: Dns>(
-    customers: &C,
-    ledger: &G,
-    dns: &D,
-    cfg: &DnsConfig,
-    state: &State,
-) -> Result<RegisterOutput, BerthError> {
-    let plan = state.plan()?;
-    let records = owned_records(ledger, dns, cfg, &plan.customer_id, &plan.host).await?;
+pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) -> Result<RegisterOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let zone = cx.config.hosted_zone_id.as_str();
+    let records = owned_records(cx.ports.ledger(), cx.ports.dns(), zone, &plan.customer_id, &plan.host).await?;
     let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
-    customers
+    cx.ports
+        .customers()
         .register(&Registration {
             customer_id: plan.customer_id.clone(),
             execution_id: plan.execution_id.clone(),
@@ -33,7 +30,7 @@ pub async fn run<C: Customers, G: Ledger, D: Dns>(
             plan_json,
             // In the ledger before the dns step can write it: a rollback from any later
             // step looks for it.
-            ledger: vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(cfg.hosted_zone_id.clone()), &plan.execution_id)],
+            ledger: vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(zone.to_string()), &plan.execution_id)],
         })
         .await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, "customer registered");
@@ -45,11 +42,11 @@ pub async fn run<C: Customers, G: Ledger, D: Dns>(
 async fn owned_records<G: Ledger, D: Dns>(
     ledger: &G,
     dns: &D,
-    cfg: &DnsConfig,
+    zone: &str,
     customer: &str,
     host: &str,
 ) -> Result<Vec<RecordObserved>, BerthError> {
-    let found = dns.records(&cfg.hosted_zone_id, host).await?;
+    let found = dns.records(zone, host).await?;
     if found.is_empty() {
         return Ok(found);
     }
@@ -62,7 +59,7 @@ async fn owned_records<G: Ledger, D: Dns>(
     if !foreign.is_empty() {
         return Err(BerthError::Conflict(format!(
             "host {host} already has DNS records berth does not own in zone {}: {}; berth changes nothing there (remove them, or choose another customer id)",
-            cfg.hosted_zone_id,
+            zone,
             foreign.join(", ")
         )));
     }

@@ -9,8 +9,14 @@ use berth_domain::validate::{self, Settings};
 use berth_domain::BerthError;
 
 use crate::io::ValidateInput;
+use crate::Context;
 
-pub fn run(input: ValidateInput, catalog: &Catalog, settings: &Settings) -> Result<Plan, BerthError> {
+pub async fn run<P>(cx: &Context<Settings, P>, input: ValidateInput) -> Result<Plan, BerthError> {
+    plan(input, &cx.catalog, &cx.config)
+}
+
+/// The plan for a request: pure.
+pub fn plan(input: ValidateInput, catalog: &Catalog, settings: &Settings) -> Result<Plan, BerthError> {
     if input.execution_id.trim().is_empty() {
         return Err(BerthError::invalid("execution_id", "missing: the state machine passes $$.Execution.Id"));
     }

@@ -1,12 +1,20 @@
-//! The state machines and the error vocabulary agree: every name in an `ErrorEquals` is
-//! berth's or one AWS defines; every Task retries the transient ones; every step after
-//! validation has a Catch to the rollback; every placeholder is substituted by SAM.
+//! The state machines: the committed files are what the step table generates; the error
+//! vocabulary and the machines agree (every name in an `ErrorEquals` is berth's or one AWS
+//! defines); every Task retries the transient ones; every step after validation has a Catch
+//! to the rollback; each Task's `Parameters` build its step's input; and `template.yaml`
+//! has, for every Task, a function, a substitution and an invoke permission, and gives each
+//! function exactly the variables its configuration reads.
+//!
+//! Regenerate the files with `BERTH_WRITE_ASL=1 cargo test -p berth-steps --test asl`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use berth_domain::ErrorKind;
 use serde_json::Value;
+
+use berth_adapters::config::Env;
+use berth_steps::pipeline::{self, Step, FAIL, LAMBDA_CRASH, LAMBDA_TRANSIENT, ROLLBACK, STEPS};
 
 const AWS_NAMES: &[&str] = &[
     "States.ALL",
@@ -20,10 +28,6 @@ const AWS_NAMES: &[&str] = &[
     "Runtime.ExitError",
     "Sandbox.Timedout",
 ];
-/// What a Lambda that died mid-step reports: every step converges when it runs again.
-const LAMBDA_CRASH: &[&str] = &["Runtime.ExitError", "Sandbox.Timedout", "Lambda.Unknown"];
-const LAMBDA_TRANSIENT: &[&str] =
-    &["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -82,7 +86,7 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
             let mut retried = Vec::new();
             error_equals(&s["Retry"], &mut retried);
             assert!(retried.contains(&"Berth.Transient".to_string()), "{file}: {name} does not retry Berth.Transient");
-            for l in LAMBDA_TRANSIENT.iter().chain(LAMBDA_CRASH) {
+            for l in LAMBDA_TRANSIENT.iter().chain(&LAMBDA_CRASH) {
                 assert!(retried.iter().any(|r| r == l), "{file}: {name} does not retry {l}");
             }
             for r in s["Retry"].as_array().unwrap() {
@@ -93,13 +97,13 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
             let catch = || s["Catch"].as_array().unwrap_or_else(|| panic!("{file}: {name} has no Catch"));
             match name.as_str() {
                 _ if validation => {}
-                // The failure path: the rollback, whatever happens to it, ends in MarkFailed,
-                // which ends in the Fail state.
-                "Rollback" => {
-                    assert!(catch().iter().any(|c| c["Next"] == "MarkFailed" && c["ResultPath"] == "$.rollback_error"));
-                    assert_eq!(s["Next"], "MarkFailed");
+                // The failure path: the rollback, whatever happens to it, ends in Fail, which
+                // ends in the Fail state.
+                n if n == ROLLBACK.state() => {
+                    assert!(catch().iter().any(|c| c["Next"] == FAIL.state() && c["ResultPath"] == ROLLBACK.result_path()));
+                    assert_eq!(s["Next"], FAIL.state());
                 }
-                "MarkFailed" => assert_eq!(s["Next"], "Failed"),
+                n if n == FAIL.state() => assert_eq!(s["Next"], "Failed"),
                 _ => assert!(
                     catch().iter().any(|c| c["Next"] == "Rollback" && c["ResultPath"] == "$.error"),
                     "{file}: {name} does not lead to Rollback"
@@ -118,5 +122,141 @@ fn every_placeholder_is_a_sam_substitution() {
             let key = placeholder.split('}').next().unwrap();
             assert!(template.contains(&format!("{key}: !GetAtt")), "{file}: ${{{key}}} is not in the template's DefinitionSubstitutions");
         }
+    }
+}
+
+#[test]
+fn the_committed_machines_are_the_generated_ones() {
+    let write = std::env::var("BERTH_WRITE_ASL").is_ok_and(|v| v == "1");
+    for m in pipeline::machines() {
+        let path = root().join(m.file);
+        let text = m.render();
+        if write {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} differs from what the step table generates: run BERTH_WRITE_ASL=1 cargo test -p berth-steps --test asl",
+            m.file
+        );
+    }
+}
+
+#[test]
+fn every_task_runs_a_step_of_the_table_under_its_own_name() {
+    for m in pipeline::machines() {
+        let d = m.definition();
+        for (name, s) in d["States"].as_object().unwrap() {
+            if s["Type"] == "Task" {
+                let step = m.tasks().into_iter().find(|(n, _)| n == name).map(|(_, st)| st);
+                let step = step.unwrap_or_else(|| panic!("{}: {name} runs no step of the table", m.file));
+                assert_eq!(name, &step.state());
+                // The result at its path, or (validate) the state rebuilt around it.
+                let selected =
+                    s["ResultPath"] == "$" && s["ResultSelector"].get(format!("{}.$", step.result_key())) == Some(&Value::from("$"));
+                assert!(s["ResultPath"] == step.result_path() || selected, "{}: {name} keeps its result elsewhere", m.file);
+            }
+        }
+    }
+}
+
+/// The template as YAML (CloudFormation's short tags are kept as tagged values).
+fn template() -> serde_yaml_ng::Value {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
+}
+
+/// A tagged value's inner value (`!Ref X` is X), or the value.
+fn untag(v: &serde_yaml_ng::Value) -> &serde_yaml_ng::Value {
+    match v {
+        serde_yaml_ng::Value::Tagged(t) => &t.value,
+        other => other,
+    }
+}
+
+fn function<'a>(t: &'a serde_yaml_ng::Value, step: &Step) -> &'a serde_yaml_ng::Value {
+    let f = &t["Resources"][step.function_id().as_str()];
+    assert_eq!(f["Type"].as_str(), Some("AWS::Serverless::Function"), "template.yaml has no function {}", step.function_id());
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"].as_str(), Some(step.binary().as_str()), "{}", step.function_id());
+    f
+}
+
+#[test]
+fn the_template_has_a_function_substitution_and_permission_for_every_task() {
+    let t = template();
+    for m in pipeline::machines() {
+        let machines: Vec<&serde_yaml_ng::Value> = t["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::StateMachine"))
+            .filter(|r| r["Properties"]["DefinitionUri"].as_str() == Some(m.file))
+            .collect();
+        assert_eq!(machines.len(), 1, "template.yaml deploys {} once", m.file);
+        let props = &machines[0]["Properties"];
+        let invokable: Vec<&str> = props["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|p| untag(&p["LambdaInvokePolicy"]["FunctionName"]).as_str())
+            .collect();
+        for (state, step) in m.tasks() {
+            function(&t, step);
+            let sub = untag(&props["DefinitionSubstitutions"][step.substitution().as_str()]);
+            assert_eq!(sub.as_str(), Some(format!("{}.Arn", step.function_id()).as_str()), "{}: {state}'s substitution", m.file);
+            assert!(
+                invokable.contains(&step.function_id().as_str()),
+                "{}: the state machine may not invoke {}",
+                m.file,
+                step.function_id()
+            );
+        }
+        let subs = props["DefinitionSubstitutions"].as_mapping().unwrap();
+        assert_eq!(subs.len(), m.tasks().len(), "{}: a substitution no Task uses", m.file);
+    }
+}
+
+#[test]
+fn every_function_in_the_template_is_a_step_of_the_table() {
+    let t = template();
+    let declared: BTreeSet<String> = STEPS.iter().map(|s| s.function_id()).collect();
+    for (id, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() == Some("AWS::Serverless::Function") {
+            let id = id.as_str().unwrap_or_default();
+            assert!(declared.contains(id), "template.yaml's {id} is not in the step table");
+        }
+    }
+}
+
+#[test]
+fn each_function_gets_exactly_the_variables_it_reads() {
+    let t = template();
+    for step in &STEPS {
+        let vars = function(&t, step)["Properties"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+        let given: BTreeSet<String> =
+            vars.keys().filter_map(|k| k.as_str()).filter(|k| k.starts_with("BERTH_")).map(str::to_string).collect();
+        let declared: BTreeSet<String> = step.vars.iter().map(|v| v.to_string()).collect();
+        assert_eq!(given, declared, "{}: template.yaml's variables (left) and what its configuration reads (right)", step.function_id());
+        // Read from what the template gives (with a value each): nothing missing, and
+        // nothing read that is not declared.
+        let mut env: BTreeMap<String, String> = given.iter().map(|k| (k.clone(), sample(k))).collect();
+        env.insert("AWS_REGION".into(), "us-east-1".into());
+        let env = Env::from_map(env);
+        (step.read_config)(&env).unwrap_or_else(|e| panic!("{}: {e}", step.binary()));
+        for asked in env.asked().into_iter().filter(|a| a.starts_with("BERTH_")) {
+            assert!(declared.contains(&asked), "{} reads {asked} but does not declare it", step.binary());
+        }
+    }
+}
+
+/// A value of the right shape for a variable.
+fn sample(var: &str) -> String {
+    match var {
+        "BERTH_DOMAIN" => "saas.example.com".into(),
+        "BERTH_LOG_RETENTION_DAYS" => "30".into(),
+        "BERTH_HEALTH_INTERVAL_SECONDS" => "15".into(),
+        "BERTH_HEALTH_MAX_ATTEMPTS" => "40".into(),
+        "BERTH_NAME_PREFIX" => "berth".into(),
+        other => format!("value-of-{}", other.to_ascii_lowercase()),
     }
 }

@@ -1,7 +1,8 @@
 //! `events/`: the onboarding request (`onboard.json`: the intake Lambda's event and the
-//! state machine's input) and one input per step, for
-//! `cargo lambda invoke`, the console and the tests. The step events are derived from
-//! `onboard.json` by the real validate step; this test fails when they drift.
+//! state machine's input) and one input per step, for `cargo lambda invoke`, the console
+//! and the tests. The step events are what the onboarding machine's `Parameters` build
+//! from `onboard.json`, the real validate step's plan and sample results of the steps
+//! before; this test fails when they drift, and checks each parses as its step's input.
 //! Regenerate with `BERTH_WRITE_EVENTS=1 cargo test -p berth-steps --test events`.
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use berth_adapters::model::ServiceObserved;
 use berth_domain::catalog::Catalog;
 use berth_domain::plan::HealthPolicy;
 use berth_domain::validate::Settings;
+use berth_steps::pipeline::{self, Machine};
 use berth_steps::*;
 use serde_json::{json, Value};
 
@@ -29,18 +31,21 @@ fn events() -> Vec<(&'static str, Value)> {
         health: HealthPolicy { interval_seconds: 1, max_attempts: 20 },
         name_prefix: "berth".into(),
     };
-    let validate_input = ValidateInput { request: request.clone(), execution_id: EXECUTION.into() };
-    let plan = validate::run(validate_input.clone(), &Catalog::builtin(), &settings).unwrap();
-    let mut state = State { plan: Some(plan.clone()), ..Default::default() };
-    let register = json!(state);
-    state.register = Some(RegisterOutput {
-        customer_id: plan.customer_id.clone(),
-        state: berth_domain::state::CustomerState::Provisioning,
-        host: plan.host.clone(),
-        records: vec![],
-    });
-    let allocate = json!(state);
-    state.allocation = Some(AllocationOutput {
+    let machine = pipeline::onboard();
+    let mut run = Run { machine: &machine, state: request.clone(), events: Vec::new() };
+    let plan =
+        validate::plan(ValidateInput { request: request.clone(), execution_id: EXECUTION.into() }, &Catalog::builtin(), &settings).unwrap();
+    run.step("Validate", json!(plan));
+    run.step(
+        "Register",
+        json!(RegisterOutput {
+            customer_id: plan.customer_id.clone(),
+            state: berth_domain::state::CustomerState::Provisioning,
+            host: plan.host.clone(),
+            records: vec![],
+        }),
+    );
+    let allocation = AllocationOutput {
         alb: berth_adapters::model::AlbRef {
             name: "berth-shared-1".into(),
             listener_arn: LISTENER.into(),
@@ -54,10 +59,10 @@ fn events() -> Vec<(&'static str, Value)> {
             .enumerate()
             .map(|(i, r)| RulePriority { service: r.service.clone(), priority: i as u32 + 1 })
             .collect(),
-    });
-    let resources = json!(state);
+    };
+    run.step("Allocate", json!(allocation));
     let arn = |kind: &str, name: &str| format!("arn:aws:{kind}:us-east-1:123456789012:{name}");
-    state.resources = Some(ResourcesOutput {
+    let resources = ResourcesOutput {
         services: plan
             .services
             .iter()
@@ -68,24 +73,17 @@ fn events() -> Vec<(&'static str, Value)> {
                     .target_group
                     .as_ref()
                     .map(|t| arn("elasticloadbalancing", &format!("targetgroup/{}/0123456789abcdef", t.name))),
-                rule_arn: state
-                    .allocation
-                    .as_ref()
-                    .unwrap()
-                    .priorities
-                    .iter()
-                    .find(|p| p.service == s.name)
-                    .map(|p| format!("{LISTENER}/rule-{}", p.priority)),
-                priority: state.allocation.as_ref().unwrap().priorities.iter().find(|p| p.service == s.name).map(|p| p.priority),
+                rule_arn: allocation.priorities.iter().find(|p| p.service == s.name).map(|p| format!("{LISTENER}/rule-{}", p.priority)),
+                priority: allocation.priorities.iter().find(|p| p.service == s.name).map(|p| p.priority),
                 task_definition_arn: arn("ecs", &format!("task-definition/{}:1", s.task_family)),
                 service_arn: arn("ecs", &format!("service/berth-shared/{}", s.ecs_service)),
             })
             .collect(),
         created: vec![],
         fixed: vec![],
-    });
-    let check = json!(state);
-    state.health = Some(HealthOutput {
+    };
+    run.step("Resources", json!(resources));
+    let health = HealthOutput {
         attempts: 1,
         stable: true,
         services: plan
@@ -103,61 +101,76 @@ fn events() -> Vec<(&'static str, Value)> {
                 tags: Default::default(),
             })
             .collect(),
-        targets: state
-            .resources
-            .as_ref()
-            .unwrap()
+        targets: resources
             .services
             .iter()
             .filter_map(|s| {
                 Some(TargetGroupHealth { service: s.service.clone(), target_group_arn: s.target_group_arn.clone()?, healthy: 1, wanted: 1 })
             })
             .collect(),
-    });
-    let dns = json!(state);
-    state.dns = Some(DnsOutput {
-        host: plan.host.clone(),
-        alias_target: "dualstack.berth-shared-1-123456789.us-east-1.elb.amazonaws.com".into(),
-        records: vec!["A".into(), "AAAA".into()],
-        change_id: "/change/C0123456789".into(),
-    });
-    let activate = json!(state);
+    };
+    run.step("Check", json!(health));
+    run.step(
+        "Dns",
+        json!(DnsOutput {
+            host: plan.host.clone(),
+            alias_target: "dualstack.berth-shared-1-123456789.us-east-1.elb.amazonaws.com".into(),
+            records: vec!["A".into(), "AAAA".into()],
+            change_id: "/change/C0123456789".into(),
+        }),
+    );
+    run.event("Activate");
     // A failure after the resources step: the health gate timed out.
-    let mut failed = state.clone();
-    failed.health = None;
-    failed.dns = None;
-    failed.error = Some(CaughtError {
+    run.state["error"] = json!(CaughtError {
         error: "Berth.Timeout".into(),
         // A literal: how a map prints depends on serde_json's features in the build.
         cause: r#"{"errorType":"Berth.Timeout","errorMessage":"not healthy after 20 checks 1s apart: acme-api (running 0/1, 1 deployments, rollout IN_PROGRESS)"}"#.into(),
     });
-    let rollback = json!(failed);
-    let held = failed.resources.clone().unwrap();
+    let held = resources;
     let mut removed = Vec::new();
     removed.extend(held.services.iter().map(|s| format!("service {}", s.service_arn)));
     removed.extend(held.services.iter().map(|s| format!("task_definition {}", s.task_definition_arn)));
     removed.extend(held.services.iter().filter_map(|s| s.rule_arn.as_ref().map(|r| format!("listener_rule {r}"))));
     removed.extend(held.services.iter().filter_map(|s| s.target_group_arn.as_ref().map(|r| format!("target_group {r}"))));
     removed.extend(held.services.iter().map(|s| format!("log_group {}", s.log_group)));
-    failed.rollback = Some(RollbackOutput {
-        customer_id: plan.customer_id.clone(),
-        owned: true,
-        removed,
-        leftovers: vec![],
-        released_priorities: state.allocation.as_ref().unwrap().priorities.iter().map(|p| p.priority).collect(),
-        host_released: true,
-    });
-    vec![
-        ("validate", json!(validate_input)),
-        ("register", register),
-        ("allocate", allocate),
-        ("resources", resources),
-        ("check", check),
-        ("dns", dns),
-        ("activate", activate),
-        ("rollback", rollback),
-        ("fail", json!(failed)),
-    ]
+    run.step(
+        "Rollback",
+        json!(RollbackOutput {
+            customer_id: plan.customer_id.clone(),
+            owned: true,
+            removed,
+            leftovers: vec![],
+            released_priorities: allocation.priorities.iter().map(|p| p.priority).collect(),
+            host_released: true,
+        }),
+    );
+    run.event("Fail");
+    run.events
+}
+
+/// An onboarding execution walked by hand: each state's input from its `Parameters`, each
+/// result placed as its `ResultSelector` and `ResultPath` say.
+struct Run<'a> {
+    machine: &'a Machine,
+    state: Value,
+    events: Vec<(&'static str, Value)>,
+}
+
+impl Run<'_> {
+    fn task(&self, state: &str) -> (Value, &'static str) {
+        let (_, step) = self.machine.tasks().into_iter().find(|(n, _)| *n == state).unwrap();
+        (self.machine.definition()["States"][state].clone(), step.name)
+    }
+    fn event(&mut self, state: &str) {
+        let (task, step) = self.task(state);
+        let input = pipeline::parameters(&task["Parameters"], &self.state, EXECUTION).unwrap_or_else(|e| panic!("{state}: {e}"));
+        self.events.push((step, input));
+    }
+    fn step(&mut self, state: &str, result: Value) {
+        self.event(state);
+        let (task, _) = self.task(state);
+        pipeline::apply_result(&task, &mut self.state, result, EXECUTION).unwrap();
+    }
 }
 
 #[test]
@@ -178,9 +191,16 @@ fn step_events_match_the_onboarding_example() {
             path.display()
         );
         // And every step event is the shape its step takes.
-        if step != "validate" {
-            let state: State = berth_steps::lambda::parse(&committed).unwrap();
-            assert!(state.plan().is_ok());
-        }
+        let parsed = match step {
+            "validate" => berth_steps::lambda::parse::<ValidateInput>(&committed).map(|_| ()),
+            "register" | "allocate" | "rollback" => berth_steps::lambda::parse::<PlanInput>(&committed).map(|_| ()),
+            "resources" => berth_steps::lambda::parse::<ResourcesInput>(&committed).map(|_| ()),
+            "check" => berth_steps::lambda::parse::<CheckInput>(&committed).map(|_| ()),
+            "dns" => berth_steps::lambda::parse::<DnsInput>(&committed).map(|_| ()),
+            "activate" => berth_steps::lambda::parse::<ActivateInput>(&committed).map(|_| ()),
+            "fail" => berth_steps::lambda::parse::<FailInput>(&committed).map(|_| ()),
+            other => panic!("no step {other}"),
+        };
+        parsed.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }

@@ -14,10 +14,9 @@ mod common;
 mod known_bad;
 
 use berth_adapters::memory::Memory;
-use berth_domain::catalog::Catalog;
 use berth_domain::ErrorKind;
 use berth_steps::lambda::{self, handle, StepError};
-use berth_steps::{activate, allocate, check, dns, fail, intake, register, resources, rollback, validate, State, ValidateInput};
+use berth_steps::{activate, allocate, check, dns, fail, intake, register, resources, rollback, validate};
 use common::*;
 use known_bad::{example, field_path, known_bad, replace, FUNCTIONS};
 use lambda_runtime::Diagnostic;
@@ -33,29 +32,21 @@ fn cases() -> u32 {
     std::env::var("BERTH_INPUT_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(CASES)
 }
 
-const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:berth-onboard";
-
-/// Invokes one Lambda's handler in process, as its binary does: the payload is raw JSON text.
+/// Invokes one Lambda's handler in process, as its binary does (`lambda::handle` with the
+/// step its `main` serves), over the fakes: the payload is raw JSON text.
 async fn invoke(m: &Memory, function: &str, payload: &str) -> Result<Value, Diagnostic> {
     let event = lambda::event(payload).map_err(|e| Diagnostic::from(StepError(e)))?;
-    let (settings, infra, zone, catalog) = (settings(), infra(), zone(), Catalog::builtin());
     let out = match function {
-        "validate" => handle("validate", event, |i: ValidateInput| async { validate::run(i, &catalog, &settings) }).await.map(|o| json!(o)),
-        "intake" => handle("intake", event, |r: Value| async { intake::run(m, m, &catalog, &settings, STATE_MACHINE, r).await })
-            .await
-            .map(|o| json!(o)),
-        "register" => handle("register", event, |s: State| async move { register::run(m, m, m, &zone, &s).await }).await.map(|o| json!(o)),
-        "allocate" => handle("allocate", event, |s: State| async move { allocate::run(m, m, &s).await }).await.map(|o| json!(o)),
-        "resources" => {
-            handle("resources", event, |s: State| async move { resources::run(&ports(m), &infra, &s).await }).await.map(|o| json!(o))
-        }
-        "check" => handle("check", event, |s: State| async move { check::run(m, m, "shared", &s).await }).await.map(|o| json!(o)),
-        "dns" => handle("dns", event, |s: State| async move { dns::run(m, &zone, &s).await }).await.map(|o| json!(o)),
-        "activate" => handle("activate", event, |s: State| async move { activate::run(m, &s).await }).await.map(|o| json!(o)),
-        "fail" => handle("fail", event, |s: State| async move { fail::run(m, m, &s).await }).await.map(|o| json!(o)),
-        "rollback" => {
-            handle("rollback", event, |s: State| async move { rollback::run(&rollback_ports(m), &SITE, &s).await }).await.map(|o| json!(o))
-        }
+        "validate" => handle("validate", &cx(m, settings()), event, validate::run).await.map(|o| json!(o)),
+        "intake" => handle("intake", &cx(m, intake_config()), event, intake::run).await.map(|o| json!(o)),
+        "register" => handle("register", &cx(m, register_config()), event, register::run).await.map(|o| json!(o)),
+        "allocate" => handle("allocate", &cx(m, table()), event, allocate::run).await.map(|o| json!(o)),
+        "resources" => handle("resources", &cx(m, infra()), event, resources::run).await.map(|o| json!(o)),
+        "check" => handle("check", &cx(m, cluster()), event, check::run).await.map(|o| json!(o)),
+        "dns" => handle("dns", &cx(m, zone()), event, dns::run).await.map(|o| json!(o)),
+        "activate" => handle("activate", &cx(m, table()), event, activate::run).await.map(|o| json!(o)),
+        "fail" => handle("fail", &cx(m, table()), event, fail::run).await.map(|o| json!(o)),
+        "rollback" => handle("rollback", &cx(m, teardown()), event, rollback::run).await.map(|o| json!(o)),
         other => panic!("no Lambda named {other}"),
     };
     out.map_err(Diagnostic::from)

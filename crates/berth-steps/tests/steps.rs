@@ -10,7 +10,8 @@ use berth_domain::pool::Capacity;
 use berth_domain::state::CustomerState;
 use berth_domain::{BerthError, ErrorKind};
 use berth_steps::{
-    activate, allocate, check, dns, fail, intake, register, resources, rollback, validate, CaughtError, State, ValidateInput,
+    activate, allocate, check, dns, fail, intake, register, resources, rollback, validate, CaughtError, IntakeInput, PlanInput,
+    ValidateInput,
 };
 use lambda_runtime::Diagnostic;
 use serde_json::json;
@@ -21,15 +22,15 @@ use common::*;
 /// Runs register and allocate; returns the state after them.
 async fn placed(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = planned(customer, execution);
-    state.register = Some(register::run(m, m, m, &zone(), &state).await.unwrap());
-    state.allocation = Some(allocate::run(m, m, &state).await.unwrap());
+    state.register = Some(register::run(&cx(m, register_config()), state.plan_input()).await.unwrap());
+    state.allocation = Some(allocate::run(&cx(m, table()), state.plan_input()).await.unwrap());
     state
 }
 
 /// Runs register, allocate and resources; returns the state after them.
 async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = placed(m, customer, execution).await;
-    state.resources = Some(resources::run(&ports(m), &infra(), &state).await.unwrap());
+    state.resources = Some(resources::run(&cx(m, infra()), state.resources_input()).await.unwrap());
     state
 }
 
@@ -37,11 +38,11 @@ async fn provision(m: &Memory, customer: &str, execution: &str) -> State {
 async fn the_whole_pipeline_over_fakes() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
-    state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
+    state.health = Some(check::run(&cx(&m, cluster()), state.check_input()).await.unwrap());
     assert!(state.health.as_ref().unwrap().stable);
     let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
-    state.dns = Some(dns::run(&m, &cfg, &state).await.unwrap());
-    let out = activate::run(&m, &state).await.unwrap();
+    state.dns = Some(dns::run(&cx(&m, cfg.clone()), state.dns_input()).await.unwrap());
+    let out = activate::run(&cx(&m, table()), state.activate_input()).await.unwrap();
     assert_eq!(out.url, "https://acme.saas.example.com");
     assert_eq!(out.priorities["api"], 1);
     assert_eq!(out.priorities["frontend"], 2);
@@ -62,8 +63,8 @@ async fn a_full_pool_is_quota_exceeded_and_creates_nothing() {
     let m = memory();
     m.with(|w| w.pool[0].rules = Capacity { quota: 3, used: 2 });
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
-    let e = allocate::run(&m, &m, &state).await.unwrap_err();
+    state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
+    let e = allocate::run(&cx(&m, table()), state.plan_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
     assert!(e.to_string().contains("shared-1: listener rules 2/3 used, 2 needed"), "{e}");
     m.with(|w| {
@@ -80,10 +81,10 @@ async fn every_step_run_twice_changes_nothing() {
     assert_eq!(first.created.len(), 1 + 2 + 2 + 3 + 3, "{:?}", first.created);
     let writes = m.with(|w| w.total_writes());
 
-    assert_eq!(register::run(&m, &m, &m, &zone(), &state).await.unwrap().state, CustomerState::Provisioning);
-    let again = allocate::run(&m, &m, &state).await.unwrap();
+    assert_eq!(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap().state, CustomerState::Provisioning);
+    let again = allocate::run(&cx(&m, table()), state.plan_input()).await.unwrap();
     assert_eq!(Some(&again), state.allocation.as_ref());
-    state.resources = Some(resources::run(&ports(&m), &infra(), &state).await.unwrap());
+    state.resources = Some(resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap());
     let second = state.resources.clone().unwrap();
     assert!(second.created.is_empty() && second.fixed.is_empty(), "{second:?}");
     assert_eq!(second.services, first.services, "a re-run observes the same resources");
@@ -107,7 +108,7 @@ async fn drift_is_fixed_and_reported() {
         w.rules.get_mut(LISTENER).unwrap().iter_mut().find(|r| r.priority == Some(1)).unwrap().target_group_arns =
             vec!["arn:tg/by-hand".into()];
     });
-    let out = resources::run(&ports(&m), &infra(), &state).await.unwrap();
+    let out = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
     assert!(out.created.is_empty());
     assert_eq!(out.fixed.len(), 4, "{:?}", out.fixed);
     m.with(|w| {
@@ -132,7 +133,7 @@ async fn a_rule_berth_does_not_own_at_our_priority_is_a_conflict() {
             target_group_arns: vec!["arn:tg/legacy".into()],
         })
     });
-    let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+    let e = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("arn:rule/by-hand"), "{e}");
     m.with(|w| assert_eq!(w.rules[LISTENER].len(), 1, "nothing was put on the listener"));
@@ -151,15 +152,15 @@ async fn priorities_held_by_rules_berth_does_not_own_are_skipped_and_recorded() 
         })
     });
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
-    let a = allocate::run(&m, &m, &state).await.unwrap();
+    state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
+    let a = allocate::run(&cx(&m, table()), state.plan_input()).await.unwrap();
     let ps: Vec<u32> = a.priorities.iter().map(|p| p.priority).collect();
     assert!(!ps.contains(&1), "{ps:?}");
     assert!(ps[0] < ps[1], "the more specific rule still gets the lower number: {ps:?}");
     assert_eq!(m.foreign(LISTENER), vec![1]);
     state.allocation = Some(a);
     // And the resources step then builds next to the rule made by hand.
-    resources::run(&ports(&m), &infra(), &state).await.unwrap();
+    resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
     m.with(|w| assert_eq!(w.rules[LISTENER].len(), 3));
 }
 
@@ -181,7 +182,7 @@ async fn a_target_group_of_the_same_name_that_is_not_ours_is_a_conflict() {
             },
         )
     });
-    let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+    let e = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("not berth's"), "{e}");
 }
@@ -192,16 +193,16 @@ async fn unstable_services_time_out_after_the_planned_attempts() {
     let mut state = provision(&m, "acme", "exec-1").await;
     m.with(|w| w.services.get_mut("berth-acme-api").unwrap().running_count = 0);
     for attempt in 1..3 {
-        let h = check::run(&m, &m, "shared", &state).await.unwrap();
+        let h = check::run(&cx(&m, cluster()), state.check_input()).await.unwrap();
         assert_eq!((h.attempts, h.stable), (attempt, false));
         state.health = Some(h);
     }
-    let e = check::run(&m, &m, "shared", &state).await.unwrap_err();
+    let e = check::run(&cx(&m, cluster()), state.check_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.to_string().contains("acme-api (running 0/1"), "{e}");
     // And DNS is not written for services that are not stable.
     let cfg = DnsConfig { hosted_zone_id: "Z1".into() };
-    assert_eq!(dns::run(&m, &cfg, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(dns::run(&cx(&m, cfg.clone()), state.dns_input()).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
 
@@ -211,10 +212,10 @@ async fn the_more_specific_rule_gets_the_lower_priority() {
     let mut req = request("acme");
     req["products"] = json!(["webapp", "reports"]);
     req["services"]["reports"] = json!({"image_tag": "2.0.0"});
-    let plan = validate::run(ValidateInput { request: req, execution_id: "e".into() }, &Catalog::builtin(), &settings()).unwrap();
+    let plan = validate::plan(ValidateInput { request: req, execution_id: "e".into() }, &Catalog::builtin(), &settings()).unwrap();
     let mut state = State { plan: Some(plan), ..Default::default() };
-    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
-    let a = allocate::run(&m, &m, &state).await.unwrap();
+    state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
+    let a = allocate::run(&cx(&m, table()), state.plan_input()).await.unwrap();
     let by: std::collections::BTreeMap<_, _> = a.priorities.iter().map(|p| (p.service.as_str(), p.priority)).collect();
     assert!(by["frontend"] > by["api"] && by["frontend"] > by["reports"], "{by:?}");
 }
@@ -224,11 +225,13 @@ async fn only_the_owning_execution_marks_a_customer_failed() {
     let m = memory();
     let state = provision(&m, "acme", "exec-1").await;
     let mut other = planned("acme", "exec-2");
+    other.rollback = Some(rollback::run(&cx(&m, teardown()), other.plan_input()).await.unwrap());
+    assert!(!other.rollback.as_ref().unwrap().owned);
     other.error = Some(CaughtError {
         error: "Berth.Conflict".into(),
         cause: json!({"errorType": "Berth.Conflict", "errorMessage": "taken"}).to_string(),
     });
-    let out = fail::run(&m, &m, &other).await.unwrap();
+    let out = fail::run(&cx(&m, table()), other.fail_input()).await.unwrap();
     assert!(!out.marked);
     assert_eq!(m.get("acme").await.unwrap().unwrap().state, CustomerState::Provisioning);
 
@@ -238,7 +241,7 @@ async fn only_the_owning_execution_marks_a_customer_failed() {
         error: "Berth.Internal".into(),
         cause: json!({"errorType": "Berth.Internal", "errorMessage": "boom"}).to_string(),
     });
-    let out = fail::run(&m, &m, &mine).await.unwrap();
+    let out = fail::run(&cx(&m, table()), mine.fail_input()).await.unwrap();
     assert!(out.marked);
     assert_eq!(out.cause, "boom", "the Lambda error's message, not its JSON");
     let rec = m.get("acme").await.unwrap().unwrap();
@@ -268,17 +271,19 @@ fn errors_become_diagnostics_with_vocabulary_names() {
 
 #[tokio::test]
 async fn a_malformed_step_input_is_an_invalid_request() {
-    let e = berth_steps::lambda::parse::<State>(&json!({"plan": 7})).unwrap_err();
+    let e = berth_steps::lambda::parse::<PlanInput>(&json!({"plan": 7})).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    let empty: State = berth_steps::lambda::parse(&json!({})).unwrap();
-    assert_eq!(empty.plan().unwrap_err().kind(), ErrorKind::InvalidRequest);
+    assert!(e.to_string().contains("plan"), "{e}");
+    let e = berth_steps::lambda::parse::<PlanInput>(&json!({})).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert!(e.to_string().contains("plan"), "{e}");
 }
 
 /// The whole pipeline up to DNS, as a failing activate step would leave it.
 async fn up_to_dns(m: &Memory, customer: &str, execution: &str) -> State {
     let mut state = provision(m, customer, execution).await;
-    state.health = Some(check::run(m, m, "shared", &state).await.unwrap());
-    state.dns = Some(dns::run(m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap());
+    state.health = Some(check::run(&cx(m, cluster()), state.check_input()).await.unwrap());
+    state.dns = Some(dns::run(&cx(m, zone()), state.dns_input()).await.unwrap());
     state.error = Some(CaughtError { error: "Berth.Internal".into(), cause: "boom".into() });
     state
 }
@@ -314,7 +319,7 @@ async fn a_step_that_fails_half_way_records_what_it_made() {
     let m = memory();
     let state = placed(&m, "acme", "exec-1").await;
     m.with(|w| w.failing.insert("CreateService", ErrorKind::InvalidRequest));
-    let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+    let e = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     let entries = m.entries("acme").await.unwrap();
     let kinds: std::collections::BTreeSet<ResourceKind> = entries.iter().map(|e| e.kind).collect();
@@ -331,7 +336,7 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     let m = memory();
     let state = up_to_dns(&m, "acme", "exec-1").await;
     let priorities = m.get("acme").await.unwrap().unwrap().priorities;
-    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
     assert!(out.owned && out.leftovers.is_empty() && out.host_released, "{out:?}");
     assert_eq!(out.released_priorities, priorities);
     let kinds: Vec<&str> = out.removed.iter().map(|r| r.split(' ').next().unwrap()).collect();
@@ -349,13 +354,13 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     });
     // Run again (a retried rollback): nothing left to do, nothing breaks.
     let writes = m.with(|w| w.total_writes());
-    let again = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    let again = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
     assert!(again.removed.is_empty() && again.leftovers.is_empty(), "{again:?}");
     assert_eq!(m.with(|w| w.total_writes()), writes);
     // And the customer ends FAILED with the error.
     let mut ended = state.clone();
     ended.rollback = Some(out);
-    let f = fail::run(&m, &m, &ended).await.unwrap();
+    let f = fail::run(&cx(&m, table()), ended.fail_input()).await.unwrap();
     assert_eq!((f.marked, f.state), (true, CustomerState::Failed));
     // Its priorities are handed out again.
     let next = placed(&m, "globex", "exec-2").await;
@@ -369,7 +374,7 @@ async fn the_rollback_finds_what_a_crash_kept_out_of_the_ledger() {
     let state = up_to_dns(&m, "acme", "exec-1").await;
     // A Lambda that died between its creates and its ledger write.
     m.with(|w| w.resources.clear());
-    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
     assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1, "{out:?}");
     m.with(|w| assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme")));
 }
@@ -379,9 +384,11 @@ async fn the_rollback_touches_nothing_of_a_customer_another_execution_owns() {
     let m = memory();
     up_to_dns(&m, "acme", "exec-1").await;
     let mut other = planned("acme", "exec-2");
+    other.rollback = Some(rollback::run(&cx(&m, teardown()), other.plan_input()).await.unwrap());
+    assert!(!other.rollback.as_ref().unwrap().owned);
     other.error = Some(CaughtError { error: "Berth.Conflict".into(), cause: "taken".into() });
     let writes = m.with(|w| w.total_writes());
-    let out = rollback::run(&rollback_ports(&m), &SITE, &other).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), other.plan_input()).await.unwrap();
     assert!(!out.owned && out.removed.is_empty());
     assert_eq!(m.with(|w| w.total_writes()), writes);
     m.with(|w| assert_eq!(w.remains("acme").len(), 12));
@@ -392,7 +399,7 @@ async fn a_transient_failure_makes_the_rollback_retry_and_converge() {
     let m = memory();
     let state = up_to_dns(&m, "acme", "exec-1").await;
     m.with(|w| w.failing.insert("DeleteTargetGroup", ErrorKind::Transient));
-    let e = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap_err();
+    let e = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transient);
     // Nothing was given back while something is still to undo.
     m.with(|w| {
@@ -400,7 +407,7 @@ async fn a_transient_failure_makes_the_rollback_retry_and_converge() {
         assert_eq!(w.target_groups.len(), 2);
         w.failing.clear();
     });
-    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
     assert_eq!(out.removed.len(), 2, "only the target groups were left: {out:?}");
     m.with(|w| assert!(w.remains("acme").is_empty() && w.hosts.is_empty()));
 }
@@ -410,7 +417,7 @@ async fn a_cleanup_that_cannot_finish_is_rollback_failed_with_what_is_left() {
     let m = memory();
     let state = up_to_dns(&m, "acme", "exec-1").await;
     m.with(|w| w.failing.insert("DeleteRule", ErrorKind::Internal));
-    let out = rollback::run(&rollback_ports(&m), &SITE, &state).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
     let left: Vec<&str> = out.leftovers.iter().map(|l| l.resource.as_str()).collect();
     assert_eq!(left.iter().filter(|l| l.starts_with("listener_rule ")).count(), 2, "{left:?}");
     // The target groups are still in use by those rules.
@@ -419,7 +426,7 @@ async fn a_cleanup_that_cannot_finish_is_rollback_failed_with_what_is_left() {
     assert!(out.released_priorities.is_empty() && out.host_released);
     let mut ended = state.clone();
     ended.rollback = Some(out);
-    let f = fail::run(&m, &m, &ended).await.unwrap();
+    let f = fail::run(&cx(&m, table()), ended.fail_input()).await.unwrap();
     assert_eq!(f.state, CustomerState::RollbackFailed);
     let rec = m.get("acme").await.unwrap().unwrap();
     assert_eq!(rec.state, CustomerState::RollbackFailed);
@@ -432,7 +439,7 @@ async fn a_rollback_that_fails_for_good_leaves_the_ledger_as_the_list() {
     let m = memory();
     let mut state = up_to_dns(&m, "acme", "exec-1").await;
     state.rollback_error = Some(CaughtError { error: "Berth.Transient".into(), cause: "still throttled".into() });
-    let f = fail::run(&m, &m, &state).await.unwrap();
+    let f = fail::run(&cx(&m, table()), state.fail_input()).await.unwrap();
     assert_eq!(f.state, CustomerState::RollbackFailed);
     assert_eq!(f.leftovers.len(), 12 + 2, "{:?}", f.leftovers);
     assert!(f.leftovers.iter().any(|l| l.contains("still throttled")));
@@ -445,30 +452,27 @@ async fn targets_that_never_get_healthy_time_out_and_dns_is_never_written() {
     let tg = state.resources.as_ref().unwrap().services.iter().find(|s| s.service == "api").unwrap().target_group_arn.clone().unwrap();
     m.with(|w| w.unhealthy.insert(tg));
     for attempt in 1..3 {
-        let h = check::run(&m, &m, "shared", &state).await.unwrap();
+        let h = check::run(&cx(&m, cluster()), state.check_input()).await.unwrap();
         assert_eq!((h.attempts, h.stable), (attempt, false), "stable services, unhealthy targets: not ready");
         state.health = Some(h);
     }
-    let e = check::run(&m, &m, "shared", &state).await.unwrap_err();
+    let e = check::run(&cx(&m, cluster()), state.check_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.to_string().contains("berth-acme-api") || e.to_string().contains("api (0/1 targets healthy"), "{e}");
-    assert_eq!(dns::run(&m, &DnsConfig { hosted_zone_id: "Z1".into() }, &state).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(dns::run(&cx(&m, zone()), state.dns_input()).await.unwrap_err().kind(), ErrorKind::Conflict);
     m.with(|w| assert!(w.records.is_empty()));
 }
-
-const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:berth-onboard";
 
 #[tokio::test]
 async fn intake_starts_one_execution_per_idempotency_key() {
     let m = memory();
-    let catalog = Catalog::builtin();
     let req = request("acme");
-    let first = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, req.clone()).await.unwrap();
+    let first = intake::run(&cx(&m, intake_config()), IntakeInput(req.clone())).await.unwrap();
     assert!(first.started);
     assert_eq!(first.execution_name, "acme_signup-7f3c2a91");
     assert_eq!(first.execution_arn, "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_signup-7f3c2a91");
     for _ in 0..9 {
-        let again = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, req.clone()).await.unwrap();
+        let again = intake::run(&cx(&m, intake_config()), IntakeInput(req.clone())).await.unwrap();
         assert!(!again.started);
         assert_eq!(again.execution_arn, first.execution_arn);
     }
@@ -476,13 +480,13 @@ async fn intake_starts_one_execution_per_idempotency_key() {
     // The same key for another request: refused.
     let mut changed = req.clone();
     changed["display_name"] = json!("Acme Two");
-    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, changed).await.unwrap_err();
+    let e = intake::run(&cx(&m, intake_config()), IntakeInput(changed)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("idempotency_key"), "{e}");
     // A bad request: refused, naming the field, nothing started.
     let mut bad = request("acme");
     bad["idempotency_key"] = json!("no spaces please");
-    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, bad).await.unwrap_err();
+    let e = intake::run(&cx(&m, intake_config()), IntakeInput(bad)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     assert!(e.to_string().contains("idempotency_key"), "{e}");
     m.with(|w| assert_eq!(w.executions.len(), 1));
@@ -491,28 +495,27 @@ async fn intake_starts_one_execution_per_idempotency_key() {
 #[tokio::test]
 async fn intake_refuses_a_new_onboarding_of_an_active_or_provisioning_customer() {
     let m = memory();
-    let catalog = Catalog::builtin();
     // acme is being provisioned by some execution.
     provision(&m, "acme", "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_other").await;
-    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap_err();
+    let e = intake::run(&cx(&m, intake_config()), IntakeInput(request("acme"))).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("PROVISIONING"), "{e}");
     m.with(|w| {
         w.customers.get_mut("acme").unwrap().state = CustomerState::Active;
         assert!(w.executions.is_empty());
     });
-    let e = intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap_err();
+    let e = intake::run(&cx(&m, intake_config()), IntakeInput(request("acme"))).await.unwrap_err();
     assert!(e.to_string().contains("ACTIVE") && e.to_string().contains("update"), "{e}");
     // A FAILED customer may be onboarded again.
     m.with(|w| w.customers.get_mut("acme").unwrap().state = CustomerState::Failed);
-    assert!(intake::run(&m, &m, &catalog, &settings(), STATE_MACHINE, request("acme")).await.unwrap().started);
+    assert!(intake::run(&cx(&m, intake_config()), IntakeInput(request("acme"))).await.unwrap().started);
 }
 
 /// A failed step's state as its Catch leaves it, rolled back: what is left of the customer
 /// afterwards, and the rollback's own report.
 async fn rolled_back(m: &Memory, mut state: State, error: &BerthError) -> (Vec<String>, berth_steps::RollbackOutput) {
     state.error = Some(CaughtError { error: error.kind().name().into(), cause: error.to_string() });
-    let out = rollback::run(&rollback_ports(m), &SITE, &state).await.unwrap();
+    let out = rollback::run(&cx(m, teardown()), state.plan_input()).await.unwrap();
     (m.with(|w| w.remains("acme")), out)
 }
 
@@ -531,7 +534,7 @@ async fn a_dns_record_berth_does_not_own_at_the_host_refuses_registration_and_ch
         };
         m.with(|w| w.other_records.insert("acme.saas.example.com".into(), vec![theirs.clone()]));
         let state = planned("acme", "exec-1");
-        let e = register::run(&m, &m, &m, &zone(), &state).await.unwrap_err();
+        let e = register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict, "{record_type}");
         assert!(e.to_string().contains(&format!("acme.saas.example.com {record_type}")), "{e}");
         m.with(|w| {
@@ -559,7 +562,7 @@ async fn records_an_earlier_execution_of_the_customer_left_are_adopted_not_refus
     drop(earlier);
     m.with(|w| w.customers.get_mut("acme").unwrap().execution_id = "exec-0".into());
     let state = planned("acme", "exec-2");
-    let out = register::run(&m, &m, &m, &zone(), &state).await.unwrap();
+    let out = register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap();
     assert_eq!(out.records.len(), 2, "{:?}", out.records);
 }
 
@@ -567,14 +570,14 @@ async fn records_an_earlier_execution_of_the_customer_left_are_adopted_not_refus
 async fn a_record_made_by_hand_after_registration_is_refused_at_dns_and_survives_the_rollback() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
-    state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
+    state.health = Some(check::run(&cx(&m, cluster()), state.check_input()).await.unwrap());
     let theirs = berth_adapters::model::RecordObserved {
         name: "acme.saas.example.com.".into(),
         record_type: "A".into(),
         alias_target: Some("somewhere-else.example.net.".into()),
     };
     m.with(|w| w.other_records.insert("acme.saas.example.com".into(), vec![theirs.clone()]));
-    let e = dns::run(&m, &zone(), &state).await.unwrap_err();
+    let e = dns::run(&cx(&m, zone()), state.dns_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("somewhere-else.example.net"), "{e}");
     let (left, out) = rolled_back(&m, state, &e).await;
@@ -586,10 +589,10 @@ async fn a_record_made_by_hand_after_registration_is_refused_at_dns_and_survives
 async fn a_dns_step_run_again_writes_nothing() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
-    state.health = Some(check::run(&m, &m, "shared", &state).await.unwrap());
-    dns::run(&m, &zone(), &state).await.unwrap();
+    state.health = Some(check::run(&cx(&m, cluster()), state.check_input()).await.unwrap());
+    dns::run(&cx(&m, zone()), state.dns_input()).await.unwrap();
     let writes = m.with(|w| w.total_writes());
-    let again = dns::run(&m, &zone(), &state).await.unwrap();
+    let again = dns::run(&cx(&m, zone()), state.dns_input()).await.unwrap();
     assert_eq!(again.alias_target, "dualstack.alb-1.elb.amazonaws.com");
     assert_eq!(m.with(|w| w.total_writes()), writes);
 }
@@ -636,7 +639,7 @@ async fn resources_named_like_berths_but_not_berths_are_refused_and_survive_the_
             }
         });
         let before = m.with(|w| format!("{:?} {:?} {:?}", w.log_groups, w.task_definitions, w.services));
-        let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+        let e = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict, "{kind}: {e}");
         assert!(e.to_string().contains(&format!("{kind} ")) && e.to_string().contains("not berth's"), "{kind}: {e}");
         let (left, out) = rolled_back(&m, state, &e).await;
@@ -658,8 +661,8 @@ async fn a_rule_berth_does_not_own_for_the_host_is_refused_at_allocation_and_sur
     };
     m.with(|w| w.rules.entry(LISTENER.into()).or_default().push(hand_made.clone()));
     let mut state = planned("acme", "exec-1");
-    state.register = Some(register::run(&m, &m, &m, &zone(), &state).await.unwrap());
-    let e = allocate::run(&m, &m, &state).await.unwrap_err();
+    state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
+    let e = allocate::run(&cx(&m, table()), state.plan_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("arn:rule/by-hand (priority 40)"), "{e}");
     let (left, out) = rolled_back(&m, state, &e).await;
@@ -684,7 +687,7 @@ async fn a_rule_for_our_host_at_our_priority_that_berth_did_not_tag_is_not_adopt
         target_group_arns: vec!["arn:tg/legacy".into()],
     };
     m.with(|w| w.rules.entry(LISTENER.into()).or_default().push(hand_made.clone()));
-    let e = resources::run(&ports(&m), &infra(), &state).await.unwrap_err();
+    let e = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
     assert!(e.to_string().contains("arn:rule/by-hand"), "{e}");
     let (left, out) = rolled_back(&m, state, &e).await;

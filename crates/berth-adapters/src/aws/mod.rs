@@ -24,3 +24,78 @@ pub async fn sdk_config(app: &str) -> aws_config::SdkConfig {
         Err(_) => loader.load().await,
     }
 }
+
+/// Every port over the SDK, built once per Lambda from one SDK configuration. Building a
+/// client makes no call; a function uses only the clients its step needs.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub registry: DynamoRegistry,
+    pub elb: ElbApi,
+    pub ecs: EcsApi,
+    pub logs: LogsApi,
+    pub route53: Route53Api,
+    pub sfn: SfnApi,
+}
+
+impl Aws {
+    /// `table` is the registry's table; a function whose configuration names none never
+    /// calls DynamoDB.
+    pub fn new(sdk: &aws_config::SdkConfig, table: Option<&str>) -> Self {
+        Aws {
+            registry: DynamoRegistry::new(aws_sdk_dynamodb::Client::new(sdk), table.unwrap_or_default()),
+            elb: ElbApi::new(aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
+            ecs: EcsApi::new(aws_sdk_ecs::Client::new(sdk)),
+            logs: LogsApi::new(aws_sdk_cloudwatchlogs::Client::new(sdk)),
+            route53: Route53Api::new(aws_sdk_route53::Client::new(sdk)),
+            sfn: SfnApi::new(aws_sdk_sfn::Client::new(sdk)),
+        }
+    }
+}
+
+impl crate::ports::Ports for Aws {
+    type Customers = DynamoRegistry;
+    type Ledger = DynamoRegistry;
+    type Placements = DynamoRegistry;
+    type Pool = DynamoRegistry;
+    type Executions = SfnApi;
+    type LogGroups = LogsApi;
+    type TargetGroups = ElbApi;
+    type ListenerRules = ElbApi;
+    type TaskDefinitions = EcsApi;
+    type Services = EcsApi;
+    type Dns = Route53Api;
+
+    fn customers(&self) -> &DynamoRegistry {
+        &self.registry
+    }
+    fn ledger(&self) -> &DynamoRegistry {
+        &self.registry
+    }
+    fn placements(&self) -> &DynamoRegistry {
+        &self.registry
+    }
+    fn pool(&self) -> &DynamoRegistry {
+        &self.registry
+    }
+    fn executions(&self) -> &SfnApi {
+        &self.sfn
+    }
+    fn logs(&self) -> &LogsApi {
+        &self.logs
+    }
+    fn target_groups(&self) -> &ElbApi {
+        &self.elb
+    }
+    fn rules(&self) -> &ElbApi {
+        &self.elb
+    }
+    fn task_definitions(&self) -> &EcsApi {
+        &self.ecs
+    }
+    fn services(&self) -> &EcsApi {
+        &self.ecs
+    }
+    fn dns(&self) -> &Route53Api {
+        &self.route53
+    }
+}

@@ -1,17 +1,17 @@
 //! The fakes and fixtures the step tests share.
 #![allow(dead_code)]
 
-use berth_adapters::config::{DnsConfig, InfraConfig};
+use berth_adapters::config::{ClusterConfig, DnsConfig, InfraConfig, IntakeConfig, RegisterConfig, TableConfig, TeardownConfig};
 use berth_adapters::memory::Memory;
 use berth_domain::catalog::Catalog;
-use berth_domain::plan::HealthPolicy;
+use berth_domain::plan::{HealthPolicy, Plan};
 use berth_domain::pool::{Alb, AlbState, Capacity};
 use berth_domain::validate::Settings;
-use berth_steps::resources::Ports;
-use berth_steps::{rollback, validate, State, ValidateInput};
+use berth_steps::*;
 use serde_json::{json, Value};
 
 pub const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/1/1";
+pub const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:berth-onboard";
 
 pub fn settings() -> Settings {
     Settings {
@@ -23,8 +23,22 @@ pub fn settings() -> Settings {
     }
 }
 
+/// A step's context over the fakes.
+pub fn cx<C>(m: &Memory, config: C) -> Context<C, &Memory> {
+    Context::new(config, m)
+}
+
+pub fn table() -> TableConfig {
+    TableConfig { table: "berth".into() }
+}
+
+pub fn register_config() -> RegisterConfig {
+    RegisterConfig { table: "berth".into(), hosted_zone_id: "Z1".into() }
+}
+
 pub fn infra() -> InfraConfig {
     InfraConfig {
+        table: "berth".into(),
         cluster: "shared".into(),
         vpc_id: "vpc-1".into(),
         subnets: vec!["subnet-a".into()],
@@ -35,15 +49,94 @@ pub fn infra() -> InfraConfig {
     }
 }
 
+pub fn cluster() -> ClusterConfig {
+    ClusterConfig { cluster: "shared".into() }
+}
+
+/// The hosted zone of the fakes.
+pub fn zone() -> DnsConfig {
+    DnsConfig { hosted_zone_id: "Z1".into() }
+}
+
+pub fn teardown() -> TeardownConfig {
+    TeardownConfig { table: "berth".into(), cluster: "shared".into(), hosted_zone_id: "Z1".into() }
+}
+
+pub fn intake_config() -> IntakeConfig {
+    IntakeConfig { table: "berth".into(), state_machine_arn: STATE_MACHINE.into(), settings: settings() }
+}
+
 pub fn request(customer: &str) -> Value {
     let mut v: Value = serde_json::from_str(include_str!("../../../../events/onboard.json")).unwrap();
     v["customer_id"] = json!(customer);
     v
 }
 
+/// An onboarding execution's state as the onboarding machine keeps it (each step's result
+/// at its path), and each step's input as the machine's `Parameters` build it.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub plan: Option<Plan>,
+    pub register: Option<RegisterOutput>,
+    pub allocation: Option<AllocationOutput>,
+    pub resources: Option<ResourcesOutput>,
+    pub health: Option<HealthOutput>,
+    pub dns: Option<DnsOutput>,
+    pub error: Option<CaughtError>,
+    pub rollback: Option<RollbackOutput>,
+    pub rollback_error: Option<CaughtError>,
+}
+
+impl State {
+    pub fn plan(&self) -> Plan {
+        self.plan.clone().expect("a plan")
+    }
+    pub fn plan_input(&self) -> PlanInput {
+        PlanInput { plan: self.plan() }
+    }
+    pub fn resources_input(&self) -> ResourcesInput {
+        ResourcesInput { plan: self.plan(), placement: self.allocation.clone().expect("placed") }
+    }
+    pub fn check_input(&self) -> CheckInput {
+        let services = self.resources.as_ref().map(|r| r.services.clone()).unwrap_or_default();
+        CheckInput {
+            plan: self.plan(),
+            target_groups: services
+                .into_iter()
+                .map(|s| TargetGroupRef { service: s.service, target_group_arn: s.target_group_arn })
+                .collect(),
+            attempts: self.health.as_ref().map_or(0, |h| h.attempts),
+        }
+    }
+    pub fn dns_input(&self) -> DnsInput {
+        DnsInput {
+            plan: self.plan(),
+            alb: self.allocation.clone().expect("placed").alb,
+            healthy: self.health.as_ref().is_some_and(|h| h.stable),
+            adopted: self.register.as_ref().map(|r| r.records.clone()).unwrap_or_default(),
+        }
+    }
+    pub fn activate_input(&self) -> ActivateInput {
+        ActivateInput {
+            plan: self.plan(),
+            placement: self.allocation.clone().expect("placed"),
+            resources: self.resources.clone().expect("resources"),
+            dns: self.dns.clone().expect("dns"),
+        }
+    }
+    pub fn fail_input(&self) -> FailInput {
+        let rollback = match (&self.rollback, &self.rollback_error) {
+            (_, Some(e)) => RollbackOutcome::Failed(e.clone()),
+            (Some(r), None) => RollbackOutcome::Done(r.clone()),
+            (None, None) => panic!("the fail step runs after the rollback"),
+        };
+        FailInput { plan: self.plan(), error: self.error.clone().expect("an error"), rollback }
+    }
+}
+
 pub fn planned(customer: &str, execution: &str) -> State {
     let plan =
-        validate::run(ValidateInput { request: request(customer), execution_id: execution.into() }, &Catalog::builtin(), &settings())
+        validate::plan(ValidateInput { request: request(customer), execution_id: execution.into() }, &Catalog::builtin(), &settings())
             .unwrap();
     State { plan: Some(plan), ..Default::default() }
 }
@@ -67,28 +160,3 @@ pub fn memory() -> Memory {
     });
     m
 }
-
-pub fn ports(m: &Memory) -> Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory> {
-    Ports { logs: m, target_groups: m, rules: m, task_definitions: m, services: m, ledger: m }
-}
-
-pub fn rollback_ports(m: &Memory) -> rollback::Ports<'_, Memory, Memory, Memory, Memory, Memory, Memory, Memory, Memory, Memory> {
-    rollback::Ports {
-        customers: m,
-        ledger: m,
-        placements: m,
-        logs: m,
-        target_groups: m,
-        rules: m,
-        task_definitions: m,
-        services: m,
-        dns: m,
-    }
-}
-
-/// The hosted zone of the fakes.
-pub fn zone() -> DnsConfig {
-    DnsConfig { hosted_zone_id: "Z1".into() }
-}
-
-pub const SITE: rollback::Site<'static> = rollback::Site { cluster: "shared", hosted_zone_id: "Z1" };

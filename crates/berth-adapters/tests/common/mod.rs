@@ -1,0 +1,1 @@
+pub mod placement_model;

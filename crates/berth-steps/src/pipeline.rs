@@ -1,0 +1,498 @@
+//! The step table and the state machines built from it.
+//!
+//! Each step is named once, here. From its name come its Lambda binary (`berth-<name>`), its
+//! state (`<Name>`), the template's substitution key for its ARN (`<Name>FunctionArn`) and
+//! where a machine keeps its result (`$.<name>`; validate's result is the plan, at
+//! `$.plan`). The table also says how a step is retried and which deployment variables its
+//! function reads. The files in `statemachines/` are written from [`machines`]: a test
+//! fails when a committed file differs, and `BERTH_WRITE_ASL=1` rewrites them.
+//!
+//! Adding a step is one entry here, its code, and its place in a machine.
+
+use berth_adapters::config::{
+    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, RegisterConfig, TableConfig, TeardownConfig,
+};
+use berth_domain::validate::Settings;
+use berth_domain::{BerthError, ErrorKind};
+use serde_json::{json, Map, Value};
+
+/// How a step's Task retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Transient errors a few times, backing off to 20 s.
+    Standard,
+    /// Transient errors more times and longer (the rollback must converge).
+    Patient,
+}
+
+/// One step: a Lambda of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub name: &'static str,
+    /// What it does: the template function's description and the state's comment.
+    pub summary: &'static str,
+    pub retry: Retry,
+    /// The deployment variables its configuration reads.
+    pub vars: &'static [&'static str],
+    /// Reads its configuration (a test reads it from the template's variables).
+    pub read_config: fn(&Env) -> Result<(), BerthError>,
+}
+
+fn read<C: FromEnv>(env: &Env) -> Result<(), BerthError> {
+    C::read(env).map(|_| ())
+}
+
+impl Step {
+    pub fn binary(&self) -> String {
+        format!("berth-{}", self.name)
+    }
+    /// The state's name in a machine.
+    pub fn state(&self) -> String {
+        let mut chars = self.name.chars();
+        chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    }
+    /// The `DefinitionSubstitutions` key of its function's ARN.
+    pub fn substitution(&self) -> String {
+        format!("{}FunctionArn", self.state())
+    }
+    /// The template's logical id of its function.
+    pub fn function_id(&self) -> String {
+        format!("{}Function", self.state())
+    }
+    /// Where a machine keeps its result.
+    pub fn result_path(&self) -> String {
+        format!("$.{}", self.result_key())
+    }
+    pub fn result_key(&self) -> &'static str {
+        if self.name == VALIDATE.name {
+            "plan"
+        } else {
+            self.name
+        }
+    }
+}
+
+pub const VALIDATE: Step = Step {
+    name: "validate",
+    summary: "Check the request and build the plan. A bad request ends the execution with Berth.InvalidRequest before anything is recorded or created.",
+    retry: Retry::Standard,
+    vars: Settings::VARS,
+    read_config: read::<Settings>,
+};
+pub const REGISTER: Step = Step {
+    name: "register",
+    summary: "Customer record PROVISIONING and host claim, in one conditional transaction, once the host is free of DNS records berth does not own.",
+    retry: Retry::Standard,
+    vars: RegisterConfig::VARS,
+    read_config: read::<RegisterConfig>,
+};
+pub const ALLOCATE: Step = Step {
+    name: "allocate",
+    summary: "Place the customer on an ALB of the pool and take its listener-rule priorities there, atomically in DynamoDB.",
+    retry: Retry::Standard,
+    vars: TableConfig::VARS,
+    read_config: read::<TableConfig>,
+};
+pub const RESOURCES: Step = Step {
+    name: "resources",
+    summary: "Log groups, target groups, listener rules, task definitions, services: each reconciled.",
+    retry: Retry::Standard,
+    vars: InfraConfig::VARS,
+    read_config: read::<InfraConfig>,
+};
+pub const CHECK: Step = Step {
+    name: "check",
+    summary: "Are the services stable and their targets healthy? Berth.Timeout after the plan's attempts.",
+    retry: Retry::Standard,
+    vars: ClusterConfig::VARS,
+    read_config: read::<ClusterConfig>,
+};
+pub const DNS: Step = Step {
+    name: "dns",
+    summary: "Alias A and AAAA records for the host, to the ALB.",
+    retry: Retry::Standard,
+    vars: DnsConfig::VARS,
+    read_config: read::<DnsConfig>,
+};
+pub const ACTIVATE: Step = Step {
+    name: "activate",
+    summary: "The customer becomes ACTIVE; its outputs are the execution output.",
+    retry: Retry::Standard,
+    vars: TableConfig::VARS,
+    read_config: read::<TableConfig>,
+};
+pub const ROLLBACK: Step = Step {
+    name: "rollback",
+    summary: "Undo, in reverse order, what this execution created for its customer (from the resource ledger and the plan's names): DNS records, services (scaled to 0, then deleted), task definitions, listener rules, target groups, log groups; then give back the priorities and the host. Does nothing for a customer another execution owns. Idempotent: retried on transient errors.",
+    retry: Retry::Patient,
+    vars: TeardownConfig::VARS,
+    read_config: read::<TeardownConfig>,
+};
+pub const FAIL: Step = Step {
+    name: "fail",
+    summary: "Record FAILED with the error name and cause, or ROLLBACK_FAILED with what is left, on the customer this execution owns.",
+    retry: Retry::Standard,
+    vars: TableConfig::VARS,
+    read_config: read::<TableConfig>,
+};
+/// Not a state: the portal's entry point, which starts the onboarding machine.
+pub const INTAKE: Step = Step {
+    name: "intake",
+    summary: "Validate an onboarding request and start its execution, once per idempotency key.",
+    retry: Retry::Standard,
+    vars: IntakeConfig::VARS,
+    read_config: read::<IntakeConfig>,
+};
+
+/// Every berth Lambda, in the onboarding's order.
+pub const STEPS: [Step; 10] = [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, INTAKE];
+
+pub fn step(name: &str) -> Option<&'static Step> {
+    STEPS.iter().find(|s| s.name == name)
+}
+
+/// What a Lambda that died mid-step reports: every step converges when it runs again.
+pub const LAMBDA_CRASH: [&str; 3] = ["Runtime.ExitError", "Sandbox.Timedout", "Lambda.Unknown"];
+/// The Lambda service's own transient refusals.
+pub const LAMBDA_TRANSIENT: [&str; 4] =
+    ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"];
+
+fn retrier(errors: Value, interval: u32, attempts: u32, max_delay: u32) -> Value {
+    json!({
+        "ErrorEquals": errors,
+        "IntervalSeconds": interval,
+        "MaxAttempts": attempts,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": max_delay,
+        "JitterStrategy": "FULL"
+    })
+}
+
+fn retry(policy: Retry) -> Value {
+    let transient = match policy {
+        Retry::Standard => retrier(json!([ErrorKind::Transient.name()]), 1, 6, 20),
+        Retry::Patient => retrier(json!([ErrorKind::Transient.name()]), 2, 8, 60),
+    };
+    json!([transient, retrier(json!(LAMBDA_TRANSIENT), 1, 4, 20), retrier(json!(LAMBDA_CRASH), 1, 2, 10)])
+}
+
+/// A state machine: its name, its file, and its states in the order they run.
+pub struct Machine {
+    pub name: &'static str,
+    pub file: &'static str,
+    pub comment: &'static str,
+    pub states: Vec<(String, Value)>,
+}
+
+impl Machine {
+    pub fn definition(&self) -> Value {
+        let states: Map<String, Value> = self.states.iter().cloned().collect();
+        json!({ "Comment": self.comment, "StartAt": self.states.first().map(|(n, _)| n.clone()), "States": states })
+    }
+
+    /// The Task states and the step each runs.
+    pub fn tasks(&self) -> Vec<(&str, &'static Step)> {
+        self.states
+            .iter()
+            .filter_map(|(n, s)| {
+                let resource = s.get("Resource")?.as_str()?;
+                STEPS.iter().find(|st| resource == format!("${{{}}}", st.substitution())).map(|st| (n.as_str(), st))
+            })
+            .collect()
+    }
+
+    /// The file's text: states in the order they run, keys in ASL's usual order, and every
+    /// object or list short enough on one line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let order: Vec<&str> = self.states.iter().map(|(n, _)| n.as_str()).collect();
+        render(&self.definition(), 0, &order, &mut out);
+        out.push('\n');
+        out
+    }
+}
+
+/// A Task that runs `step` with `parameters` and keeps its result at its result path.
+fn task(step: &Step, parameters: Value) -> Map<String, Value> {
+    let mut t = Map::new();
+    t.insert("Type".into(), json!("Task"));
+    t.insert("Comment".into(), json!(step.summary));
+    t.insert("Resource".into(), json!(format!("${{{}}}", step.substitution())));
+    t.insert("Parameters".into(), parameters);
+    t.insert("ResultPath".into(), json!(step.result_path()));
+    t.insert("Retry".into(), retry(step.retry));
+    t
+}
+
+fn then(mut t: Map<String, Value>, extra: Value) -> Value {
+    if let Value::Object(m) = extra {
+        t.extend(m);
+    }
+    Value::Object(t)
+}
+
+/// Every state machine berth deploys.
+pub fn machines() -> Vec<Machine> {
+    vec![onboard()]
+}
+
+/// Onboarding: validate, register, allocate, resources, the health gate, DNS, activate;
+/// after a permanent failure of any step after validate, rollback and fail.
+pub fn onboard() -> Machine {
+    let plan = json!({ "plan.$": "$.plan" });
+    let caught = json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": ROLLBACK.state() }]);
+    let states = vec![
+        (
+            VALIDATE.state(),
+            then(
+                task(&VALIDATE, json!({ "request.$": "$", "execution_id.$": "$$.Execution.Id" })),
+                // The plan is the state from here on; the health checks start counting at 0.
+                json!({ "ResultSelector": { "plan.$": "$", "check": { "attempts": 0, "stable": false } }, "ResultPath": "$", "Next": REGISTER.state() }),
+            ),
+        ),
+        (REGISTER.state(), then(task(&REGISTER, plan.clone()), json!({ "Catch": caught, "Next": ALLOCATE.state() }))),
+        (ALLOCATE.state(), then(task(&ALLOCATE, plan.clone()), json!({ "Catch": caught, "Next": RESOURCES.state() }))),
+        (
+            RESOURCES.state(),
+            then(
+                task(&RESOURCES, json!({ "plan.$": "$.plan", "placement.$": "$.allocate" })),
+                json!({ "Catch": caught, "Next": CHECK.state() }),
+            ),
+        ),
+        (
+            CHECK.state(),
+            then(
+                task(&CHECK, json!({ "plan.$": "$.plan", "target_groups.$": "$.resources.services", "attempts.$": "$.check.attempts" })),
+                json!({ "Catch": caught, "Next": "Healthy?" }),
+            ),
+        ),
+        (
+            "Healthy?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.check.stable", "BooleanEquals": true, "Next": DNS.state() }], "Default": "WaitForHealth" }),
+        ),
+        ("WaitForHealth".into(), json!({ "Type": "Wait", "SecondsPath": "$.plan.health.interval_seconds", "Next": CHECK.state() })),
+        (
+            DNS.state(),
+            then(
+                task(
+                    &DNS,
+                    json!({ "plan.$": "$.plan", "alb.$": "$.allocate.alb", "healthy.$": "$.check.stable", "adopted.$": "$.register.records" }),
+                ),
+                json!({ "Catch": caught, "Next": ACTIVATE.state() }),
+            ),
+        ),
+        (
+            ACTIVATE.state(),
+            then(
+                task(&ACTIVATE, json!({ "plan.$": "$.plan", "placement.$": "$.allocate", "resources.$": "$.resources", "dns.$": "$.dns" })),
+                json!({ "OutputPath": ACTIVATE.result_path(), "Catch": caught, "End": true }),
+            ),
+        ),
+        (
+            ROLLBACK.state(),
+            then(
+                task(&ROLLBACK, plan.clone()),
+                // A rollback that failed for good leaves its error where its result would be.
+                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": ROLLBACK.result_path(), "Next": FAIL.state() }], "Next": FAIL.state() }),
+            ),
+        ),
+        (
+            FAIL.state(),
+            then(
+                task(&FAIL, json!({ "plan.$": "$.plan", "error.$": "$.error", "rollback.$": "$.rollback" })),
+                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": FAIL.result_path(), "Next": "Failed" }], "Next": "Failed" }),
+            ),
+        ),
+        (
+            "Failed".into(),
+            json!({ "Type": "Fail", "Comment": "Ends with the error that failed the step.", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause" }),
+        ),
+    ];
+    Machine {
+        name: "berth-onboard",
+        file: "statemachines/onboard.asl.json",
+        comment: "berth: onboard one customer onto the shared ECS cluster and a pool ALB. Input: an onboarding request (schemas/onboarding-request.schema.json), normally started by the intake Lambda as {customer_id}_{idempotency_key}. Output: the customer's outputs (URL, priorities, ARNs). After a permanent failure, Rollback undoes what the execution created, in reverse order, and Fail records FAILED (or ROLLBACK_FAILED with what is left). Generated from the step table (crates/berth-steps/src/pipeline.rs): do not edit.",
+        states,
+    }
+}
+
+/// A Task's input, as Step Functions builds it from `Parameters`: each `key.$` takes the
+/// value at a path of the state (`$`, `$.a.b`) or of the context (`$$.Execution.Id`).
+/// `None` names the first path that is missing, where Step Functions fails the state.
+pub fn parameters(template: &Value, state: &Value, execution_id: &str) -> Result<Value, String> {
+    match template {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                match (k.strip_suffix(".$"), v.as_str()) {
+                    (Some(key), Some(path)) => {
+                        let found = if path == "$$.Execution.Id" { Some(json!(execution_id)) } else { at(state, path) };
+                        out.insert(key.to_string(), found.ok_or_else(|| format!("{path} is not in the state"))?);
+                    }
+                    _ => {
+                        out.insert(k.clone(), parameters(v, state, execution_id)?);
+                    }
+                }
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// The value at a reference path (`$`, `$.a.b`).
+pub fn at(state: &Value, path: &str) -> Option<Value> {
+    let rest = path.strip_prefix('$')?;
+    rest.split('.').filter(|k| !k.is_empty()).try_fold(state, |v, k| v.get(k)).cloned()
+}
+
+/// Puts `value` at a reference path of `state` (`$` replaces it).
+pub fn put(state: &mut Value, path: &str, value: Value) {
+    let keys: Vec<&str> = path.trim_start_matches('$').split('.').filter(|k| !k.is_empty()).collect();
+    let mut target = state;
+    for k in keys {
+        if !target.is_object() {
+            *target = json!({});
+        }
+        target = &mut target[k];
+    }
+    *target = value;
+}
+
+/// What a Task state does with its Lambda's answer: `ResultSelector`, then `ResultPath`.
+pub fn apply_result(task: &Value, state: &mut Value, answer: Value, execution_id: &str) -> Result<(), String> {
+    let result = match task.get("ResultSelector") {
+        Some(selector) => parameters(selector, &answer, execution_id)?,
+        None => answer,
+    };
+    put(state, task.get("ResultPath").and_then(Value::as_str).unwrap_or("$"), result);
+    Ok(())
+}
+
+const KEY_ORDER: [&str; 30] = [
+    "Type",
+    "Comment",
+    "StartAt",
+    "States",
+    "Resource",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "OutputPath",
+    "Choices",
+    "Variable",
+    "BooleanEquals",
+    "Default",
+    "SecondsPath",
+    "ErrorPath",
+    "CausePath",
+    "Retry",
+    "Catch",
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Next",
+    "End",
+    "plan.$",
+    "request.$",
+    "execution_id.$",
+    "check",
+];
+const WIDTH: usize = 160;
+
+fn compact(v: &Value) -> String {
+    match v {
+        Value::Object(m) if m.is_empty() => "{}".into(),
+        Value::Object(m) => {
+            let parts: Vec<String> =
+                ordered(m, &[]).iter().map(|(k, v)| format!("{}: {}", Value::String(k.to_string()), compact(v))).collect();
+            format!("{{ {} }}", parts.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+fn ordered<'a>(m: &'a Map<String, Value>, states: &[&str]) -> Vec<(&'a str, &'a Value)> {
+    let rank = |k: &str| {
+        states
+            .iter()
+            .position(|s| *s == k)
+            .or_else(|| KEY_ORDER.iter().position(|o| *o == k).map(|p| p + states.len()))
+            .unwrap_or(usize::MAX)
+    };
+    let mut entries: Vec<(&str, &Value)> = m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    entries.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
+    entries
+}
+
+fn render(v: &Value, indent: usize, states: &[&str], out: &mut String) {
+    let pad = "  ".repeat(indent + 1);
+    match v {
+        Value::Object(m) if !m.is_empty() && indent * 2 + compact(v).len() > WIDTH || m.contains_key("States") => {
+            out.push_str("{\n");
+            let entries = ordered(m, states);
+            for (i, (k, child)) in entries.iter().enumerate() {
+                out.push_str(&pad);
+                out.push_str(&Value::String(k.to_string()).to_string());
+                out.push_str(": ");
+                let inner: &[&str] = if *k == "States" { states } else { &[] };
+                render(child, indent + 1, inner, out);
+                out.push_str(if i + 1 < entries.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&"  ".repeat(indent));
+            out.push('}');
+        }
+        Value::Array(a) if !a.is_empty() && indent * 2 + compact(v).len() > WIDTH => {
+            out.push_str("[\n");
+            for (i, child) in a.iter().enumerate() {
+                out.push_str(&pad);
+                render(child, indent + 1, &[], out);
+                out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&"  ".repeat(indent));
+            out.push(']');
+        }
+        other => out.push_str(&compact(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_step_name() {
+        assert_eq!(CHECK.binary(), "berth-check");
+        assert_eq!(CHECK.state(), "Check");
+        assert_eq!(CHECK.substitution(), "CheckFunctionArn");
+        assert_eq!(CHECK.result_path(), "$.check");
+        assert_eq!(VALIDATE.result_path(), "$.plan");
+        assert_eq!(step("fail").map(|s| s.function_id()), Some("FailFunction".into()));
+    }
+
+    #[test]
+    fn the_rendering_is_the_definition() {
+        for m in machines() {
+            let parsed: Value = serde_json::from_str(&m.render()).unwrap();
+            assert_eq!(parsed, m.definition(), "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn parameters_take_state_and_context_paths() {
+        let state = json!({ "plan": { "customer_id": "acme" }, "check": { "attempts": 2 } });
+        let p = parameters(&json!({ "plan.$": "$.plan", "n.$": "$.check.attempts", "x": { "e.$": "$$.Execution.Id" } }), &state, "arn:e")
+            .unwrap();
+        assert_eq!(p, json!({ "plan": { "customer_id": "acme" }, "n": 2, "x": { "e": "arn:e" } }));
+        assert_eq!(parameters(&json!({ "a.$": "$.missing" }), &state, "e").unwrap_err(), "$.missing is not in the state");
+        let mut s = json!({});
+        put(&mut s, "$.a.b", json!(1));
+        assert_eq!(s, json!({ "a": { "b": 1 } }));
+        put(&mut s, "$", json!(2));
+        assert_eq!(s, json!(2));
+    }
+}

@@ -1,0 +1,24 @@
+//! The alias records of the customer's host. They are written by the dns step (which
+//! checks what is there first); here they are found and removed.
+
+use berth_adapters::model::same_dns_name;
+use berth_adapters::ports::Dns;
+use berth_domain::ledger::{LedgerEntry, ResourceKind};
+use berth_domain::plan::Plan;
+use berth_domain::BerthError;
+
+/// The host, when it has alias records.
+pub async fn find<D: Dns>(dns: &D, zone: &str, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
+    if dns.aliases(zone, &plan.host).await?.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(zone.to_string()), plan.execution_id.as_str())])
+}
+
+/// Deletes the host's aliases that point at one of `targets` (berth's), exactly as found;
+/// no other record is touched. False when there was none.
+pub async fn remove<D: Dns>(dns: &D, zone: &str, host: &str, targets: &[String]) -> Result<bool, BerthError> {
+    let records: Vec<_> =
+        dns.aliases(zone, host).await?.into_iter().filter(|r| targets.iter().any(|t| same_dns_name(&r.target_dns_name, t))).collect();
+    dns.delete_aliases(zone, &records).await
+}
