@@ -80,8 +80,33 @@ where
     let config = C::from_env()?;
     let sdk = sdk_config(&function.binary()).await;
     let ports = Aws::new(&sdk, config.table());
+    run(function, Context::new(config, ports), step).await
+}
+
+/// [`serve`] for a step that calls no AWS API (validate): no SDK is loaded or linked.
+pub async fn serve_pure<C, I, O, F, Fut>(function: &'static Step, step: F) -> Result<(), lambda_runtime::Error>
+where
+    C: FromEnv,
+    I: StepInput,
+    O: Serialize,
+    F: Fn(&'static Context<C, ()>, I) -> Fut + Copy,
+    Fut: Future<Output = Result<O, BerthError>>,
+{
+    berth_adapters::telemetry::init();
+    run(function, Context::new(C::from_env()?, ()), step).await
+}
+
+async fn run<C, P, I, O, F, Fut>(function: &'static Step, cx: Context<C, P>, step: F) -> Result<(), lambda_runtime::Error>
+where
+    C: Send + Sync + 'static,
+    P: Send + Sync + 'static,
+    I: StepInput,
+    O: Serialize,
+    F: Fn(&'static Context<C, P>, I) -> Fut + Copy,
+    Fut: Future<Output = Result<O, BerthError>>,
+{
     // One context for the life of the process, which every invocation borrows.
-    let cx: &'static Context<C, Aws> = Box::leak(Box::new(Context::new(config, ports)));
+    let cx: &'static Context<C, P> = Box::leak(Box::new(cx));
     lambda_runtime::run(lambda_runtime::service_fn(move |event: Event| async move { handle(function.name, cx, event, step).await })).await
 }
 

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    berth_steps::serve(&berth_steps::pipeline::VALIDATE, berth_steps::validate::run).await
+    berth_steps::lambda::serve_pure(&berth_steps::pipeline::VALIDATE, berth_steps::validate::run).await
 }
