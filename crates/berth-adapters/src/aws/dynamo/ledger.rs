@@ -67,28 +67,7 @@ impl Ledger for DynamoRegistry {
     }
 
     async fn entries(&self, customer_id: &str) -> Result<Vec<LedgerEntry>> {
-        let mut entries = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :res)")
-                .expression_attribute_values(":pk", s(customer_pk(customer_id)))
-                .expression_attribute_values(":res", s(RESOURCE_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, "Query", e))?;
-            entries.extend(out.items().iter().filter_map(to_entry));
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(entries)
+        Ok(self.query_all(customer_pk(customer_id), Some(RESOURCE_PREFIX)).await?.iter().filter_map(to_entry).collect())
     }
 
     async fn forget(&self, customer_id: &str, entries: &[LedgerEntry]) -> Result<()> {

@@ -115,6 +115,27 @@ impl DynamoRegistry {
         Ok(out.item)
     }
 
+    /// Every item of a partition (whose sort key starts with `sk_prefix`, when given), one
+    /// consistent Query page after another.
+    async fn query_all(&self, pk: String, sk_prefix: Option<&str>) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self.client.query().table_name(&self.table).expression_attribute_values(":pk", s(pk.clone()));
+            q = match sk_prefix {
+                Some(p) => q.key_condition_expression("pk = :pk AND begins_with(sk, :p)").expression_attribute_values(":p", s(p)),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let out =
+                q.consistent_read(true).set_exclusive_start_key(start.take()).send().await.map_err(|e| classify(SERVICE, "Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     async fn transact(&self, items: Vec<TransactWriteItem>) -> std::result::Result<(), TransactOutcome> {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),

@@ -133,31 +133,13 @@ impl DynamoRegistry {
 impl DynamoRegistry {
     /// Every priority claim on a listener: (priority, owner, rule ARN when foreign).
     pub async fn claims(&self, listener_arn: &str) -> Result<Vec<(u32, String, Option<String>)>> {
-        let mut claims = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                .expression_attribute_values(":pk", s(listener_pk(listener_arn)))
-                .expression_attribute_values(":p", s("PRIORITY#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, "Query", e))?;
-            for item in out.items() {
-                let p = num(item, "priority").unwrap_or(0) as u32;
-                claims.push((p, str_attr(item, "customer_id").unwrap_or_default(), str_attr(item, "rule_arn")));
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(claims)
+        let items = self.query_all(listener_pk(listener_arn), Some("PRIORITY#")).await?;
+        Ok(items
+            .iter()
+            .map(|item| {
+                (num(item, "priority").unwrap_or(0) as u32, str_attr(item, "customer_id").unwrap_or_default(), str_attr(item, "rule_arn"))
+            })
+            .collect())
     }
 }
 

@@ -21,29 +21,7 @@ pub(super) fn to_alb(item: &HashMap<String, AttributeValue>) -> Result<Alb> {
 
 impl Pool for DynamoRegistry {
     async fn albs(&self) -> Result<Vec<Alb>> {
-        let mut albs = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(POOL_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, "Query", e))?;
-            for item in out.items() {
-                albs.push(to_alb(item)?);
-            }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(albs)
+        self.query_all(POOL_PK.to_string(), None).await?.iter().map(to_alb).collect()
     }
 
     async fn add(&self, alb: &Alb) -> Result<()> {
