@@ -1,5 +1,6 @@
-"""Checks the onboarding request schema: every example in events/ validates, and requests
-the validate step rejects for a shape reason are rejected by the schema too."""
+"""Checks the request schemas: every example in events/ validates against its schema (the
+onboarding request, the lifecycle requests), and requests berth rejects for a shape reason
+are rejected by the schema too."""
 import json
 import pathlib
 import sys
@@ -35,6 +36,26 @@ for what, patch in bad.items():
         print(f"schema accepts a bad request: {what}")
         failures += 1
 
+lifecycle = json.loads((root / "schemas/lifecycle-request.schema.json").read_text())
+jsonschema.Draft202012Validator.check_schema(lifecycle)
+lifecycle_validator = jsonschema.Draft202012Validator(lifecycle)
+for name in ("suspend", "resume", "offboard"):
+    path = root / "events" / f"{name}.json"
+    errors = list(lifecycle_validator.iter_errors(json.loads(path.read_text())))
+    for e in errors:
+        print(f"{path.name}: {'/'.join(map(str, e.path))}: {e.message}")
+    failures += len(errors)
+base = json.loads((root / "events/suspend.json").read_text())
+for what, patch in {
+    "upper-case id": {"customer_id": "Acme"},
+    "unknown field": {"colour": "red"},
+    "unknown reason": {"reason": "bored"},
+    "empty note": {"note": ""},
+}.items():
+    if lifecycle_validator.is_valid({**base, **patch}):
+        print(f"lifecycle schema accepts a bad request: {what}")
+        failures += 1
+
 if failures:
     sys.exit(1)
-print("schema: events valid, bad shapes rejected")
+print("schemas: events valid, bad shapes rejected")

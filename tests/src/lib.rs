@@ -135,6 +135,56 @@ impl Harness {
             .expect("execution ran")
     }
 
+    /// Runs an execution of one of berth's state machines (`berth-suspend`, ...) to its end,
+    /// named `name` (the caller's key).
+    pub async fn run(&self, machine: &str, input: &Value, name: &str) -> Report {
+        let arn = self.stack.infra.state_machine(machine);
+        assert!(!arn.is_empty(), "the local stack has no state machine {machine}");
+        runner::run(&self.stack, arn, input, Some(name), Duration::from_secs(300), |_| {}).await.expect("execution ran")
+    }
+
+    /// A lifecycle request (`events/<operation>.json`'s shape) for `customer`.
+    pub fn lifecycle_request(customer: &str, key: &str, extra: Value) -> Value {
+        let mut r = serde_json::json!({ "customer_id": customer, "idempotency_key": key });
+        if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {
+            r.extend(extra);
+        }
+        r
+    }
+
+    /// The customer's history entries (`HISTORY#` items), as JSON, oldest first.
+    pub async fn history(&self, customer: &str) -> Vec<Value> {
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(&self.stack.infra.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("CUSTOMER#{customer}")))
+            .expression_attribute_values(":h", AttributeValue::S("HISTORY#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("history");
+        let mut entries: Vec<Value> = out
+            .items()
+            .iter()
+            .filter_map(|i| i.get("entry").and_then(|v| v.as_s().ok()).and_then(|s| serde_json::from_str(s).ok()))
+            .collect();
+        entries.sort_by_key(|e: &Value| e["at"].as_str().unwrap_or_default().to_string());
+        entries
+    }
+
+    /// Each of the customer's ECS services' desired count, by name.
+    pub async fn desired_counts(&self, customer: &str) -> std::collections::BTreeMap<String, i32> {
+        self.inventory(customer)
+            .await
+            .services
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .map(|s| (s.service_name().unwrap_or_default().to_string(), s.desired_count()))
+            .collect()
+    }
+
     /// Invokes one Lambda directly through the router: (function error, payload).
     pub async fn invoke(&self, function: &str, payload: &Value) -> (bool, Value) {
         self.invoke_raw(function, payload.to_string()).await

@@ -216,6 +216,23 @@ impl FromEnv for ClusterConfig {
     }
 }
 
+/// Suspend and resume: the registry (counts remembered) and the cluster (services scaled).
+#[derive(Debug, Clone)]
+pub struct ScaleConfig {
+    pub table: String,
+    pub cluster: String,
+}
+
+impl FromEnv for ScaleConfig {
+    const VARS: &'static [&'static str] = &["BERTH_TABLE", "BERTH_CLUSTER"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(ScaleConfig { table: env.var("BERTH_TABLE")?, cluster: env.var("BERTH_CLUSTER")? })
+    }
+    fn table(&self) -> Option<&str> {
+        Some(&self.table)
+    }
+}
+
 /// Teardown (rollback): the registry and where the shared resources live.
 #[derive(Debug, Clone)]
 pub struct TeardownConfig {

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use berth_domain::allocation::{self, Ledger as PriorityLedger};
 use berth_domain::ledger::LedgerEntry;
+use berth_domain::lifecycle::Operation;
 use berth_domain::pool::{self, Alb, AlbState, Need};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
@@ -20,6 +21,8 @@ pub struct World {
     pub customers: BTreeMap<String, CustomerRecord>,
     pub hosts: BTreeMap<String, String>,
     pub ledgers: BTreeMap<String, PriorityLedger>,
+    /// Lifecycle history, per customer, by execution.
+    pub history: BTreeMap<String, BTreeMap<String, HistoryEntry>>,
     /// The resource ledger, per customer.
     pub resources: BTreeMap<String, BTreeSet<LedgerEntry>>,
     /// Registered targets per target group ARN, as ECS registers them for running tasks.
@@ -119,7 +122,7 @@ impl Customers for Memory {
     async fn register(&self, r: &Registration) -> Result<()> {
         self.with(|w| {
             if let Some(c) = w.customers.get(&r.customer_id) {
-                if c.execution_id != r.execution_id && !matches!(c.state, CustomerState::Failed | CustomerState::RollbackFailed) {
+                if c.execution_id != r.execution_id && !c.state.onboardable() {
                     return Err(BerthError::Conflict(format!(
                         "customer '{}' is already {} by execution {}",
                         r.customer_id, c.state, c.execution_id
@@ -148,8 +151,18 @@ impl Customers for Memory {
                 error: None,
                 cause: None,
                 leftovers: Vec::new(),
+                plan: None,
+                operation: None,
+                previous_state: None,
+                suspended_counts: BTreeMap::new(),
+                suspend_reason: None,
             });
             rec.state = CustomerState::Provisioning;
+            rec.plan = serde_json::from_str(&r.plan_json).ok();
+            rec.operation = None;
+            rec.previous_state = None;
+            rec.suspended_counts.clear();
+            rec.suspend_reason = None;
             rec.execution_id = r.execution_id.clone();
             rec.error = None;
             rec.cause = None;
@@ -210,6 +223,82 @@ impl Customers for Memory {
             }
             Ok(false)
         })
+    }
+
+    async fn begin(&self, customer_id: &str, execution_id: &str, op: Operation) -> Result<CustomerRecord> {
+        self.with(|w| {
+            w.check("Begin")?;
+            let existing = w.customers.get(customer_id).cloned();
+            let Some(c) = w.customers.get_mut(customer_id).filter(|c| op.allowed_from().contains(&c.state)) else {
+                return crate::model::begin_refused(customer_id, execution_id, op, existing);
+            };
+            c.previous_state = Some(c.state);
+            c.state = op.during();
+            c.execution_id = execution_id.to_string();
+            c.operation = Some(op);
+            c.error = None;
+            c.cause = None;
+            c.leftovers.clear();
+            let c = c.clone();
+            w.wrote("Begin");
+            Ok(c)
+        })
+    }
+
+    async fn remember_counts(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        counts: &BTreeMap<String, u32>,
+    ) -> Result<BTreeMap<String, u32>> {
+        self.with(|w| {
+            w.check("RememberCounts")?;
+            let c = owned(w, customer_id, execution_id)?;
+            if c.suspended_counts.is_empty() {
+                c.suspended_counts = counts.clone();
+            }
+            let kept = c.suspended_counts.clone();
+            w.wrote("RememberCounts");
+            Ok(kept)
+        })
+    }
+
+    async fn settle(&self, customer_id: &str, execution_id: &str, s: &Settlement) -> Result<Option<CustomerRecord>> {
+        self.with(|w| {
+            w.check("Settle")?;
+            let c = match owned(w, customer_id, execution_id) {
+                Ok(c) => c,
+                Err(_) => return Ok(None),
+            };
+            c.state = s.state;
+            c.leftovers = s.leftovers.clone();
+            c.error = s.error.as_ref().map(|e| e.0.clone());
+            c.cause = s.error.as_ref().map(|e| e.1.clone());
+            c.operation = None;
+            c.previous_state = None;
+            match s.state {
+                CustomerState::Suspended => c.suspend_reason = s.suspend_reason.clone(),
+                CustomerState::Active => {
+                    c.suspended_counts.clear();
+                    c.suspend_reason = None;
+                }
+                CustomerState::Deleted => {
+                    c.suspended_counts.clear();
+                    c.suspend_reason = None;
+                    c.outputs = None;
+                    c.resources = None;
+                }
+                _ => {}
+            }
+            let c = c.clone();
+            w.wrote("Settle");
+            w.history.entry(customer_id.to_string()).or_default().insert(execution_id.to_string(), s.history.clone());
+            Ok(Some(c))
+        })
+    }
+
+    async fn history(&self, customer_id: &str) -> Result<Vec<HistoryEntry>> {
+        Ok(self.with(|w| w.history.get(customer_id).map(|h| h.values().cloned().collect()).unwrap_or_default()))
     }
 }
 

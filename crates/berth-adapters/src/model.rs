@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use berth_domain::ledger::LedgerEntry;
+use berth_domain::lifecycle::Operation;
 use berth_domain::state::CustomerState;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,84 @@ pub struct CustomerRecord {
     /// After a cleanup that could not finish: what is left.
     #[serde(default)]
     pub leftovers: Vec<String>,
+    /// The plan of the customer's last onboarding (what its resources are named).
+    #[serde(default)]
+    pub plan: Option<serde_json::Value>,
+    /// The lifecycle operation of the execution that holds it (none for an onboarding).
+    #[serde(default)]
+    pub operation: Option<Operation>,
+    /// The state a lifecycle execution took the customer from.
+    #[serde(default)]
+    pub previous_state: Option<CustomerState>,
+    /// While suspended: each service's desired count before it was scaled to 0.
+    #[serde(default)]
+    pub suspended_counts: BTreeMap<String, u32>,
+    /// While suspended: why.
+    #[serde(default)]
+    pub suspend_reason: Option<String>,
+}
+
+/// Why `Customers::begin` was refused, from the record as it is now: `Ok` when this
+/// execution took the customer already.
+pub fn begin_refused(
+    customer_id: &str,
+    execution_id: &str,
+    op: Operation,
+    existing: Option<CustomerRecord>,
+) -> Result<CustomerRecord, berth_domain::BerthError> {
+    match existing {
+        None => Err(berth_domain::BerthError::NotFound(format!("customer '{customer_id}' is not registered: there is nothing to {op}"))),
+        // This execution took it already (a retried step).
+        Some(c) if c.execution_id == execution_id && c.state == op.during() => Ok(c),
+        Some(c) if c.state.in_progress() => Err(berth_domain::BerthError::Conflict(format!(
+            "customer '{customer_id}' is {} by execution {}: one lifecycle execution at a time; this {op} changes nothing",
+            c.state, c.execution_id
+        ))),
+        Some(c) => Err(berth_domain::BerthError::Conflict(format!(
+            "customer '{customer_id}' is {}: a {op} starts from {}; nothing changed",
+            c.state,
+            op.allowed_from().iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// How a lifecycle execution ends for its customer: the state it leaves it in, what is
+/// wrong when it failed, and its entry in the customer's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub state: CustomerState,
+    /// The error name and cause, when the execution failed.
+    pub error: Option<(String, String)>,
+    /// What is not as it should be (DEGRADED).
+    pub leftovers: Vec<String>,
+    /// SUSPENDED: why.
+    pub suspend_reason: Option<String>,
+    pub history: HistoryEntry,
+}
+
+/// One lifecycle execution in a customer's history: who, when, what, how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub execution_id: String,
+    pub operation: Operation,
+    /// `succeeded` or `failed`.
+    pub outcome: String,
+    /// Seconds since the epoch, as the registry recorded it (empty until recorded).
+    #[serde(default)]
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// What the execution did: removed resources, counts, leftovers.
+    #[serde(default)]
+    pub detail: serde_json::Value,
 }
 
 /// How a failed execution ends for its customer.

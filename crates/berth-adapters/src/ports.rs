@@ -1,8 +1,10 @@
 //! The narrow capabilities the steps depend on. Each step asks for exactly the traits it uses.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use berth_domain::ledger::LedgerEntry;
+use berth_domain::lifecycle::Operation;
 use berth_domain::pool::{Alb, AlbState, Need};
 use berth_domain::BerthError;
 
@@ -42,6 +44,25 @@ pub trait Customers: Send + Sync {
     ) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
     /// Gives the host back, if this customer holds it. True when a claim was removed.
     fn release_host(&self, customer_id: &str, host: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Takes the customer for a lifecycle execution: from one of `op`'s starting states to
+    /// its in-progress state, owned by `execution_id`, in one conditional write (again, for
+    /// the same execution, returns the record as it is). `Berth.NotFound` for a customer
+    /// never registered; `Berth.Conflict` naming the execution that holds it, or the state
+    /// it is in when `op` cannot start there.
+    fn begin(&self, customer_id: &str, execution_id: &str, op: Operation) -> impl Future<Output = Result<CustomerRecord>> + Send;
+    /// Remembers each service's desired count before a suspend scales it to 0, unless this
+    /// suspend remembered them already; returns the counts remembered.
+    fn remember_counts(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        counts: &BTreeMap<String, u32>,
+    ) -> impl Future<Output = Result<BTreeMap<String, u32>>> + Send;
+    /// Ends a lifecycle execution: the customer's state and the history entry, together;
+    /// only the owning execution may do it (`None` when another one owns the customer).
+    fn settle(&self, customer_id: &str, execution_id: &str, s: &Settlement) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+    /// The customer's history, oldest first.
+    fn history(&self, customer_id: &str) -> impl Future<Output = Result<Vec<HistoryEntry>>> + Send;
 }
 
 /// The resource ledger: what berth created for each customer.

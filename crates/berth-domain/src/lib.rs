@@ -6,6 +6,7 @@
 //! - [`naming`]: every AWS name berth derives, within AWS's limits;
 //! - [`allocation`]: the listener-rule priority rules;
 //! - [`ledger`]: what berth created for a customer, and the order cleanup undoes it in;
+//! - [`lifecycle`]: suspend, resume and offboarding: their requests and their states;
 //! - [`input`]: outside input's size, depth and shape, with errors that name the field;
 //! - [`error`]: the one error vocabulary shared by every step and the state machines.
 
@@ -14,6 +15,7 @@ pub mod catalog;
 pub mod error;
 pub mod input;
 pub mod ledger;
+pub mod lifecycle;
 pub mod naming;
 pub mod plan;
 pub mod pool;

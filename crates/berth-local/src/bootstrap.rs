@@ -314,7 +314,10 @@ mod tests {
         for m in machines() {
             let text = std::fs::read_to_string(root.join(m.file)).expect("state machine file");
             let out = substitute(&text, &substitutions()).expect("all substituted");
-            assert!(out.contains(&function_arn("berth-validate")));
+            for (_, step) in m.tasks() {
+                assert!(out.contains(&function_arn(&step.binary())), "{}: {}", m.file, step.name);
+            }
+            assert!(!out.contains("${"), "{}", m.file);
         }
         assert!(substitute("${Nope}", &substitutions()).is_err());
     }

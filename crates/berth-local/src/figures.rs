@@ -568,10 +568,77 @@ pub struct Allocation {
     pub ledger_duplicates: usize,
 }
 
+/// The lifecycle machines' executions, by machine, one per customer.
+pub struct Lifecycle {
+    pub runs: Vec<(String, Vec<Report>)>,
+}
+
+/// The lifecycle machines, in the order a customer's life runs them.
+pub const LIFECYCLE: [(&str, &str); 3] = [("berth-suspend", "suspend"), ("berth-resume", "resume"), ("berth-offboard", "offboard")];
+
+/// Suspends, resumes and offboards each of `customers` (ACTIVE), one execution after another.
+pub async fn lifecycle(stack: &Stack, customers: &[String]) -> Result<Lifecycle> {
+    let mut runs = Vec::new();
+    for (machine, op) in LIFECYCLE {
+        let arn = stack.infra.state_machine(machine).to_string();
+        let mut reports = Vec::new();
+        for c in customers {
+            let input = serde_json::json!({ "customer_id": c, "idempotency_key": format!("bench-{op}") });
+            let name = naming::execution_name(c, &format!("bench-{op}"));
+            let r = runner::run(stack, &arn, &input, Some(&name), Duration::from_secs(600), |_| {}).await?;
+            if r.status != "SUCCEEDED" {
+                return Err(format!("{op} of {c} ended {}: {:?} {:?}", r.status, r.error, r.cause).into());
+            }
+            reports.push(r);
+        }
+        runs.push((machine.to_string(), reports));
+    }
+    Ok(Lifecycle { runs })
+}
+
+impl Lifecycle {
+    pub fn markdown(&self) -> String {
+        let mut o = String::from(
+            "\n## Lifecycle executions per customer\n\nEach machine run once per customer, one execution after another, on customers the onboardings above left\n\
+             ACTIVE: suspend, then resume, then offboard. Durations from the execution's own dates; API calls counted at the router.\n\n\
+             | machine | runs | median | p95 | state transitions | Lambda invocations | AWS API calls | by service |\n|---|---|---|---|---|---|---|---|\n",
+        );
+        for (machine, reports) in &self.runs {
+            let d = sorted(reports.iter().map(|r| r.execution_ms).collect());
+            let span = |v: Vec<u64>| {
+                let v = sorted(v);
+                match (v.first(), v.last()) {
+                    (Some(a), Some(b)) if a == b => a.to_string(),
+                    (Some(a), Some(b)) => format!("{a}-{b}"),
+                    _ => "-".into(),
+                }
+            };
+            let mut by_service: BTreeMap<String, u64> = BTreeMap::new();
+            if let Some(r) = reports.first() {
+                for (k, v) in &r.api_calls {
+                    *by_service.entry(k.split(':').next().unwrap_or(k).to_string()).or_default() += v;
+                }
+            }
+            o.push_str(&format!(
+                "| {machine} | {} | {} ms | {} ms | {} | {} | {} | {} |\n",
+                reports.len(),
+                median(&d),
+                percentile(&d, 95.0),
+                span(reports.iter().map(|r| r.transitions as u64).collect()),
+                span(reports.iter().map(|r| r.invocations.values().sum()).collect()),
+                span(reports.iter().map(Report::api_total).collect()),
+                by_service.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        o
+    }
+}
+
 /// Everything one `make bench` measured.
 pub struct Figures {
     pub provenance: Provenance,
     pub pipeline: Pipeline,
+    pub lifecycle: Lifecycle,
     pub handlers: Vec<HandlerLatency>,
     pub concurrent: Concurrent,
     pub allocation: Allocation,
@@ -727,6 +794,7 @@ impl Figures {
         ));
 
         let c = &self.concurrent;
+        o.push_str(&self.lifecycle.markdown());
         o.push_str(&format!(
             "\n## {} onboardings started at once\n\n| started | succeeded | wall time | customers/s | rules made | ALBs used | duplicate priorities (listeners / claims) | duplicate hosts |\n\
              |---|---|---|---|---|---|---|---|\n| {} | {} | {:.1} s | {:.2} | {} | {} | {} / {} | {} |\n",

@@ -76,11 +76,14 @@ enum Cmd {
     Down(StackArgs),
     /// Empty the emulator and bootstrap it again.
     Reset(StackArgs),
-    /// Start an onboarding execution and follow it.
+    /// Start an execution (an onboarding, or another machine's) and follow it.
     Run {
         #[command(flatten)]
         stack: StackArgs,
-        /// The execution input.
+        /// The state machine: berth-onboard, berth-suspend, berth-resume, berth-offboard.
+        #[arg(long, default_value = "berth-onboard")]
+        machine: String,
+        /// The execution input (events/suspend.json for berth-suspend, and so on).
         #[arg(long, default_value = "events/onboard.json")]
         input: PathBuf,
         /// Execution name (default: generated).
@@ -96,6 +99,14 @@ enum Cmd {
     },
     /// API calls counted by the router.
     Stats(StackArgs),
+    /// The lifecycle figures alone, on a running stack (reset first): onboards `runs`
+    /// customers, then suspends, resumes and offboards each.
+    LifecycleBench {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, default_value_t = 10)]
+        runs: u32,
+    },
     /// Every figure of `make bench`, on a running stack (reset between parts): pipeline
     /// overhead, API calls and cost per onboarding, many onboardings at once, allocation
     /// against the naive allocator, zip sizes and handler latencies. Prints them and writes
@@ -151,15 +162,18 @@ fn print_report(r: &Report) {
     println!("Lambda invocations  {}", r.invocations.values().sum::<u64>());
 }
 
-async fn follow(args: &StackArgs, input: &PathBuf, name: Option<&str>) -> berth_local::Result<Report> {
+async fn follow(args: &StackArgs, machine: &str, input: &PathBuf, name: Option<&str>) -> berth_local::Result<Report> {
     let stack = stack::load(&args.dir)?;
     let text = std::fs::read_to_string(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let input: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", input.display()))?;
-    println!("onboarding {} on {}", input.get("customer_id").and_then(|v| v.as_str()).unwrap_or("?"), stack.state_machine_arn);
-    runner::run(&stack, &stack.state_machine_arn, &input, name, Duration::from_secs(600), |s| {
-        println!("  done  {:<14} {:>6} ms", s.state, s.ms)
-    })
-    .await
+    let arn = stack.infra.state_machine(machine).to_string();
+    if arn.is_empty() {
+        return Err(
+            format!("no state machine {machine} on the local stack (berth-onboard, berth-suspend, berth-resume, berth-offboard)").into()
+        );
+    }
+    println!("{machine}: {} on {arn}", input.get("customer_id").and_then(|v| v.as_str()).unwrap_or("?"));
+    runner::run(&stack, &arn, &input, name, Duration::from_secs(600), |s| println!("  done  {:<14} {:>6} ms", s.state, s.ms)).await
 }
 
 /// `name=url`.
@@ -198,6 +212,11 @@ async fn bench(
     let handlers = figures::handler_latencies(&s, &root, 5).await?;
     done(t);
 
+    let t = part("suspend, resume and offboard, one customer after another");
+    let customers: Vec<String> = (0..runs.min(10)).map(|i| format!("seq-{i:02}")).collect();
+    let lifecycle = figures::lifecycle(&s, &customers).await?;
+    done(t);
+
     let t = part(&format!("{concurrent} onboardings at once, {concurrent_albs} ALBs in the pool"));
     let mut wide = base.clone();
     wide.pool.albs = concurrent_albs;
@@ -225,7 +244,7 @@ async fn bench(
     let naive = figures::naive(&s, &[10, 100, 1000], 5, callers).await?;
     done(t);
 
-    Ok(figures::Figures { provenance: figures::provenance(&root), pipeline, handlers, concurrent, allocation, naive, zips })
+    Ok(figures::Figures { provenance: figures::provenance(&root), pipeline, lifecycle, handlers, concurrent, allocation, naive, zips })
 }
 
 #[tokio::main]
@@ -257,8 +276,8 @@ async fn main() -> std::process::ExitCode {
                 println!("emulator reset; state machine {}", s.state_machine_arn);
                 Ok(true)
             }
-            Cmd::Run { stack: args, input, name } => {
-                let r = follow(&args, &input, name.as_deref()).await?;
+            Cmd::Run { stack: args, machine, input, name } => {
+                let r = follow(&args, &machine, &input, name.as_deref()).await?;
                 print_report(&r);
                 Ok(r.status == "SUCCEEDED")
             }
@@ -267,7 +286,7 @@ async fn main() -> std::process::ExitCode {
                 println!("starting the emulator, the router and the Lambdas...");
                 let s = stack::up(&args.options()).await?;
                 println!("  up in {:.1} s: endpoint {}", t.elapsed().as_secs_f64(), s.endpoint);
-                let r = follow(&args, &input, None).await;
+                let r = follow(&args, "berth-onboard", &input, None).await;
                 let stopped = stack::down(&args.dir);
                 let r = r?;
                 print_report(&r);
@@ -285,6 +304,16 @@ async fn main() -> std::process::ExitCode {
                 std::fs::write(&out, &text)?;
                 println!("written to {}", out.display());
                 Ok(figures.all_met())
+            }
+            Cmd::LifecycleBench { stack: args, runs } => {
+                let s = stack::reset(&args.options()).await?;
+                let root = args.root.clone();
+                let pipeline = figures::pipeline(&s, &root, runs, "lc").await?;
+                let d = pipeline.durations();
+                println!("{runs} onboardings: median {} ms", figures::median(&d));
+                let customers: Vec<String> = (0..runs).map(|i| format!("lc-{i:02}")).collect();
+                println!("{}", figures::lifecycle(&s, &customers).await?.markdown());
+                Ok(true)
             }
             Cmd::Stats(args) => {
                 let s = stack::load(&args.dir)?;

@@ -10,7 +10,6 @@ use berth_adapters::ports::{Customers, Executions, Ports};
 use berth_adapters::ExecutionObserved;
 use berth_domain::naming;
 use berth_domain::request::OnboardingRequest;
-use berth_domain::state::CustomerState;
 use berth_domain::validate;
 use berth_domain::BerthError;
 
@@ -39,9 +38,9 @@ pub async fn run<P: Ports>(cx: &Context<IntakeConfig, P>, input: IntakeInput) ->
         return Ok(out(false, existing.status));
     }
     if let Some(c) = customers.get(&parsed.customer_id).await? {
-        if c.execution_id != arn && matches!(c.state, CustomerState::Active | CustomerState::Provisioning) {
+        if c.execution_id != arn && !c.state.onboardable() {
             return Err(BerthError::Conflict(format!(
-                "customer '{}' is already {} (execution {}): changes go through an update, not a new onboarding",
+                "customer '{}' is already {} (execution {}): a new onboarding starts only from FAILED, ROLLBACK_FAILED or DELETED",
                 parsed.customer_id, c.state, c.execution_id
             )));
         }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use berth_adapters::model::{AlbRef, RecordObserved, ServiceObserved};
+use berth_domain::lifecycle::{LifecycleRequest, Operation};
 use berth_domain::plan::Plan;
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
@@ -72,10 +73,119 @@ impl StepInput for IntakeInput {
     }
 }
 
-/// The input of a step that needs only the plan: register, allocate, rollback.
+/// The input of a step that needs only the plan: register, allocate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanInput {
     pub plan: Plan,
+}
+
+/// The rollback's input: the plan, and for an offboarding, whether the log groups stay.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeardownInput {
+    pub plan: Plan,
+    #[serde(default)]
+    pub keep_log_groups: bool,
+}
+
+/// The claim step's input: the lifecycle operation, the request as posted and the
+/// execution that runs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimInput {
+    pub operation: Operation,
+    pub request: serde_json::Value,
+    pub execution_id: String,
+}
+
+impl StepInput for ClaimInput {
+    fn customer(&self) -> &str {
+        self.request.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+    fn execution(&self) -> &str {
+        &self.execution_id
+    }
+}
+
+/// What the claim step returns: the customer's plan (its names, its services), now
+/// carrying this execution; the request, checked; where the customer was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claimed {
+    pub plan: Plan,
+    pub request: LifecycleRequest,
+    /// The state the execution took the customer from.
+    pub from: CustomerState,
+    /// Each service's target group, as the customer's resources were recorded (for the
+    /// health gate).
+    pub target_groups: Vec<TargetGroupRef>,
+}
+
+/// Which way the scale step moves the services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleTo {
+    /// Every service to 0 tasks, remembering each one's count first (suspend).
+    Zero,
+    /// Back to the remembered counts, or the plan's when none were remembered (resume, or
+    /// putting back a suspend that failed).
+    Remembered,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleInput {
+    pub plan: Plan,
+    pub to: ScaleTo,
+}
+
+/// What the scale step did: each service's count before and after, and the plan with the
+/// counts it set (what the health gate then waits for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleOutput {
+    pub customer_id: String,
+    pub services: Vec<Scaled>,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scaled {
+    pub service: String,
+    pub ecs_service: String,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// The settle step's input: how a lifecycle execution ended. `done` is the result of its
+/// last step when it succeeded; `error` what failed it, and `undo` what putting things back
+/// returned (or the error it failed with).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SettleInput {
+    pub plan: Plan,
+    pub operation: Operation,
+    pub request: LifecycleRequest,
+    #[serde(default)]
+    pub done: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error: Option<CaughtError>,
+    #[serde(default)]
+    pub undo: Option<serde_json::Value>,
+}
+
+/// How the customer's lifecycle execution ended, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettleOutput {
+    pub customer_id: String,
+    pub operation: Operation,
+    /// The state the customer is left in.
+    pub state: CustomerState,
+    /// True when the operation did what it was asked (the customer is in its end state).
+    pub succeeded: bool,
+    /// False when another execution owns the customer: nothing was recorded.
+    pub recorded: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+    pub leftovers: Vec<String>,
+    /// What the execution did (its last step's result).
+    pub detail: serde_json::Value,
 }
 
 /// The resources step's input: the plan and where it was placed.
@@ -139,7 +249,7 @@ pub enum RollbackOutcome {
     Failed(CaughtError),
 }
 
-planned_input!(PlanInput, ResourcesInput, CheckInput, DnsInput, ActivateInput, FailInput);
+planned_input!(PlanInput, TeardownInput, ScaleInput, SettleInput, ResourcesInput, CheckInput, DnsInput, ActivateInput, FailInput);
 
 /// What the rollback undid and what it could not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +265,12 @@ pub struct RollbackOutput {
     /// Priorities given back to the listener.
     pub released_priorities: Vec<u32>,
     pub host_released: bool,
+    /// Kept by request (an offboarding's log groups), no longer berth's to manage.
+    #[serde(default)]
+    pub kept: Vec<String>,
+    /// Of the customer's names but not berth's for it by their tags: never touched.
+    #[serde(default)]
+    pub not_ours: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

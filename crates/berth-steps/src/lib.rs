@@ -1,4 +1,4 @@
-//! The provisioning steps. Each is a reconciler: it looks up what exists, creates or fixes
+//! The steps of every state machine (onboarding, suspend, resume, offboarding). Each is a reconciler: it looks up what exists, creates or fixes
 //! only what is missing, and returns what it observed; running it twice changes nothing.
 //! Each step takes its function's [`Context`] (configuration and ports, built once) and its
 //! own small input ([`io`]); the [`lambda`] module adapts them to Lambda events and
@@ -7,6 +7,7 @@
 pub mod activate;
 pub mod allocate;
 pub mod check;
+pub mod claim;
 pub mod dns;
 pub mod fail;
 pub mod intake;
@@ -17,6 +18,8 @@ pub mod register;
 pub mod resource;
 pub mod resources;
 pub mod rollback;
+pub mod scale;
+pub mod settle;
 pub mod validate;
 
 pub use io::*;

@@ -10,8 +10,9 @@
 //! Adding a step is one entry here, its code, and its place in a machine.
 
 use berth_adapters::config::{
-    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, RegisterConfig, TableConfig, TeardownConfig,
+    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, RegisterConfig, ScaleConfig, TableConfig, TeardownConfig,
 };
+use berth_domain::lifecycle::Operation;
 use berth_domain::validate::Settings;
 use berth_domain::{BerthError, ErrorKind};
 use serde_json::{json, Map, Value};
@@ -123,7 +124,7 @@ pub const ACTIVATE: Step = Step {
 };
 pub const ROLLBACK: Step = Step {
     name: "rollback",
-    summary: "Undo, in reverse order, what this execution created for its customer (from the resource ledger and the plan's names): DNS records, services (scaled to 0, then deleted), task definitions, listener rules, target groups, log groups; then give back the priorities and the host. Does nothing for a customer another execution owns. Idempotent: retried on transient errors.",
+    summary: "Remove, in reverse order, what berth made for the customer (from the resource ledger and the plan's names): DNS records, services (scaled to 0, then deleted), task definitions, listener rules, target groups, log groups (an offboarding may keep them); then give back the priorities and the host. Never touches what is not berth's for the customer by its tags (reported), nor a customer another execution owns. Idempotent: retried on transient errors.",
     retry: Retry::Patient,
     vars: TeardownConfig::VARS,
     read_config: read::<TeardownConfig>,
@@ -131,6 +132,27 @@ pub const ROLLBACK: Step = Step {
 pub const FAIL: Step = Step {
     name: "fail",
     summary: "Record FAILED with the error name and cause, or ROLLBACK_FAILED with what is left, on the customer this execution owns.",
+    retry: Retry::Standard,
+    vars: TableConfig::VARS,
+    read_config: read::<TableConfig>,
+};
+pub const CLAIM: Step = Step {
+    name: "claim",
+    summary: "Check the request and take the customer for this execution, from a state the operation may start from, in one conditional write: Berth.Conflict naming the execution that holds it, or the state it is in; nothing changed.",
+    retry: Retry::Standard,
+    vars: TableConfig::VARS,
+    read_config: read::<TableConfig>,
+};
+pub const SCALE: Step = Step {
+    name: "scale",
+    summary: "Every service of the customer to 0 tasks, each one's count remembered first; or back to the remembered counts. DNS, rules and target groups stay.",
+    retry: Retry::Standard,
+    vars: ScaleConfig::VARS,
+    read_config: read::<ScaleConfig>,
+};
+pub const SETTLE: Step = Step {
+    name: "settle",
+    summary: "The customer's state and its history entry, together: SUSPENDED, ACTIVE or DELETED (a tombstone with the history); after a failure ACTIVE when everything was put back, otherwise DEGRADED with what is left.",
     retry: Retry::Standard,
     vars: TableConfig::VARS,
     read_config: read::<TableConfig>,
@@ -144,8 +166,8 @@ pub const INTAKE: Step = Step {
     read_config: read::<IntakeConfig>,
 };
 
-/// Every berth Lambda, in the onboarding's order.
-pub const STEPS: [Step; 10] = [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, INTAKE];
+/// Every berth Lambda: the onboarding's, in its order, then the lifecycle machines' own.
+pub const STEPS: [Step; 13] = [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, SCALE, SETTLE, INTAKE];
 
 pub fn step(name: &str) -> Option<&'static Step> {
     STEPS.iter().find(|s| s.name == name)
@@ -180,7 +202,7 @@ fn retry(policy: Retry) -> Value {
 pub struct Machine {
     pub name: &'static str,
     pub file: &'static str,
-    pub comment: &'static str,
+    pub comment: String,
     pub states: Vec<(String, Value)>,
 }
 
@@ -233,7 +255,7 @@ fn then(mut t: Map<String, Value>, extra: Value) -> Value {
 
 /// Every state machine berth deploys.
 pub fn machines() -> Vec<Machine> {
-    vec![onboard()]
+    vec![onboard(), suspend(), resume(), offboard()]
 }
 
 /// Onboarding: validate, register, allocate, resources, the health gate, DNS, activate;
@@ -311,9 +333,176 @@ pub fn onboard() -> Machine {
     Machine {
         name: "berth-onboard",
         file: "statemachines/onboard.asl.json",
-        comment: "berth: onboard one customer onto the shared ECS cluster and a pool ALB. Input: an onboarding request (schemas/onboarding-request.schema.json), normally started by the intake Lambda as {customer_id}_{idempotency_key}. Output: the customer's outputs (URL, priorities, ARNs). After a permanent failure, Rollback undoes what the execution created, in reverse order, and Fail records FAILED (or ROLLBACK_FAILED with what is left). Generated from the step table (crates/berth-steps/src/pipeline.rs): do not edit.",
+        comment: "berth: onboard one customer onto the shared ECS cluster and a pool ALB. Input: an onboarding request (schemas/onboarding-request.schema.json), normally started by the intake Lambda as {customer_id}_{idempotency_key}. Output: the customer's outputs (URL, priorities, ARNs). After a permanent failure, Rollback undoes what the execution created, in reverse order, and Fail records FAILED (or ROLLBACK_FAILED with what is left). Generated from the step table (crates/berth-steps/src/pipeline.rs): do not edit.".into(),
         states,
     }
+}
+
+/// The first state of a lifecycle machine: the request checked and the customer taken. The
+/// plan, the request and the target groups are the state from here on (a refusal ends the
+/// execution with its error, and nothing changed).
+fn claim(op: Operation, next: &str) -> (String, Value) {
+    (
+        CLAIM.state(),
+        then(
+            task(&CLAIM, json!({ "operation": op.name(), "request.$": "$", "execution_id.$": "$$.Execution.Id" })),
+            json!({
+                "ResultSelector": {
+                    "plan.$": "$.plan", "request.$": "$.request", "from.$": "$.from", "target_groups.$": "$.target_groups",
+                    "check": { "attempts": 0, "stable": false }
+                },
+                "ResultPath": "$",
+                "Next": next
+            }),
+        ),
+    )
+}
+
+/// The settle state of the success path (`done` is where the last step's result is), the
+/// choice on its outcome, and the ends: the execution fails when the customer is not in the
+/// operation's end state.
+fn settled(op: Operation, done: &str) -> Vec<(String, Value)> {
+    vec![
+        (
+            SETTLE.state(),
+            then(
+                task(&SETTLE, json!({ "plan.$": "$.plan", "operation": op.name(), "request.$": "$.request", "done.$": done })),
+                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": SETTLE.result_path(), "Next": "NotRecorded" }], "Next": "Settled?" }),
+            ),
+        ),
+        (
+            "Settled?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.settle.succeeded", "BooleanEquals": true, "Next": "Done" }], "Default": "Failed" }),
+        ),
+        ("Done".into(), json!({ "Type": "Succeed", "OutputPath": SETTLE.result_path() })),
+    ]
+}
+
+/// After a failure: settle records it (with `undo`, what putting things back returned), and
+/// the execution fails with the error.
+fn settle_failure(op: Operation, undo: Option<&str>) -> Vec<(String, Value)> {
+    let mut params = json!({ "plan.$": "$.plan", "operation": op.name(), "request.$": "$.request", "error.$": "$.error" });
+    if let Some(path) = undo {
+        params["undo.$"] = json!(path);
+    }
+    vec![
+        (
+            "SettleFailure".into(),
+            then(
+                task(&SETTLE, params),
+                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": SETTLE.result_path(), "Next": "NotRecorded" }], "Next": "Failed" }),
+            ),
+        ),
+        (
+            "Failed".into(),
+            json!({ "Type": "Fail", "Comment": "The customer is not in the operation's end state: the error and why.", "ErrorPath": "$.settle.error", "CausePath": "$.settle.cause" }),
+        ),
+        (
+            "NotRecorded".into(),
+            json!({ "Type": "Fail", "Comment": "Recording the end failed: the record still names this execution.", "ErrorPath": "$.settle.Error", "CausePath": "$.settle.Cause" }),
+        ),
+    ]
+}
+
+/// A lifecycle machine: named after its operation, its comment the operation's own words
+/// (`what`, then `input`: what its request takes beyond the customer and key) and what every
+/// lifecycle machine shares.
+fn lifecycle_machine(op: Operation, what: &str, input: &str, states: Vec<(String, Value)>) -> Machine {
+    let (name, file) = match op {
+        Operation::Suspend => ("berth-suspend", "statemachines/suspend.asl.json"),
+        Operation::Resume => ("berth-resume", "statemachines/resume.asl.json"),
+        Operation::Offboard => ("berth-offboard", "statemachines/offboard.asl.json"),
+    };
+    let input = if input.is_empty() { String::new() } else { format!(" {input}") };
+    let comment = format!(
+        "{what} Input: a lifecycle request (schemas/lifecycle-request.schema.json, events/{op}.json){input}, started as \
+         {{customer_id}}_{{idempotency_key}}. One lifecycle execution per customer at a time (Berth.Conflict). Generated from the \
+         step table (crates/berth-steps/src/pipeline.rs): do not edit."
+    );
+    Machine { name, file, comment, states }
+}
+
+fn caught(next: &str) -> Value {
+    json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": next }])
+}
+
+/// Suspend: every service to 0 tasks, counts remembered; DNS, rules and target groups stay.
+/// When scaling fails for good, the services go back to their counts and the customer stays
+/// ACTIVE with the failure in its history.
+pub fn suspend() -> Machine {
+    let op = Operation::Suspend;
+    let mut states = vec![
+        claim(op, &SCALE.state()),
+        (
+            SCALE.state(),
+            then(task(&SCALE, json!({ "plan.$": "$.plan", "to": "zero" })), json!({ "Catch": caught("PutBack"), "Next": SETTLE.state() })),
+        ),
+    ];
+    states.extend(settled(op, "$.scale"));
+    states.push((
+        "PutBack".into(),
+        then(
+            task(&SCALE, json!({ "plan.$": "$.plan", "to": "remembered" })),
+            json!({ "ResultPath": "$.undo", "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }], "Next": "SettleFailure" }),
+        ),
+    ));
+    states.extend(settle_failure(op, Some("$.undo")));
+    lifecycle_machine(op, "berth: suspend one customer (ACTIVE to SUSPENDED): every service to 0 tasks, each one's count remembered; DNS, rules and target groups stay, so a resume is fast.", "with an optional reason (unpaid, idle, on_request)", states)
+}
+
+/// Resume: the remembered counts back, then the health gate as at onboarding.
+pub fn resume() -> Machine {
+    let op = Operation::Resume;
+    let mut states = vec![
+        claim(op, &SCALE.state()),
+        (
+            SCALE.state(),
+            then(
+                task(&SCALE, json!({ "plan.$": "$.plan", "to": "remembered" })),
+                json!({ "Catch": caught("SettleFailure"), "Next": CHECK.state() }),
+            ),
+        ),
+        (
+            CHECK.state(),
+            then(
+                task(&CHECK, json!({ "plan.$": "$.scale.plan", "target_groups.$": "$.target_groups", "attempts.$": "$.check.attempts" })),
+                json!({ "Catch": caught("SettleFailure"), "Next": "Healthy?" }),
+            ),
+        ),
+        (
+            "Healthy?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.check.stable", "BooleanEquals": true, "Next": SETTLE.state() }], "Default": "WaitForHealth" }),
+        ),
+        ("WaitForHealth".into(), json!({ "Type": "Wait", "SecondsPath": "$.plan.health.interval_seconds", "Next": CHECK.state() })),
+    ];
+    states.extend(settled(op, "$.scale"));
+    states.extend(settle_failure(op, None));
+    lifecycle_machine(
+        op,
+        "berth: resume one customer (SUSPENDED or DEGRADED to ACTIVE): the remembered counts back, then the health gate as at onboarding.",
+        "",
+        states,
+    )
+}
+
+/// Offboarding: the rollback's teardown of everything berth made for the customer (DNS
+/// first, log groups last or kept), its priorities and host given back; a DELETED tombstone
+/// keeps the history.
+pub fn offboard() -> Machine {
+    let op = Operation::Offboard;
+    let mut states = vec![
+        claim(op, "Teardown"),
+        (
+            "Teardown".into(),
+            then(
+                task(&ROLLBACK, json!({ "plan.$": "$.plan", "keep_log_groups.$": "$.request.keep_log_groups" })),
+                json!({ "ResultPath": "$.teardown", "Catch": caught("SettleFailure"), "Next": SETTLE.state() }),
+            ),
+        ),
+    ];
+    states.extend(settled(op, "$.teardown"));
+    states.extend(settle_failure(op, None));
+    lifecycle_machine(op, "berth: offboard one customer (ACTIVE, SUSPENDED, FAILED, ROLLBACK_FAILED or DEGRADED to DELETED): DNS records, services, task definitions, rules and target groups, log groups (or kept: keep_log_groups), then its priorities and host given back; the DELETED tombstone keeps the history, and the id may be onboarded again; running it again is harmless.", "", states)
 }
 
 /// A Task's input, as Step Functions builds it from `Parameters`: each `key.$` takes the

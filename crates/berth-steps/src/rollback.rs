@@ -1,5 +1,5 @@
-//! Compensation: after a step failed for good, undo exactly what this customer's execution
-//! created, in the reverse of the order provisioning builds it: the DNS records, the
+//! Teardown, for a rollback and for an offboarding. After a step failed for good, or when
+//! the customer leaves, remove what berth made for the customer, in the reverse of the order provisioning builds it: the DNS records, the
 //! services (scaled to 0, then deleted), the task definitions, the listener rules, the
 //! target groups and the log groups; then give back the priorities and the host.
 //!
@@ -8,7 +8,9 @@
 //! (each checked to be this customer's). Every removal treats "already gone" as done, so
 //! the rollback can run again after any failure and converges. A transient error makes
 //! the whole rollback fail with `Berth.Transient` (the state machine retries it); anything
-//! else is reported as left over, with the reason.
+//! else is reported as left over, with the reason. An offboarding may keep the log groups
+//! (with their retention); a resource of one of the customer's names that is not berth's
+//! for it by its tags is never touched, and is reported.
 
 use std::collections::BTreeSet;
 
@@ -17,11 +19,11 @@ use berth_adapters::ports::{Customers, Ledger, Placements, Pool, Ports};
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
 use berth_domain::BerthError;
 
-use crate::io::{checked, Leftover, PlanInput, RollbackOutput};
+use crate::io::{checked, Leftover, RollbackOutput, TeardownInput};
 use crate::resource::{self, Site};
 use crate::Context;
 
-pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: PlanInput) -> Result<RollbackOutput, BerthError> {
+pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput) -> Result<RollbackOutput, BerthError> {
     let (ports, site) = (&cx.ports, &cx.config);
     let plan = checked(&input.plan)?;
     let mut out = RollbackOutput { customer_id: plan.customer_id.clone(), ..RollbackOutput::default() };
@@ -39,6 +41,11 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: PlanInput) ->
     let recorded = ports.ledger().entries(&plan.customer_id).await?;
     let site_ref = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id };
     let found = resource::discover(ports, site_ref, plan, &customer).await?;
+    if !found.strangers.is_empty() {
+        tracing::warn!(customer = %plan.customer_id, not_ours = ?found.strangers, "of the customer's names but not berth's for it: left alone");
+    }
+    out.not_ours = found.strangers;
+    let found = found.ours;
     let known: BTreeSet<(ResourceKind, String)> = recorded.iter().map(|e| (e.kind, e.id.clone())).collect();
     let unrecorded: Vec<LedgerEntry> = found.into_iter().filter(|e| !known.contains(&(e.kind, e.id.clone()))).collect();
     if !unrecorded.is_empty() {
@@ -59,6 +66,13 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: PlanInput) ->
     let mut left = Vec::new();
     let mut retry = Vec::new();
     for entry in ledger::teardown_order(recorded.into_iter().chain(unrecorded)) {
+        if input.keep_log_groups && entry.kind == ResourceKind::LogGroup {
+            // Kept with its retention, which expires what it holds; no longer berth's.
+            tracing::info!(customer = %plan.customer_id, id = %entry.id, "kept by request");
+            out.kept.push(entry.label());
+            removed.push(entry);
+            continue;
+        }
         match resource::remove(ports, site_ref, &entry, &dns_targets).await {
             Ok(existed) => {
                 tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "undone");

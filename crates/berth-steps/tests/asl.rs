@@ -1,7 +1,7 @@
 //! The state machines: the committed files are what the step table generates; the error
 //! vocabulary and the machines agree (every name in an `ErrorEquals` is berth's or one AWS
-//! defines); every Task retries the transient ones; every step after validation has a Catch
-//! to the rollback; each Task's `Parameters` build its step's input; and `template.yaml`
+//! defines); every Task retries the transient ones; every step after validation (or, in a
+//! lifecycle machine, after the claim) has a Catch to the rollback or to the failure's record; each Task's `Parameters` build its step's input; and `template.yaml`
 //! has, for every Task, a function, a substitution and an invoke permission, and gives each
 //! function exactly the variables its configuration reads.
 //!
@@ -14,7 +14,7 @@ use berth_domain::ErrorKind;
 use serde_json::Value;
 
 use berth_adapters::config::Env;
-use berth_steps::pipeline::{self, Step, FAIL, LAMBDA_CRASH, LAMBDA_TRANSIENT, ROLLBACK, STEPS};
+use berth_steps::pipeline::{self, Step, FAIL, LAMBDA_CRASH, LAMBDA_TRANSIENT, ROLLBACK, SETTLE, STEPS};
 
 const AWS_NAMES: &[&str] = &[
     "States.ALL",
@@ -93,20 +93,37 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
                 assert!(r["BackoffRate"].as_f64().unwrap_or(1.0) > 1.0, "{file}: {name} retries without backoff");
                 assert_eq!(r["JitterStrategy"], "FULL", "{file}: {name} retries without jitter");
             }
-            let validation = s["Resource"].as_str().unwrap_or_default().contains("Validate");
+            let first = s["Resource"].as_str().is_some_and(|r| r.contains("Validate") || r.contains("Claim"));
             let catch = || s["Catch"].as_array().unwrap_or_else(|| panic!("{file}: {name} has no Catch"));
+            let catches_to = |next: &str, path: &str| {
+                catch().iter().any(|c| c["Next"] == next && c["ResultPath"] == path && c["ErrorEquals"][0] == "States.ALL")
+            };
             match name.as_str() {
-                _ if validation => {}
-                // The failure path: the rollback, whatever happens to it, ends in Fail, which
-                // ends in the Fail state.
+                // A refused request ends the execution: nothing was changed yet.
+                _ if first => assert!(s.get("Catch").is_none(), "{file}: {name} is caught, but it changed nothing"),
+                // The onboarding's failure path: the rollback, whatever happens to it, ends
+                // in Fail, which ends in the Fail state.
                 n if n == ROLLBACK.state() => {
-                    assert!(catch().iter().any(|c| c["Next"] == FAIL.state() && c["ResultPath"] == ROLLBACK.result_path()));
+                    assert!(catches_to(&FAIL.state(), &ROLLBACK.result_path()), "{file}: {name}");
                     assert_eq!(s["Next"], FAIL.state());
                 }
                 n if n == FAIL.state() => assert_eq!(s["Next"], "Failed"),
+                // The lifecycle machines' ends: recording the end, or its failure, ends the
+                // execution however it goes.
+                n if n == SETTLE.state() || n == "SettleFailure" => {
+                    assert!(catches_to("NotRecorded", &SETTLE.result_path()), "{file}: {name}");
+                }
+                // Putting a suspend back ends in recording the failure, whatever happens.
+                "PutBack" => {
+                    assert!(catches_to("SettleFailure", "$.undo"), "{file}: {name}");
+                    assert_eq!(s["Next"], "SettleFailure");
+                }
+                _ if file.ends_with("onboard.asl.json") => {
+                    assert!(catches_to("Rollback", "$.error"), "{file}: {name} does not lead to Rollback")
+                }
                 _ => assert!(
-                    catch().iter().any(|c| c["Next"] == "Rollback" && c["ResultPath"] == "$.error"),
-                    "{file}: {name} does not lead to Rollback"
+                    catches_to("SettleFailure", "$.error") || catches_to("PutBack", "$.error"),
+                    "{file}: {name} does not lead to the failure's record"
                 ),
             }
         }
@@ -151,10 +168,16 @@ fn every_task_runs_a_step_of_the_table_under_its_own_name() {
             if s["Type"] == "Task" {
                 let step = m.tasks().into_iter().find(|(n, _)| n == name).map(|(_, st)| st);
                 let step = step.unwrap_or_else(|| panic!("{}: {name} runs no step of the table", m.file));
-                assert_eq!(name, &step.state());
-                // The result at its path, or (validate) the state rebuilt around it.
-                let selected =
-                    s["ResultPath"] == "$" && s["ResultSelector"].get(format!("{}.$", step.result_key())) == Some(&Value::from("$"));
+                if name != &step.state() {
+                    // A step in another role (the rollback as an offboarding's teardown,
+                    // settle on the failure path) under a name no other step has.
+                    assert!(STEPS.iter().all(|st| &st.state() != name), "{}: {name} runs {}", m.file, step.name);
+                    continue;
+                }
+                // The result at its path, or (validate, claim) the state rebuilt around it.
+                let selected = s["ResultPath"] == "$"
+                    && (s["ResultSelector"].get(format!("{}.$", step.result_key())) == Some(&Value::from("$"))
+                        || s["ResultSelector"].get("plan.$") == Some(&Value::from("$.plan")));
                 assert!(s["ResultPath"] == step.result_path() || selected, "{}: {name} keeps its result elsewhere", m.file);
             }
         }
@@ -212,7 +235,8 @@ fn the_template_has_a_function_substitution_and_permission_for_every_task() {
             );
         }
         let subs = props["DefinitionSubstitutions"].as_mapping().unwrap();
-        assert_eq!(subs.len(), m.tasks().len(), "{}: a substitution no Task uses", m.file);
+        let used: BTreeSet<&str> = m.tasks().iter().map(|(_, st)| st.name).collect();
+        assert_eq!(subs.len(), used.len(), "{}: a substitution no Task uses", m.file);
     }
 }
 

@@ -1,8 +1,10 @@
 //! `events/`: the onboarding request (`onboard.json`: the intake Lambda's event and the
-//! state machine's input) and one input per step, for `cargo lambda invoke`, the console
-//! and the tests. The step events are what the onboarding machine's `Parameters` build
-//! from `onboard.json`, the real validate step's plan and sample results of the steps
-//! before; this test fails when they drift, and checks each parses as its step's input.
+//! state machine's input), the lifecycle requests (`suspend.json`, `resume.json`,
+//! `offboard.json`) and one input per step, for `cargo lambda invoke`, the console and the
+//! tests. The step events are what the onboarding machine's `Parameters` build from
+//! `onboard.json` (and the suspend machine's from `suspend.json`: claim, scale, settle), the
+//! real validate step's plan and sample results of the steps before; this test fails when
+//! they drift, and checks each parses as its step's input.
 //! Regenerate with `BERTH_WRITE_EVENTS=1 cargo test -p berth-steps --test events`.
 
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use berth_steps::*;
 use serde_json::{json, Value};
 
 const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:berth-onboard:acme_signup-7f3c2a91";
+const SUSPEND_EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:berth-suspend:acme_suspend-2026-11-23";
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/berth-shared-1/0123456789abcdef/0123456789abcdef";
 
 fn root() -> PathBuf {
@@ -126,7 +129,7 @@ fn events() -> Vec<(&'static str, Value)> {
         // A literal: how a map prints depends on serde_json's features in the build.
         cause: r#"{"errorType":"Berth.Timeout","errorMessage":"not healthy after 20 checks 1s apart: acme-api (running 0/1, 1 deployments, rollout IN_PROGRESS)"}"#.into(),
     });
-    let held = resources;
+    let held = resources.clone();
     let mut removed = Vec::new();
     removed.extend(held.services.iter().map(|s| format!("service {}", s.service_arn)));
     removed.extend(held.services.iter().map(|s| format!("task_definition {}", s.task_definition_arn)));
@@ -142,10 +145,49 @@ fn events() -> Vec<(&'static str, Value)> {
             leftovers: vec![],
             released_priorities: allocation.priorities.iter().map(|p| p.priority).collect(),
             host_released: true,
+            kept: vec![],
+            not_ours: vec![],
         }),
     );
     run.event("Fail");
-    run.events
+    let mut events = run.events;
+
+    // A suspend of the same customer: claim, scale, settle.
+    let suspend = pipeline::suspend();
+    let request: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/suspend.json")).unwrap()).unwrap();
+    let mut run = Run { machine: &suspend, state: request.clone(), events: Vec::new() };
+    let mut taken = plan.clone();
+    taken.execution_id = SUSPEND_EXECUTION.into();
+    run.step(
+        "Claim",
+        json!(Claimed {
+            plan: taken.clone(),
+            request: berth_domain::lifecycle::LifecycleRequest::parse(berth_domain::lifecycle::Operation::Suspend, &request).unwrap(),
+            from: berth_domain::state::CustomerState::Active,
+            target_groups: resources
+                .services
+                .iter()
+                .map(|s| TargetGroupRef { service: s.service.clone(), target_group_arn: s.target_group_arn.clone() })
+                .collect(),
+        }),
+    );
+    let mut zero = taken.clone();
+    zero.services.iter_mut().for_each(|s| s.desired_count = 0);
+    run.step(
+        "Scale",
+        json!(ScaleOutput {
+            customer_id: taken.customer_id.clone(),
+            services: taken
+                .services
+                .iter()
+                .map(|s| Scaled { service: s.name.clone(), ecs_service: s.ecs_service.clone(), from: s.desired_count, to: 0 })
+                .collect(),
+            plan: zero,
+        }),
+    );
+    run.event("Settle");
+    events.extend(run.events);
+    events
 }
 
 /// An onboarding execution walked by hand: each state's input from its `Parameters`, each
@@ -173,6 +215,17 @@ impl Run<'_> {
     }
 }
 
+/// The lifecycle machines' inputs are requests their claim accepts.
+#[test]
+fn lifecycle_examples_are_valid_requests() {
+    use berth_domain::lifecycle::{LifecycleRequest, Operation};
+    for op in Operation::ALL {
+        let path = root().join(format!("events/{op}.json"));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        LifecycleRequest::parse(op, &v).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
 #[test]
 fn step_events_match_the_onboarding_example() {
     let write = std::env::var("BERTH_WRITE_EVENTS").is_ok();
@@ -193,7 +246,11 @@ fn step_events_match_the_onboarding_example() {
         // And every step event is the shape its step takes.
         let parsed = match step {
             "validate" => berth_steps::lambda::parse::<ValidateInput>(&committed).map(|_| ()),
-            "register" | "allocate" | "rollback" => berth_steps::lambda::parse::<PlanInput>(&committed).map(|_| ()),
+            "register" | "allocate" => berth_steps::lambda::parse::<PlanInput>(&committed).map(|_| ()),
+            "rollback" => berth_steps::lambda::parse::<TeardownInput>(&committed).map(|_| ()),
+            "claim" => berth_steps::lambda::parse::<ClaimInput>(&committed).map(|_| ()),
+            "scale" => berth_steps::lambda::parse::<ScaleInput>(&committed).map(|_| ()),
+            "settle" => berth_steps::lambda::parse::<SettleInput>(&committed).map(|_| ()),
             "resources" => berth_steps::lambda::parse::<ResourcesInput>(&committed).map(|_| ()),
             "check" => berth_steps::lambda::parse::<CheckInput>(&committed).map(|_| ()),
             "dns" => berth_steps::lambda::parse::<DnsInput>(&committed).map(|_| ()),

@@ -16,7 +16,7 @@ mod known_bad;
 use berth_adapters::memory::Memory;
 use berth_domain::ErrorKind;
 use berth_steps::lambda::{self, handle, StepError};
-use berth_steps::{activate, allocate, check, dns, fail, intake, register, resources, rollback, validate};
+use berth_steps::{activate, allocate, check, claim, dns, fail, intake, register, resources, rollback, scale, settle, validate};
 use common::*;
 use known_bad::{example, field_path, known_bad, replace, FUNCTIONS};
 use lambda_runtime::Diagnostic;
@@ -47,6 +47,9 @@ async fn invoke(m: &Memory, function: &str, payload: &str) -> Result<Value, Diag
         "activate" => handle("activate", &cx(m, table()), event, activate::run).await.map(|o| json!(o)),
         "fail" => handle("fail", &cx(m, table()), event, fail::run).await.map(|o| json!(o)),
         "rollback" => handle("rollback", &cx(m, teardown()), event, rollback::run).await.map(|o| json!(o)),
+        "claim" => handle("claim", &cx(m, table()), event, claim::run).await.map(|o| json!(o)),
+        "scale" => handle("scale", &cx(m, scale_config()), event, scale::run).await.map(|o| json!(o)),
+        "settle" => handle("settle", &cx(m, table()), event, settle::run).await.map(|o| json!(o)),
         other => panic!("no Lambda named {other}"),
     };
     out.map_err(Diagnostic::from)

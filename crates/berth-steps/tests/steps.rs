@@ -225,7 +225,7 @@ async fn only_the_owning_execution_marks_a_customer_failed() {
     let m = memory();
     let state = provision(&m, "acme", "exec-1").await;
     let mut other = planned("acme", "exec-2");
-    other.rollback = Some(rollback::run(&cx(&m, teardown()), other.plan_input()).await.unwrap());
+    other.rollback = Some(rollback::run(&cx(&m, teardown()), other.teardown_input()).await.unwrap());
     assert!(!other.rollback.as_ref().unwrap().owned);
     other.error = Some(CaughtError {
         error: "Berth.Conflict".into(),
@@ -336,7 +336,7 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     let m = memory();
     let state = up_to_dns(&m, "acme", "exec-1").await;
     let priorities = m.get("acme").await.unwrap().unwrap().priorities;
-    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
     assert!(out.owned && out.leftovers.is_empty() && out.host_released, "{out:?}");
     assert_eq!(out.released_priorities, priorities);
     let kinds: Vec<&str> = out.removed.iter().map(|r| r.split(' ').next().unwrap()).collect();
@@ -354,7 +354,7 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     });
     // Run again (a retried rollback): nothing left to do, nothing breaks.
     let writes = m.with(|w| w.total_writes());
-    let again = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
+    let again = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
     assert!(again.removed.is_empty() && again.leftovers.is_empty(), "{again:?}");
     assert_eq!(m.with(|w| w.total_writes()), writes);
     // And the customer ends FAILED with the error.
@@ -374,7 +374,7 @@ async fn the_rollback_finds_what_a_crash_kept_out_of_the_ledger() {
     let state = up_to_dns(&m, "acme", "exec-1").await;
     // A Lambda that died between its creates and its ledger write.
     m.with(|w| w.resources.clear());
-    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
     assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1, "{out:?}");
     m.with(|w| assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme")));
 }
@@ -384,11 +384,11 @@ async fn the_rollback_touches_nothing_of_a_customer_another_execution_owns() {
     let m = memory();
     up_to_dns(&m, "acme", "exec-1").await;
     let mut other = planned("acme", "exec-2");
-    other.rollback = Some(rollback::run(&cx(&m, teardown()), other.plan_input()).await.unwrap());
+    other.rollback = Some(rollback::run(&cx(&m, teardown()), other.teardown_input()).await.unwrap());
     assert!(!other.rollback.as_ref().unwrap().owned);
     other.error = Some(CaughtError { error: "Berth.Conflict".into(), cause: "taken".into() });
     let writes = m.with(|w| w.total_writes());
-    let out = rollback::run(&cx(&m, teardown()), other.plan_input()).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), other.teardown_input()).await.unwrap();
     assert!(!out.owned && out.removed.is_empty());
     assert_eq!(m.with(|w| w.total_writes()), writes);
     m.with(|w| assert_eq!(w.remains("acme").len(), 12));
@@ -399,7 +399,7 @@ async fn a_transient_failure_makes_the_rollback_retry_and_converge() {
     let m = memory();
     let state = up_to_dns(&m, "acme", "exec-1").await;
     m.with(|w| w.failing.insert("DeleteTargetGroup", ErrorKind::Transient));
-    let e = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap_err();
+    let e = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transient);
     // Nothing was given back while something is still to undo.
     m.with(|w| {
@@ -407,7 +407,7 @@ async fn a_transient_failure_makes_the_rollback_retry_and_converge() {
         assert_eq!(w.target_groups.len(), 2);
         w.failing.clear();
     });
-    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
     assert_eq!(out.removed.len(), 2, "only the target groups were left: {out:?}");
     m.with(|w| assert!(w.remains("acme").is_empty() && w.hosts.is_empty()));
 }
@@ -417,7 +417,7 @@ async fn a_cleanup_that_cannot_finish_is_rollback_failed_with_what_is_left() {
     let m = memory();
     let state = up_to_dns(&m, "acme", "exec-1").await;
     m.with(|w| w.failing.insert("DeleteRule", ErrorKind::Internal));
-    let out = rollback::run(&cx(&m, teardown()), state.plan_input()).await.unwrap();
+    let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
     let left: Vec<&str> = out.leftovers.iter().map(|l| l.resource.as_str()).collect();
     assert_eq!(left.iter().filter(|l| l.starts_with("listener_rule ")).count(), 2, "{left:?}");
     // The target groups are still in use by those rules.
@@ -505,7 +505,7 @@ async fn intake_refuses_a_new_onboarding_of_an_active_or_provisioning_customer()
         assert!(w.executions.is_empty());
     });
     let e = intake::run(&cx(&m, intake_config()), IntakeInput(request("acme"))).await.unwrap_err();
-    assert!(e.to_string().contains("ACTIVE") && e.to_string().contains("update"), "{e}");
+    assert!(e.to_string().contains("ACTIVE") && e.to_string().contains("DELETED"), "{e}");
     // A FAILED customer may be onboarded again.
     m.with(|w| w.customers.get_mut("acme").unwrap().state = CustomerState::Failed);
     assert!(intake::run(&cx(&m, intake_config()), IntakeInput(request("acme"))).await.unwrap().started);
@@ -515,7 +515,7 @@ async fn intake_refuses_a_new_onboarding_of_an_active_or_provisioning_customer()
 /// afterwards, and the rollback's own report.
 async fn rolled_back(m: &Memory, mut state: State, error: &BerthError) -> (Vec<String>, berth_steps::RollbackOutput) {
     state.error = Some(CaughtError { error: error.kind().name().into(), cause: error.to_string() });
-    let out = rollback::run(&cx(m, teardown()), state.plan_input()).await.unwrap();
+    let out = rollback::run(&cx(m, teardown()), state.teardown_input()).await.unwrap();
     (m.with(|w| w.remains("acme")), out)
 }
 

@@ -46,13 +46,15 @@ pub(crate) async fn reconcile<L: LogGroups>(logs: &L, plan: &Plan, j: &mut Journ
 }
 
 /// The planned groups that exist and are the customer's.
-pub async fn find<L: LogGroups>(logs: &L, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
+pub async fn find<L: LogGroups>(logs: &L, plan: &Plan, strangers: &mut Vec<String>) -> Result<Vec<LedgerEntry>, BerthError> {
     let mut found = Vec::new();
     let planned: std::collections::BTreeSet<&str> = plan.services.iter().map(|s| s.log_group.as_str()).collect();
     for group in planned {
         if let Some(g) = logs.list(group).await?.into_iter().find(|g| g.name == group) {
             if owned_by(&logs.tags(&g.arn).await?, plan) {
                 found.push(LedgerEntry::new(ResourceKind::LogGroup, group, None, plan.execution_id.as_str()));
+            } else {
+                strangers.push(format!("log group {group}"));
             }
         }
     }

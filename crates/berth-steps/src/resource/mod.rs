@@ -67,17 +67,26 @@ pub struct Site<'a> {
     pub hosted_zone_id: &'a str,
 }
 
+/// What the plan's names find on AWS.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The customer's, by its tags, in the order berth builds them.
+    pub ours: Vec<LedgerEntry>,
+    /// Of a planned name, but not the customer's by its tags: never touched, reported.
+    pub strangers: Vec<String>,
+}
+
 /// What the plan's names find of this customer's, on AWS, in the order berth builds it: only
 /// what its tags give to the customer (a resource of the same name made by someone else is
-/// never touched).
-pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer: &CustomerRecord) -> Result<Vec<LedgerEntry>, BerthError> {
-    let mut found = dns_record::find(ports.dns(), site.hosted_zone_id, plan).await?;
-    found.extend(service::find(ports.services(), site.cluster, plan).await?);
-    found.extend(task_definition::find(ports.task_definitions(), plan).await?);
-    found.extend(rule::find(ports.rules(), plan, customer).await?);
-    found.extend(target_group::find(ports.target_groups(), plan).await?);
-    found.extend(log_group::find(ports.logs(), plan).await?);
-    Ok(found)
+/// never touched, only reported).
+pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer: &CustomerRecord) -> Result<Discovered, BerthError> {
+    let mut d = Discovered { ours: dns_record::find(ports.dns(), site.hosted_zone_id, plan).await?, strangers: Vec::new() };
+    d.ours.extend(service::find(ports.services(), site.cluster, plan, &mut d.strangers).await?);
+    d.ours.extend(task_definition::find(ports.task_definitions(), plan, &mut d.strangers).await?);
+    d.ours.extend(rule::find(ports.rules(), plan, customer, &mut d.strangers).await?);
+    d.ours.extend(target_group::find(ports.target_groups(), plan, &mut d.strangers).await?);
+    d.ours.extend(log_group::find(ports.logs(), plan, &mut d.strangers).await?);
+    Ok(d)
 }
 
 /// Removes one resource; `Ok(false)` when it was already gone. Of the records at a host,

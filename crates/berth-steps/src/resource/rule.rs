@@ -67,7 +67,12 @@ async fn adopt_rule<R: ListenerRules>(
 }
 
 /// The rules at the customer's priorities on its listener that route its host and are its.
-pub async fn find<R: ListenerRules>(rules: &R, plan: &Plan, customer: &CustomerRecord) -> Result<Vec<LedgerEntry>, BerthError> {
+pub async fn find<R: ListenerRules>(
+    rules: &R,
+    plan: &Plan,
+    customer: &CustomerRecord,
+    strangers: &mut Vec<String>,
+) -> Result<Vec<LedgerEntry>, BerthError> {
     let mut found = Vec::new();
     let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) else {
         return Ok(found);
@@ -83,6 +88,8 @@ pub async fn find<R: ListenerRules>(rules: &R, plan: &Plan, customer: &CustomerR
         for r in candidates {
             if tags.get(&r.arn).is_some_and(|t| owned_by(t, plan)) {
                 found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), plan.execution_id.as_str()));
+            } else {
+                strangers.push(format!("listener rule {}", r.arn));
             }
         }
     }

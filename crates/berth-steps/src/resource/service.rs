@@ -57,15 +57,22 @@ pub(crate) async fn reconcile<S: Services>(
 }
 
 /// The planned services that are ACTIVE on the cluster and the customer's.
-pub async fn find<S: Services>(services: &S, cluster: &str, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
+pub async fn find<S: Services>(
+    services: &S,
+    cluster: &str,
+    plan: &Plan,
+    strangers: &mut Vec<String>,
+) -> Result<Vec<LedgerEntry>, BerthError> {
     let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
-    Ok(services
-        .describe(cluster, &names)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == "ACTIVE" && owned_by(&s.tags, plan))
-        .map(|s| LedgerEntry::new(ResourceKind::Service, &s.arn, Some(cluster.to_string()), plan.execution_id.as_str()))
-        .collect())
+    let mut found = Vec::new();
+    for s in services.describe(cluster, &names).await?.into_iter().filter(|s| s.status == "ACTIVE") {
+        if owned_by(&s.tags, plan) {
+            found.push(LedgerEntry::new(ResourceKind::Service, &s.arn, Some(cluster.to_string()), plan.execution_id.as_str()));
+        } else {
+            strangers.push(format!("service {}", s.arn));
+        }
+    }
+    Ok(found)
 }
 
 /// Scales the service (by ARN or name) to 0, then deletes it; false when it was not there.

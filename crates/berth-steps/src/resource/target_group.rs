@@ -53,14 +53,17 @@ pub(crate) async fn reconcile<T: TargetGroups>(
     }
 }
 
-/// The planned target groups that exist and are the customer's.
-pub async fn find<T: TargetGroups>(tgs: &T, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
+/// The planned target groups that exist and are the customer's; those of a planned name
+/// that are not go to `strangers`.
+pub async fn find<T: TargetGroups>(tgs: &T, plan: &Plan, strangers: &mut Vec<String>) -> Result<Vec<LedgerEntry>, BerthError> {
     let mut found = Vec::new();
     for s in &plan.services {
         let Some(want) = &s.target_group else { continue };
         if let Some(tg) = tgs.find(&want.name).await? {
             if owned_by(&tg.tags, plan) {
                 found.push(LedgerEntry::new(ResourceKind::TargetGroup, &tg.arn, None, plan.execution_id.as_str()));
+            } else {
+                strangers.push(format!("target group {}", tg.arn));
             }
         }
     }

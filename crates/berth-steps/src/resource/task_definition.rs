@@ -70,11 +70,15 @@ pub(crate) async fn reconcile<D: TaskDefinitions>(
 
 /// Every revision of each planned family whose latest revision is the customer's: berth
 /// never registers into a family whose latest revision is someone else's.
-pub async fn find<D: TaskDefinitions>(tds: &D, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
+pub async fn find<D: TaskDefinitions>(tds: &D, plan: &Plan, strangers: &mut Vec<String>) -> Result<Vec<LedgerEntry>, BerthError> {
     let mut found = Vec::new();
     for s in &plan.services {
         let revisions = tds.revisions(&s.task_family).await?;
-        if revisions.is_empty() || !tds.latest(&s.task_family).await?.is_some_and(|td| owned_by(&td.tags, plan)) {
+        if revisions.is_empty() {
+            continue;
+        }
+        if !tds.latest(&s.task_family).await?.is_some_and(|td| owned_by(&td.tags, plan)) {
+            strangers.push(format!("task definition family {}", s.task_family));
             continue;
         }
         for arn in revisions {

@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
-pub const FUNCTIONS: [&str; 10] =
-    ["validate", "intake", "register", "allocate", "resources", "check", "dns", "activate", "fail", "rollback"];
+pub const FUNCTIONS: [&str; 13] =
+    ["validate", "intake", "register", "allocate", "resources", "check", "dns", "activate", "fail", "rollback", "claim", "scale", "settle"];
 
 /// The function's example event, as `cargo lambda invoke` sends it.
 pub fn example(function: &str) -> Value {
@@ -34,11 +34,14 @@ pub fn replace(v: &mut Value, path: &[String], with: Value) {
 }
 
 /// Where `field` sits in `function`'s input: in the request, at the root for intake, in the
-/// plan for the steps.
+/// plan for the steps. A lifecycle request has no display name: its free text (`note`)
+/// stands in.
 pub fn field_path(function: &str, field: &str) -> Vec<String> {
     match (function, field) {
-        ("validate", "execution_id") => vec![field.into()],
-        ("validate", _) => vec!["request".into(), field.into()],
+        ("validate" | "claim", "execution_id") => vec![field.into()],
+        // A lifecycle request's free text.
+        ("claim", "display_name") => vec!["request".into(), "note".into()],
+        ("validate" | "claim", _) => vec!["request".into(), field.into()],
         ("intake", _) => vec![field.into()],
         _ => vec!["plan".into(), field.into()],
     }

@@ -1,7 +1,9 @@
 //! The fakes and fixtures the step tests share.
 #![allow(dead_code)]
 
-use berth_adapters::config::{ClusterConfig, DnsConfig, InfraConfig, IntakeConfig, RegisterConfig, TableConfig, TeardownConfig};
+use berth_adapters::config::{
+    ClusterConfig, DnsConfig, InfraConfig, IntakeConfig, RegisterConfig, ScaleConfig, TableConfig, TeardownConfig,
+};
 use berth_adapters::memory::Memory;
 use berth_domain::catalog::Catalog;
 use berth_domain::plan::{HealthPolicy, Plan};
@@ -62,6 +64,10 @@ pub fn teardown() -> TeardownConfig {
     TeardownConfig { table: "berth".into(), cluster: "shared".into(), hosted_zone_id: "Z1".into() }
 }
 
+pub fn scale_config() -> ScaleConfig {
+    ScaleConfig { table: "berth".into(), cluster: "shared".into() }
+}
+
 pub fn intake_config() -> IntakeConfig {
     IntakeConfig { table: "berth".into(), state_machine_arn: STATE_MACHINE.into(), settings: settings() }
 }
@@ -93,6 +99,9 @@ impl State {
     }
     pub fn plan_input(&self) -> PlanInput {
         PlanInput { plan: self.plan() }
+    }
+    pub fn teardown_input(&self) -> TeardownInput {
+        TeardownInput { plan: self.plan(), keep_log_groups: false }
     }
     pub fn resources_input(&self) -> ResourcesInput {
         ResourcesInput { plan: self.plan(), placement: self.allocation.clone().expect("placed") }

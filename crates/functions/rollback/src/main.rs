@@ -1,5 +1,5 @@
-//! The rollback Lambda: after a permanent failure, undoes what the customer's execution
-//! created, in reverse order, and gives back its priorities and host.
+//! The rollback Lambda: removes, in reverse order, what berth made for a customer (after a
+//! failed onboarding, or when it is offboarded), and gives back its priorities and host.
 #![recursion_limit = "256"]
 
 #[tokio::main]

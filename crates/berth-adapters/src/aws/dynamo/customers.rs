@@ -1,5 +1,9 @@
 //! Customer records and host claims: registration, activation, failure, release of the host.
 
+use std::collections::BTreeMap;
+
+use berth_domain::lifecycle::Operation;
+
 use super::*;
 
 impl Customers for DynamoRegistry {
@@ -11,13 +15,15 @@ impl Customers for DynamoRegistry {
                 .update_expression(
                     "SET #state = :provisioning, execution_id = :exec, customer_id = :cust, host = :host, \
                      display_name = :dn, products = :products, plan_json = :plan, updated_at = :now, \
-                     created_at = if_not_exists(created_at, :now) REMOVE error_name, error_cause, outputs, leftovers",
+                     created_at = if_not_exists(created_at, :now) \
+                     REMOVE error_name, error_cause, outputs, leftovers, operation, previous_state, suspended_counts, suspend_reason",
                 )
-                .condition_expression("attribute_not_exists(pk) OR execution_id = :exec OR #state IN (:failed, :rollback_failed)")
+                .condition_expression("attribute_not_exists(pk) OR execution_id = :exec OR #state IN (:failed, :rollback_failed, :deleted)")
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":provisioning", s(CustomerState::Provisioning.as_str()))
                 .expression_attribute_values(":failed", s(CustomerState::Failed.as_str()))
                 .expression_attribute_values(":rollback_failed", s(CustomerState::RollbackFailed.as_str()))
+                .expression_attribute_values(":deleted", s(CustomerState::Deleted.as_str()))
                 .expression_attribute_values(":exec", s(&r.execution_id))
                 .expression_attribute_values(":cust", s(&r.customer_id))
                 .expression_attribute_values(":host", s(&r.host))
@@ -153,6 +159,134 @@ impl Customers for DynamoRegistry {
             }
             Err(e) => Err(classify(SERVICE, "DeleteItem", e)),
         }
+    }
+
+    async fn begin(&self, customer_id: &str, execution_id: &str, op: Operation) -> Result<CustomerRecord> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+            .update_expression(
+                "SET previous_state = #state, #state = :during, execution_id = :exec, operation = :op, updated_at = :now \
+                 REMOVE error_name, error_cause, leftovers",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":during", s(op.during().as_str()))
+            .expression_attribute_values(":exec", s(execution_id))
+            .expression_attribute_values(":op", s(op.name()))
+            .expression_attribute_values(":now", s(now()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut from = Vec::new();
+        for (i, st) in op.allowed_from().iter().enumerate() {
+            from.push(format!(":from{i}"));
+            req = req.expression_attribute_values(format!(":from{i}"), s(st.as_str()));
+        }
+        req = req.condition_expression(format!("attribute_exists(pk) AND #state IN ({})", from.join(", ")));
+        match req.send().await {
+            Ok(out) => to_record(&out.attributes.unwrap_or_default()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                let existing = self.get(customer_id).await?;
+                crate::model::begin_refused(customer_id, execution_id, op, existing)
+            }
+            Err(e) => Err(classify(SERVICE, "UpdateItem", e)),
+        }
+    }
+
+    async fn remember_counts(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        counts: &BTreeMap<String, u32>,
+    ) -> Result<BTreeMap<String, u32>> {
+        let counts = serde_json::to_string(counts).map_err(|e| BerthError::Internal(format!("counts not serializable: {e}")))?;
+        let r = self
+            .owned_update(
+                customer_id,
+                execution_id,
+                "UpdateItem",
+                "SET suspended_counts = if_not_exists(suspended_counts, :c), updated_at = :now",
+                vec![(":c", s(counts))],
+            )
+            .await?;
+        Ok(r.suspended_counts)
+    }
+
+    async fn settle(&self, customer_id: &str, execution_id: &str, st: &Settlement) -> Result<Option<CustomerRecord>> {
+        let mut set = vec!["#state = :state", "updated_at = :now", "leftovers = :l"];
+        let mut remove = vec!["previous_state", "operation"];
+        let mut values = vec![(":state", s(st.state.as_str())), (":l", AttributeValue::L(st.leftovers.iter().map(s).collect()))];
+        match &st.error {
+            Some((name, cause)) => {
+                set.extend(["error_name = :e", "error_cause = :c"]);
+                values.extend([(":e", s(name)), (":c", s(cause))]);
+            }
+            None => remove.extend(["error_name", "error_cause"]),
+        }
+        match st.state {
+            CustomerState::Suspended => match &st.suspend_reason {
+                Some(r) => {
+                    set.push("suspend_reason = :r");
+                    values.push((":r", s(r)));
+                }
+                None => remove.push("suspend_reason"),
+            },
+            CustomerState::Active => remove.extend(["suspended_counts", "suspend_reason"]),
+            CustomerState::Deleted => {
+                set.push("deleted_at = :now");
+                remove.extend(["suspended_counts", "suspend_reason", "outputs", "resources"]);
+            }
+            _ => {}
+        }
+        let mut entry = st.history.clone();
+        entry.at = now();
+        let entry_json = serde_json::to_string(&entry).map_err(|e| BerthError::Internal(format!("history not serializable: {e}")))?;
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+            .update_expression(format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")))
+            .condition_expression("execution_id = :exec")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":exec", s(execution_id))
+            .expression_attribute_values(":now", s(entry.at.clone()));
+        for (k, v) in values {
+            update = update.expression_attribute_values(k, v);
+        }
+        let mut item = key(customer_pk(customer_id), &history_sk(execution_id));
+        item.insert("entry".into(), s(entry_json));
+        item.insert("at".into(), s(entry.at.clone()));
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?;
+        match self
+            .transact(vec![
+                TransactWriteItem::builder().update(built(update.build())?).build(),
+                TransactWriteItem::builder().put(put).build(),
+            ])
+            .await
+        {
+            Ok(()) => self.get(customer_id).await,
+            Err(TransactOutcome::Failed(e)) => Err(e),
+            Err(TransactOutcome::Cancelled(reasons)) => match reason_code(&reasons, 0) {
+                // Another execution owns the customer: this one records nothing.
+                Some("ConditionalCheckFailed") => Ok(None),
+                code => Err(BerthError::Transient(format!("settling {customer_id}: transaction cancelled ({code:?})"))),
+            },
+        }
+    }
+
+    async fn history(&self, customer_id: &str) -> Result<Vec<HistoryEntry>> {
+        let mut entries: Vec<HistoryEntry> = self
+            .query_all(customer_pk(customer_id), Some(HISTORY_PREFIX))
+            .await?
+            .iter()
+            .filter_map(|item| str_attr(item, "entry").and_then(|e| serde_json::from_str(&e).ok()))
+            .collect();
+        entries.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.execution_id.cmp(&b.execution_id)));
+        Ok(entries)
     }
 }
 

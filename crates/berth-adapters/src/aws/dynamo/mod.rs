@@ -2,8 +2,9 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | customer | `CUSTOMER#{id}` | `PROFILE` | state, execution_id, host, display_name, products, plan_json, listener_arn, priorities, resources, outputs, error_name, error_cause, leftovers, created_at, updated_at |
+//! | customer | `CUSTOMER#{id}` | `PROFILE` | state, execution_id, host, display_name, products, plan_json, listener_arn, priorities, resources, outputs, error_name, error_cause, leftovers, operation, previous_state, suspended_counts, suspend_reason, created_at, updated_at |
 //! | ledger entry | `CUSTOMER#{id}` | `RESOURCE#{kind}#{id}` | kind, resource_id, scope, execution_id, recorded_at |
+//! | history entry | `CUSTOMER#{id}` | `HISTORY#{execution}` | entry (JSON: operation, outcome, who, why, what was done), at |
 //! | host claim | `HOST#{host}` | `CLAIM` | customer_id |
 //! | listener counter | `LISTENER#{arn}` | `LEDGER` | minted (the highest number ever handed out) |
 //! | released number | `LISTENER#{arn}` | `FREE#{nnnnn}` | priority |
@@ -32,7 +33,7 @@ use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
 use crate::classify::{built, classify};
-use crate::model::{AlbRef, CustomerRecord, Failure, Placement, Registration};
+use crate::model::{AlbRef, CustomerRecord, Failure, HistoryEntry, Placement, Registration, Settlement};
 use crate::ports::{Customers, Ledger, Placements, Pool, Result};
 
 const SERVICE: &str = "dynamodb";
@@ -59,6 +60,10 @@ pub const POOL_PK: &str = "POOL";
 /// The owner recorded on a priority claim held by a rule berth does not own.
 pub const FOREIGN_OWNER: &str = "#foreign";
 pub const RESOURCE_PREFIX: &str = "RESOURCE#";
+pub const HISTORY_PREFIX: &str = "HISTORY#";
+pub fn history_sk(execution_id: &str) -> String {
+    format!("{HISTORY_PREFIX}{execution_id}")
+}
 pub fn resource_sk(kind: ResourceKind, id: &str) -> String {
     format!("{RESOURCE_PREFIX}{kind}#{id}")
 }
@@ -200,6 +205,11 @@ fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
             Some(AttributeValue::L(v)) => v.iter().filter_map(|x| x.as_s().ok().cloned()).collect(),
             _ => Vec::new(),
         },
+        plan: json_attr(item, "plan_json"),
+        operation: str_attr(item, "operation").and_then(|o| serde_json::from_value(serde_json::Value::String(o)).ok()),
+        previous_state: str_attr(item, "previous_state").and_then(|s| CustomerState::parse(&s)),
+        suspended_counts: json_attr(item, "suspended_counts").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default(),
+        suspend_reason: str_attr(item, "suspend_reason"),
     })
 }
 /// A pseudo-random jitter in `0..max_ms` (no RNG dependency: the clock's nanoseconds).

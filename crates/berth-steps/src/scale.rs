@@ -1,0 +1,59 @@
+//! Suspend and resume: every service of the customer to 0 tasks, each one's count
+//! remembered on the record first (a retried suspend keeps the first counts it remembered,
+//! never the zeros it set); or back to the remembered counts. DNS, rules and target groups
+//! stay, so a resume only waits for the tasks. Only services berth made for the customer
+//! (by their tags) are touched.
+
+use std::collections::BTreeMap;
+
+use berth_adapters::config::ScaleConfig;
+use berth_adapters::ports::{Customers, Ports, Services};
+use berth_domain::BerthError;
+
+use crate::io::{checked, ScaleInput, ScaleOutput, ScaleTo, Scaled};
+use crate::resource::owned_by;
+use crate::Context;
+
+pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ScaleInput) -> Result<ScaleOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let (services, customers, cluster) = (cx.ports.services(), cx.ports.customers(), cx.config.cluster.as_str());
+    let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
+    let observed = services.describe(cluster, &names).await?;
+    let mut found = Vec::new();
+    for s in &plan.services {
+        let o = observed.iter().find(|o| o.name == s.ecs_service && o.status == "ACTIVE").ok_or_else(|| {
+            BerthError::NotFound(format!("service {} of customer '{}' is not on cluster {cluster}", s.ecs_service, plan.customer_id))
+        })?;
+        if !owned_by(&o.tags, plan) {
+            return Err(crate::resource::not_ours("service", &s.ecs_service, plan));
+        }
+        found.push((s, o));
+    }
+    let targets: BTreeMap<String, u32> = match input.to {
+        ScaleTo::Zero => {
+            let now: BTreeMap<String, u32> = found.iter().map(|(s, o)| (s.name.clone(), o.desired_count.max(0) as u32)).collect();
+            let remembered = customers.remember_counts(&plan.customer_id, &plan.execution_id, &now).await?;
+            tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, counts = ?remembered, "counts remembered");
+            found.iter().map(|(s, _)| (s.name.clone(), 0)).collect()
+        }
+        ScaleTo::Remembered => {
+            let record = customers.get(&plan.customer_id).await?;
+            let remembered = record.map(|r| r.suspended_counts).unwrap_or_default();
+            found.iter().map(|(s, _)| (s.name.clone(), remembered.get(&s.name).copied().unwrap_or(s.desired_count))).collect()
+        }
+    };
+    let mut out = ScaleOutput { customer_id: plan.customer_id.clone(), services: Vec::new(), plan: plan.clone() };
+    for (s, o) in &found {
+        let to = targets.get(&s.name).copied().unwrap_or(0);
+        let from = o.desired_count.max(0) as u32;
+        if from != to {
+            services.update(cluster, &s.ecs_service, &o.task_definition, to).await?;
+            tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, from, to, "scaled");
+        }
+        out.services.push(Scaled { service: s.name.clone(), ecs_service: s.ecs_service.clone(), from, to });
+    }
+    for s in &mut out.plan.services {
+        s.desired_count = targets.get(&s.name).copied().unwrap_or(s.desired_count);
+    }
+    Ok(out)
+}

@@ -1,0 +1,94 @@
+//! The last step of every lifecycle machine: the customer's state and its history entry,
+//! written together. A succeeded suspend leaves the customer SUSPENDED (with its reason), a
+//! resume ACTIVE, an offboarding DELETED: a tombstone whose history says when, by which
+//! execution and what was removed. When the execution failed: a suspend whose services were
+//! put back leaves the customer ACTIVE with the failure in its history; anything else
+//! leaves it DEGRADED with what is not as it should be listed. Only the owning execution
+//! writes.
+
+use berth_adapters::config::TableConfig;
+use berth_adapters::model::{HistoryEntry, Settlement};
+use berth_adapters::ports::{Customers, Ledger, Ports};
+use berth_domain::lifecycle::Operation;
+use berth_domain::state::CustomerState;
+use berth_domain::{BerthError, ErrorKind};
+
+use crate::fail::readable_cause;
+use crate::io::{checked, RollbackOutput, ScaleOutput, SettleInput, SettleOutput};
+use crate::Context;
+
+pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> Result<SettleOutput, BerthError> {
+    let plan = checked(&input.plan)?;
+    let op = input.operation;
+    let detail = input.done.clone().or_else(|| input.undo.clone()).unwrap_or(serde_json::Value::Null);
+    let (state, error, leftovers) = match &input.error {
+        None => {
+            // A teardown that removed all it could reports what it could not.
+            let teardown: Option<RollbackOutput> = serde_json::from_value(detail.clone()).ok();
+            let left: Vec<String> =
+                teardown.map(|t| t.leftovers.iter().map(|l| format!("{}: {}", l.resource, l.reason)).collect()).unwrap_or_default();
+            match left.first() {
+                None => (op.done(), None, left),
+                Some(first) => {
+                    let name = first.split(": ").nth(1).filter(|n| n.starts_with("Berth.")).unwrap_or(ErrorKind::Internal.name());
+                    let cause = format!("{} left: {}", left.len(), left.join("; "));
+                    (CustomerState::Degraded, Some((name.to_string(), readable_cause(&cause))), left)
+                }
+            }
+        }
+        Some(caught) => {
+            let put_back =
+                op == Operation::Suspend && input.undo.clone().and_then(|u| serde_json::from_value::<ScaleOutput>(u).ok()).is_some();
+            let state = op.failed(put_back);
+            let left = match (state, op) {
+                (CustomerState::Degraded, Operation::Offboard) => {
+                    cx.ports.ledger().entries(&plan.customer_id).await?.iter().map(|e| e.label()).collect()
+                }
+                (CustomerState::Degraded, _) => plan
+                    .services
+                    .iter()
+                    .map(|s| format!("service {}: count and health not as the customer's state says", s.ecs_service))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (state, Some((caught.error.clone(), readable_cause(&caught.cause))), left)
+        }
+    };
+    let reason = input.request.reason.and_then(|r| serde_json::to_value(r).ok()).and_then(|v| v.as_str().map(str::to_string));
+    let settlement = Settlement {
+        state,
+        error: error.clone(),
+        leftovers: leftovers.clone(),
+        suspend_reason: reason.clone(),
+        history: HistoryEntry {
+            execution_id: plan.execution_id.clone(),
+            operation: op,
+            outcome: if state == op.done() { "succeeded" } else { "failed" }.into(),
+            at: String::new(),
+            requested_by: input.request.requested_by.clone(),
+            reason,
+            note: input.request.note.clone(),
+            error: error.as_ref().map(|e| e.0.clone()),
+            cause: error.as_ref().map(|e| e.1.clone()),
+            detail: detail.clone(),
+        },
+    };
+    let recorded = cx.ports.customers().settle(&plan.customer_id, &plan.execution_id, &settlement).await?.is_some();
+    let succeeded = state == op.done();
+    if succeeded {
+        tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, operation = %op, state = %state, recorded, "lifecycle execution done");
+    } else {
+        tracing::warn!(customer = %plan.customer_id, execution = %plan.execution_id, operation = %op, state = %state, recorded, error = ?error.as_ref().map(|e| &e.0), leftovers = ?leftovers, "lifecycle execution failed");
+    }
+    Ok(SettleOutput {
+        customer_id: plan.customer_id.clone(),
+        operation: op,
+        state,
+        succeeded,
+        recorded,
+        error: error.as_ref().map(|e| e.0.clone()),
+        cause: error.map(|e| e.1),
+        leftovers,
+        detail,
+    })
+}

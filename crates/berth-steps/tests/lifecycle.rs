@@ -1,0 +1,246 @@
+//! Suspend, resume and offboarding over in-memory fakes: each machine's steps in order, as
+//! its state machine chains them (claim, then its work, then settle), and what the world
+//! holds afterwards.
+
+use berth_adapters::config::DnsConfig;
+use berth_adapters::memory::Memory;
+use berth_adapters::model::TargetGroupSpec;
+use berth_adapters::ports::{Customers, TargetGroups};
+use berth_domain::lifecycle::Operation;
+use berth_domain::state::CustomerState;
+use berth_domain::BerthError;
+use berth_steps::{
+    activate, allocate, check, claim, dns, register, resources, rollback, scale, settle, CaughtError, CheckInput, ClaimInput, Claimed,
+    ScaleInput, ScaleTo, SettleInput, TeardownInput,
+};
+use serde_json::{json, Value};
+
+mod common;
+use common::*;
+
+/// A customer onboarded to ACTIVE by `execution`.
+async fn active(m: &Memory, customer: &str, execution: &str) -> State {
+    let mut state = planned(customer, execution);
+    state.register = Some(register::run(&cx(m, register_config()), state.plan_input()).await.unwrap());
+    state.allocation = Some(allocate::run(&cx(m, table()), state.plan_input()).await.unwrap());
+    state.resources = Some(resources::run(&cx(m, infra()), state.resources_input()).await.unwrap());
+    state.health = Some(check::run(&cx(m, cluster()), state.check_input()).await.unwrap());
+    state.dns = Some(dns::run(&cx(m, DnsConfig { hosted_zone_id: "Z1".into() }), state.dns_input()).await.unwrap());
+    activate::run(&cx(m, table()), state.activate_input()).await.unwrap();
+    state
+}
+
+fn request(customer: &str, key: &str, extra: Value) -> Value {
+    let mut r = json!({ "customer_id": customer, "idempotency_key": key });
+    if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {
+        r.extend(extra);
+    }
+    r
+}
+
+async fn take(m: &Memory, op: Operation, request: Value, execution: &str) -> Result<Claimed, BerthError> {
+    claim::run(&cx(m, table()), ClaimInput { operation: op, request, execution_id: execution.into() }).await
+}
+
+async fn settled(
+    m: &Memory,
+    op: Operation,
+    c: &Claimed,
+    done: Option<Value>,
+    error: Option<CaughtError>,
+    undo: Option<Value>,
+) -> berth_steps::SettleOutput {
+    settle::run(&cx(m, table()), SettleInput { plan: c.plan.clone(), operation: op, request: c.request.clone(), done, error, undo })
+        .await
+        .unwrap()
+}
+
+fn desired(m: &Memory) -> Vec<(String, i32)> {
+    m.with(|w| w.services.values().map(|s| (s.name.clone(), s.desired_count)).collect())
+}
+
+#[tokio::test]
+async fn offboarding_removes_everything_frees_priorities_and_host_and_keeps_a_tombstone() {
+    let m = memory();
+    active(&m, "acme", "exec-1").await;
+    let priorities = m.get("acme").await.unwrap().unwrap().priorities;
+    let c = take(&m, Operation::Offboard, request("acme", "off-1", json!({ "requested_by": "ops", "note": "contract ended" })), "exec-off")
+        .await
+        .unwrap();
+    assert_eq!((c.from, c.plan.execution_id.as_str()), (CustomerState::Active, "exec-off"));
+    assert_eq!(m.get("acme").await.unwrap().unwrap().state, CustomerState::Deprovisioning);
+    let torn = rollback::run(&cx(&m, teardown()), TeardownInput { plan: c.plan.clone(), keep_log_groups: false }).await.unwrap();
+    assert!(torn.owned && torn.leftovers.is_empty() && torn.host_released, "{torn:?}");
+    assert_eq!(torn.released_priorities, priorities);
+    let out = settled(&m, Operation::Offboard, &c, Some(json!(torn)), None, None).await;
+    assert!(out.succeeded && out.recorded, "{out:?}");
+    let record = m.get("acme").await.unwrap().unwrap();
+    assert_eq!(record.state, CustomerState::Deleted);
+    assert!(record.outputs.is_none() && record.priorities.is_empty());
+    m.with(|w| {
+        assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme"));
+        assert!(w.hosts.is_empty() && w.resources["acme"].is_empty());
+        assert_eq!((w.pool[0].rules.used, w.pool[0].target_groups.used, w.pool[0].customers), (0, 0, 0));
+    });
+    let history = m.history("acme").await.unwrap();
+    assert_eq!(history.len(), 1);
+    let h = &history[0];
+    assert_eq!((h.operation, h.outcome.as_str(), h.execution_id.as_str()), (Operation::Offboard, "succeeded", "exec-off"));
+    assert_eq!((h.requested_by.as_deref(), h.note.as_deref()), (Some("ops"), Some("contract ended")));
+    assert_eq!(h.detail["removed"].as_array().map(Vec::len), Some(torn.removed.len()));
+
+    // Offboarding again is harmless: nothing to remove, DELETED again, one more entry.
+    let again = take(&m, Operation::Offboard, request("acme", "off-2", json!({})), "exec-off-2").await.unwrap();
+    let torn = rollback::run(&cx(&m, teardown()), TeardownInput { plan: again.plan.clone(), keep_log_groups: false }).await.unwrap();
+    assert!(torn.removed.is_empty() && torn.leftovers.is_empty(), "{torn:?}");
+    assert!(settled(&m, Operation::Offboard, &again, Some(json!(torn)), None, None).await.succeeded);
+    assert_eq!(m.history("acme").await.unwrap().len(), 2);
+
+    // The same id onboards again, on the freed priorities.
+    let back = active(&m, "acme", "exec-2").await;
+    let reused: Vec<u32> = back.allocation.unwrap().priorities.iter().map(|p| p.priority).collect();
+    assert_eq!(reused, priorities);
+    assert_eq!(m.get("acme").await.unwrap().unwrap().state, CustomerState::Active);
+}
+
+#[tokio::test]
+async fn offboarding_keeps_log_groups_when_asked_and_never_touches_what_is_not_ours() {
+    let m = memory();
+    let state = active(&m, "acme", "exec-1").await;
+    // A target group of a name berth would give the customer, made by hand (no tags): a
+    // stranger. (The customer's own frontend target group is renamed out of its way.)
+    let plan = state.plan();
+    let tg_name = plan.services.iter().find_map(|s| s.target_group.as_ref()).unwrap().name.clone();
+    m.with(|w| w.target_groups.remove(&tg_name)).expect("the customer's target group");
+    let stranger = TargetGroups::create(
+        &m,
+        &TargetGroupSpec {
+            name: tg_name.clone(),
+            port: 80,
+            vpc_id: "vpc-1".into(),
+            health_check_path: "/".into(),
+            tags: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let c = take(&m, Operation::Offboard, request("acme", "off-1", json!({ "keep_log_groups": true })), "exec-off").await.unwrap();
+    assert!(c.request.keep_log_groups);
+    let torn = rollback::run(&cx(&m, teardown()), TeardownInput { plan: c.plan.clone(), keep_log_groups: true }).await.unwrap();
+    assert_eq!(torn.not_ours, vec![format!("target group {}", stranger.arn)], "{torn:?}");
+    assert_eq!(torn.kept.len(), 1, "{torn:?}");
+    assert!(!torn.removed.iter().any(|r| r.starts_with("log_group")), "{torn:?}");
+    m.with(|w| {
+        assert_eq!(w.target_groups.get(&tg_name).map(|t| t.arn.as_str()), Some(stranger.arn.as_str()), "the stranger survives");
+        assert_eq!(w.log_groups.len(), 1, "kept, with its retention");
+        assert!(w.log_groups.values().all(|(r, _)| *r == Some(30)));
+        assert!(w.resources["acme"].is_empty(), "a kept log group is no longer berth's to manage");
+    });
+}
+
+#[tokio::test]
+async fn one_lifecycle_execution_at_a_time_and_only_from_the_right_states() {
+    let m = memory();
+    // Never onboarded: not found, nothing written.
+    let e = take(&m, Operation::Suspend, request("acme", "s-1", json!({})), "exec-s").await.unwrap_err();
+    assert!(matches!(e, BerthError::NotFound(_)), "{e}");
+    // While an onboarding runs: refused, naming it.
+    let mut state = planned("acme", "exec-1");
+    state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
+    let writes = m.with(|w| w.total_writes());
+    for op in Operation::ALL {
+        let e = take(&m, op, request("acme", "x", json!({})), "exec-other").await.unwrap_err();
+        assert!(matches!(&e, BerthError::Conflict(t) if t.contains("PROVISIONING by execution exec-1")), "{op}: {e}");
+    }
+    assert_eq!(m.with(|w| w.total_writes()), writes, "a refusal writes nothing");
+    let m = memory();
+    active(&m, "acme", "exec-1").await;
+    // Resume of an ACTIVE customer: not from there.
+    let e = take(&m, Operation::Resume, request("acme", "r-1", json!({})), "exec-r").await.unwrap_err();
+    assert!(matches!(&e, BerthError::Conflict(t) if t.contains("is ACTIVE") && t.contains("SUSPENDED")), "{e}");
+    // A suspend holds it: an offboarding is refused, the suspend's own retry is not.
+    take(&m, Operation::Suspend, request("acme", "s-1", json!({})), "exec-s").await.unwrap();
+    let e = take(&m, Operation::Offboard, request("acme", "o-1", json!({})), "exec-o").await.unwrap_err();
+    assert!(matches!(&e, BerthError::Conflict(t) if t.contains("SUSPENDING by execution exec-s")), "{e}");
+    let retried = take(&m, Operation::Suspend, request("acme", "s-1", json!({})), "exec-s").await.unwrap();
+    assert_eq!(retried.from, CustomerState::Active);
+    // And a new onboarding of the id is refused too.
+    let e = register::run(&cx(&m, register_config()), planned("acme", "exec-new").plan_input()).await.unwrap_err();
+    assert!(matches!(e, BerthError::Conflict(_)), "{e}");
+    // A bad request is refused before anything is looked at.
+    let e = take(&m, Operation::Suspend, request("acme", "s-2", json!({ "keep_log_groups": true })), "exec-s2").await.unwrap_err();
+    assert!(matches!(&e, BerthError::InvalidRequest(v) if v.fields() == ["keep_log_groups"]), "{e}");
+}
+
+#[tokio::test]
+async fn suspend_remembers_the_counts_and_resume_gives_them_back() {
+    let m = memory();
+    let state = active(&m, "acme", "exec-1").await;
+    let before = desired(&m);
+    assert!(before.iter().all(|(_, n)| *n > 0), "{before:?}");
+    let tgs = m.with(|w| w.target_groups.len());
+    let c = take(&m, Operation::Suspend, request("acme", "s-1", json!({ "reason": "unpaid" })), "exec-s").await.unwrap();
+    let zero = scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero }).await.unwrap();
+    assert!(desired(&m).iter().all(|(_, n)| *n == 0), "{:?}", desired(&m));
+    assert!(zero.services.iter().all(|s| s.to == 0 && s.from > 0), "{zero:?}");
+    // A retried scale-down remembers the first counts, not its own zeros.
+    scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero }).await.unwrap();
+    let out = settled(&m, Operation::Suspend, &c, Some(json!(zero)), None, None).await;
+    assert!(out.succeeded, "{out:?}");
+    let record = m.get("acme").await.unwrap().unwrap();
+    assert_eq!((record.state, record.suspend_reason.as_deref()), (CustomerState::Suspended, Some("unpaid")));
+    let remembered: Vec<(String, i32)> = before.iter().map(|(n, c)| (n.clone(), *c)).collect();
+    assert_eq!(record.suspended_counts.len(), remembered.len());
+    m.with(|w| {
+        assert_eq!(w.target_groups.len(), tgs, "target groups stay");
+        assert_eq!(w.rules[LISTENER].len(), 2, "rules stay");
+        assert!(w.records.contains_key("acme.saas.example.com"), "DNS stays");
+    });
+
+    let r = take(&m, Operation::Resume, request("acme", "r-1", json!({})), "exec-r").await.unwrap();
+    assert_eq!(r.from, CustomerState::Suspended);
+    assert_eq!(r.target_groups.iter().filter(|t| t.target_group_arn.is_some()).count(), 2, "{:?}", r.target_groups);
+    let back = scale::run(&cx(&m, scale_config()), ScaleInput { plan: r.plan.clone(), to: ScaleTo::Remembered }).await.unwrap();
+    assert_eq!(desired(&m), before);
+    let health =
+        check::run(&cx(&m, cluster()), CheckInput { plan: back.plan.clone(), target_groups: r.target_groups.clone(), attempts: 0 })
+            .await
+            .unwrap();
+    assert!(health.stable, "{health:?}");
+    assert!(settled(&m, Operation::Resume, &r, Some(json!(back)), None, None).await.succeeded);
+    let record = m.get("acme").await.unwrap().unwrap();
+    assert_eq!(record.state, CustomerState::Active);
+    assert!(record.suspended_counts.is_empty() && record.suspend_reason.is_none());
+    let ops: Vec<(Operation, String)> = m.history("acme").await.unwrap().into_iter().map(|h| (h.operation, h.outcome)).collect();
+    assert_eq!(ops.len(), 2);
+    let _ = state;
+}
+
+#[tokio::test]
+async fn a_suspend_that_fails_is_put_back_and_stays_active_with_the_failure_recorded() {
+    let m = memory();
+    active(&m, "acme", "exec-1").await;
+    let before = desired(&m);
+    let c = take(&m, Operation::Suspend, request("acme", "s-1", json!({})), "exec-s").await.unwrap();
+    scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero }).await.unwrap();
+    // Say the scale-down failed for good after scaling: put back, then settle the failure.
+    let undo = scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Remembered }).await.unwrap();
+    assert_eq!(desired(&m), before);
+    let error = CaughtError {
+        error: "Berth.Internal".into(),
+        cause: json!({"errorType": "Berth.Internal", "errorMessage": "UpdateService refused"}).to_string(),
+    };
+    let out = settled(&m, Operation::Suspend, &c, None, Some(error.clone()), Some(json!(undo))).await;
+    assert_eq!((out.succeeded, out.state), (false, CustomerState::Active), "{out:?}");
+    assert_eq!(out.cause.as_deref(), Some("UpdateService refused"));
+    let h = m.history("acme").await.unwrap();
+    assert_eq!((h[0].outcome.as_str(), h[0].error.as_deref()), ("failed", Some("Berth.Internal")));
+    // When putting back failed too: DEGRADED, with the services listed.
+    let c = take(&m, Operation::Suspend, request("acme", "s-2", json!({})), "exec-s2").await.unwrap();
+    let undo_failed = json!({ "Error": "Berth.Transient", "Cause": "throttled" });
+    let out = settled(&m, Operation::Suspend, &c, None, Some(error), Some(undo_failed)).await;
+    assert_eq!(out.state, CustomerState::Degraded);
+    assert_eq!(out.leftovers.len(), 3, "{out:?}");
+    // From DEGRADED, an offboarding may start.
+    take(&m, Operation::Offboard, request("acme", "o-1", json!({})), "exec-o").await.unwrap();
+}
