@@ -13,7 +13,7 @@ jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
 
 failures = 0
-for path in sorted((root / "events").glob("onboard*.json")):
+for path in sorted((root / "events").glob("onboard*.json")) + [root / "events/update.json"]:
     errors = list(validator.iter_errors(json.loads(path.read_text())))
     for e in errors:
         print(f"{path.name}: {'/'.join(map(str, e.path))}: {e.message}")

@@ -174,6 +174,27 @@ impl Harness {
         entries
     }
 
+    /// The customer record's state (one GetItem), or "" when there is none.
+    pub async fn customer_state(&self, customer: &str) -> String {
+        let key = HashMap::from([
+            ("pk".to_string(), AttributeValue::S(format!("CUSTOMER#{customer}"))),
+            ("sk".to_string(), AttributeValue::S("PROFILE".into())),
+        ]);
+        let out = self.dynamodb.get_item().table_name(&self.stack.infra.table).set_key(Some(key)).consistent_read(true).send().await;
+        out.ok().and_then(|o| o.item).and_then(|i| i.get("state").and_then(|s| s.as_s().ok()).cloned()).unwrap_or_default()
+    }
+
+    /// Waits (up to 30 s) until the customer record is in `state`.
+    pub async fn wait_for_state(&self, customer: &str, state: &str) {
+        for _ in 0..1500 {
+            if self.customer_state(customer).await == state {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{customer} never became {state}");
+    }
+
     /// Each of the customer's ECS services' desired count, by name.
     pub async fn desired_counts(&self, customer: &str) -> std::collections::BTreeMap<String, i32> {
         self.inventory(customer)

@@ -2,8 +2,6 @@
 //! emulator over the real Lambdas, after a real onboarding. Every assertion is on what
 //! exists in the emulator afterwards.
 
-use std::time::Duration;
-
 use berth_tests::Harness;
 use serde_json::{json, Value};
 
@@ -103,21 +101,20 @@ async fn suspend_then_resume_gives_back_the_same_counts_and_keeps_rules_target_g
 }
 
 #[tokio::test]
-async fn an_offboarding_while_an_onboarding_runs_is_refused_and_changes_nothing() {
+async fn lifecycle_executions_while_another_runs_are_refused_and_change_nothing() {
     let h = Harness::new().await;
     let customer = "lc-busy";
     let started = h.intake(&Harness::request(customer)).await;
     let arn = started["execution_arn"].as_str().expect("execution arn").to_string();
-    // Wait until the onboarding holds the customer.
-    let mut waited = 0;
-    while state(&h.inventory(customer).await) != "PROVISIONING" {
-        assert!(waited < 300, "the onboarding never registered the customer");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
+    // While the onboarding holds the customer: an offboarding and an update, at once.
+    h.wait_for_state(customer, "PROVISIONING").await;
+    let (off_request, off_name) = (Harness::lifecycle_request(customer, "off-1", json!({})), format!("{customer}_off-1"));
+    let (up_request, up_name) = (update_request(customer, "up-1", "1.5.0"), format!("{customer}_up-1"));
+    let (off, update) = tokio::join!(h.run("berth-offboard", &off_request, &off_name), h.run("berth-update", &up_request, &up_name));
+    for r in [&off, &update] {
+        assert_eq!((r.status.as_str(), r.error.as_deref()), ("FAILED", Some("Berth.Conflict")), "{:?}", r.cause);
+        assert!(r.cause.as_deref().is_some_and(|c| c.contains(&arn)), "the refusal names the execution that holds it: {:?}", r.cause);
     }
-    let off = h.run("berth-offboard", &Harness::lifecycle_request(customer, "off-1", json!({})), &format!("{customer}_off-1")).await;
-    assert_eq!((off.status.as_str(), off.error.as_deref()), ("FAILED", Some("Berth.Conflict")), "{:?}", off.cause);
-    assert!(off.cause.as_deref().is_some_and(|c| c.contains(&arn)), "the refusal names the execution that holds it: {:?}", off.cause);
     let onboarded = h.follow(&arn).await;
     assert_eq!(onboarded.status, "SUCCEEDED", "{:?} {:?}", onboarded.error, onboarded.cause);
     let inv = h.inventory(customer).await;
@@ -125,7 +122,120 @@ async fn an_offboarding_while_an_onboarding_runs_is_refused_and_changes_nothing(
     assert_eq!((inv.rules.len(), inv.target_groups.len(), inv.records.len()), (2, 2, 2));
     assert!(h.history(customer).await.is_empty(), "a refused execution records nothing");
 
+    // An offboarding while an update runs: refused, and the update ends as it would.
+    let started = tokio::spawn({
+        let request = update_request(customer, "up-2", "1.5.0");
+        let name = format!("{customer}_up-2");
+        async move { Harness::new().await.run("berth-update", &request, &name).await }
+    });
+    h.wait_for_state(customer, "UPDATING").await;
+    let off = h.run("berth-offboard", &Harness::lifecycle_request(customer, "off-2", json!({})), &format!("{customer}_off-2")).await;
+    assert_eq!((off.status.as_str(), off.error.as_deref()), ("FAILED", Some("Berth.Conflict")), "{:?}", off.cause);
+    assert!(off.cause.as_deref().is_some_and(|c| c.contains("UPDATING")), "{:?}", off.cause);
+    let updated = started.await.expect("update ran");
+    assert_eq!(updated.status, "SUCCEEDED", "{:?} {:?}", updated.error, updated.cause);
+    assert_eq!(state(&h.inventory(customer).await), "ACTIVE");
+    assert_eq!(h.history(customer).await.len(), 1, "the update, and nothing of the refused offboarding");
+
     // A customer never onboarded: not found.
     let none = h.run("berth-suspend", &Harness::lifecycle_request("lc-nobody", "s-1", json!({})), "lc-nobody_s-1").await;
     assert_eq!((none.status.as_str(), none.error.as_deref()), ("FAILED", Some("Berth.NotFound")), "{:?}", none.cause);
+}
+
+/// The update request: the onboarding request with new image tags (and `change`).
+fn update_request(customer: &str, key: &str, tag: &str) -> Value {
+    let mut r = Harness::request(customer);
+    r["idempotency_key"] = json!(key);
+    for s in ["api", "worker", "frontend"] {
+        r["services"][s]["image_tag"] = json!(tag);
+    }
+    r
+}
+
+/// Each of the customer's services' task definition revision, by service name.
+async fn revisions(h: &Harness, customer: &str) -> std::collections::BTreeMap<String, String> {
+    h.inventory(customer)
+        .await
+        .services
+        .iter()
+        .map(|s| (s.service_name().unwrap_or_default().to_string(), s.task_definition().unwrap_or_default().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_update_rolls_out_new_revisions_and_keeps_the_old_ones_and_the_same_spec_again_writes_nothing() {
+    let h = Harness::new().await;
+    let customer = "lc-upd";
+    let onboarded = h.onboard(&Harness::request(customer)).await;
+    assert_eq!(onboarded.status, "SUCCEEDED", "{:?} {:?}", onboarded.error, onboarded.cause);
+    let old = revisions(&h, customer).await;
+
+    let mut request = update_request(customer, "release-1-5-0", "1.5.0");
+    request["services"]["api"]["desired_count"] = json!(2);
+    let u = h.run("berth-update", &request, &format!("{customer}_release-1-5-0")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let new = revisions(&h, customer).await;
+    for (service, before) in &old {
+        let after = &new[service];
+        assert_ne!(after, before, "{service} runs a new revision");
+        // The old revision is kept, ACTIVE, to go back to.
+        let td = h.ecs.describe_task_definition().task_definition(before).send().await.expect("old revision");
+        assert_eq!(td.task_definition().and_then(|t| t.status()).map(|s| s.as_str()), Some("ACTIVE"), "{before}");
+        let td = h.ecs.describe_task_definition().task_definition(after).send().await.expect("new revision");
+        let image = td.task_definition().map(|t| t.container_definitions()[0].image().unwrap_or_default().to_string()).unwrap_or_default();
+        assert!(image.ends_with(":1.5.0"), "{service}: {image}");
+    }
+    let counts = h.desired_counts(customer).await;
+    assert_eq!(counts.get(&format!("{}-{customer}-api", h.stack.infra.name_prefix)), Some(&2), "{counts:?}");
+    let inv = h.inventory(customer).await;
+    assert_eq!(state(&inv), "ACTIVE");
+    let history = h.history(customer).await;
+    assert_eq!((history[0]["operation"].as_str(), history[0]["outcome"].as_str()), (Some("update"), Some("succeeded")));
+    assert_eq!(history[0]["detail"]["before"].as_array().map(Vec::len), Some(3));
+
+    // The same spec again, under another key: nothing taken, no write call at all.
+    let same = update_request(customer, "release-1-5-0-again", "1.5.0");
+    let mut same = same;
+    same["services"]["api"]["desired_count"] = json!(2);
+    let again = h.run("berth-update", &same, &format!("{customer}_release-1-5-0-again")).await;
+    assert_eq!(again.status, "SUCCEEDED", "{:?} {:?}", again.error, again.cause);
+    assert_eq!(again.output.as_ref().and_then(|o| o["changed"].as_bool()), Some(false), "{:?}", again.output);
+    let writes: Vec<&String> = again
+        .api_calls
+        .keys()
+        .filter(|k| !["GetItem", "Query", "Describe", "List"].iter().any(|r| k.split(':').nth(1).unwrap_or(k).starts_with(r)))
+        .collect();
+    assert!(writes.is_empty(), "an unchanged update wrote: {writes:?} (calls: {:?})", again.api_calls);
+    assert_eq!(revisions(&h, customer).await, new);
+    assert_eq!(h.history(customer).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_update_puts_the_services_back_on_their_previous_revisions_and_stays_active() {
+    let h = Harness::new().await;
+    let customer = "lc-upd-fail";
+    let onboarded = h.onboard(&Harness::request(customer)).await;
+    assert_eq!(onboarded.status, "SUCCEEDED", "{:?} {:?}", onboarded.error, onboarded.cause);
+    let old = revisions(&h, customer).await;
+    let counts = h.desired_counts(customer).await;
+
+    // The resources step's first UpdateService goes through, every later one is refused.
+    h.set_faults(json!({"faults": [{"operation": "UpdateService", "function": "berth-resources", "nth": 2, "times": 0,
+        "error": {"kind": "code", "code": "InvalidParameterException", "message": "refused"}}]}))
+        .await;
+    let u = h.run("berth-update", &update_request(customer, "release-2", "2.0.0"), &format!("{customer}_release-2")).await;
+    let injected = h.fault_counts().await.injected;
+    h.clear_faults().await;
+    assert_eq!(u.status, "FAILED", "{:?}", u.output);
+    assert!(injected.iter().sum::<u64>() >= 1, "the refusal happened: {injected:?}");
+    assert_eq!(revisions(&h, customer).await, old, "back on the previous revisions");
+    assert_eq!(h.desired_counts(customer).await, counts, "and counts");
+    let inv = h.inventory(customer).await;
+    assert_eq!(state(&inv), "ACTIVE");
+    let history = h.history(customer).await;
+    assert_eq!((history[0]["operation"].as_str(), history[0]["outcome"].as_str()), (Some("update"), Some("failed")));
+    assert!(history[0]["error"].as_str().is_some_and(|e| e.starts_with("Berth.")), "{:?}", history[0]);
+    // The last good spec is still the onboarding's.
+    let plan: Value = serde_json::from_str(&inv.attr("plan_json").unwrap_or_default()).unwrap_or_default();
+    assert!(plan["services"].as_array().is_some_and(|s| s.iter().all(|s| s["image"].as_str().is_some_and(|i| i.ends_with(":1.4.2")))));
 }

@@ -44,6 +44,8 @@ pub struct World {
     pub rule_tags: BTreeMap<String, BTreeMap<String, String>>,
     pub pool: Vec<Alb>,
     pub foreign: BTreeMap<String, Vec<u32>>,
+    /// The target group and port of each service behind the load balancer.
+    pub balanced: BTreeMap<String, (String, u16)>,
     /// Mutating calls made, by operation name.
     pub writes: BTreeMap<&'static str, usize>,
     next_id: u64,
@@ -56,6 +58,14 @@ impl World {
     }
     fn wrote(&mut self, op: &'static str) {
         *self.writes.entry(op).or_default() += 1;
+    }
+    /// ECS registers one target per running task of a service behind the load balancer.
+    fn register_targets(&mut self, service: &str, count: u32) {
+        if let Some((tg, port)) = self.balanced.get(service).cloned() {
+            let targets =
+                (0..count).map(|i| TargetHealthObserved { id: format!("10.0.0.{}:{port}", i + 1), state: "healthy".into() }).collect();
+            self.targets.insert(tg, targets);
+        }
     }
     pub fn total_writes(&self) -> usize {
         self.writes.values().sum()
@@ -276,6 +286,12 @@ impl Customers for Memory {
             c.cause = s.error.as_ref().map(|e| e.1.clone());
             c.operation = None;
             c.previous_state = None;
+            if let Some(good) = &s.good_plan {
+                c.plan = serde_json::from_str(good).ok();
+            }
+            if let Some(o) = &s.outputs {
+                c.outputs = Some(o.clone());
+            }
             match s.state {
                 CustomerState::Suspended => c.suspend_reason = s.suspend_reason.clone(),
                 CustomerState::Active => {
@@ -714,22 +730,23 @@ impl Services for Memory {
             w.services.insert(spec.name.clone(), s.clone());
             // ECS registers one target per running task.
             if let Some((tg, _, port)) = &spec.load_balancer {
-                let targets = (0..spec.desired_count)
-                    .map(|i| TargetHealthObserved { id: format!("10.0.0.{}:{port}", i + 1), state: "healthy".into() })
-                    .collect();
-                w.targets.insert(tg.clone(), targets);
+                w.balanced.insert(spec.name.clone(), (tg.clone(), *port));
+                w.register_targets(&spec.name, spec.desired_count);
             }
             Ok(s)
         })
     }
     async fn update(&self, _cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> Result<ServiceObserved> {
         self.with(|w| {
+            w.check("UpdateService")?;
             w.wrote("UpdateService");
             let s = w.services.get_mut(name).ok_or_else(|| BerthError::NotFound(format!("service {name}")))?;
             s.task_definition = task_definition_arn.to_string();
             s.desired_count = desired_count as i32;
             s.running_count = desired_count as i32;
-            Ok(s.clone())
+            let s = s.clone();
+            w.register_targets(name, desired_count);
+            Ok(s)
         })
     }
     async fn remove(&self, _cluster: &str, name: &str) -> Result<bool> {

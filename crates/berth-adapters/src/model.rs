@@ -81,6 +81,15 @@ pub struct Settlement {
     pub leftovers: Vec<String>,
     /// SUSPENDED: why.
     pub suspend_reason: Option<String>,
+    /// Update: the desired plan (JSON), recorded whether or not the update succeeded.
+    #[serde(default)]
+    pub desired_plan: Option<String>,
+    /// Update that succeeded: the plan (JSON) that is now the last good one, and the
+    /// customer's outputs with its new revisions.
+    #[serde(default)]
+    pub good_plan: Option<String>,
+    #[serde(default)]
+    pub outputs: Option<serde_json::Value>,
     pub history: HistoryEntry,
 }
 

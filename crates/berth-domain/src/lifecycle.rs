@@ -1,8 +1,9 @@
-//! The rest of a customer's life after onboarding: suspend, resume and offboard. Each is a
+//! The rest of a customer's life after onboarding: update, suspend, resume and offboard. Each is a
 //! state machine of its own that first takes the customer (one lifecycle execution at a
 //! time), and what each may start from, passes through and ends in is decided here.
-//! Their requests are small: the customer, the caller's idempotency key, and the
-//! operation's own options. `schemas/lifecycle-request.schema.json` describes them;
+//! An update's request is the customer's whole desired spec, in the onboarding request's
+//! shape; the others' requests are small: the customer, the caller's idempotency key, and
+//! the operation's own options. `schemas/lifecycle-request.schema.json` describes them;
 //! `events/suspend.json`, `events/resume.json` and `events/offboard.json` are examples.
 
 use serde::{Deserialize, Serialize};
@@ -18,16 +19,20 @@ pub const REQUESTED_BY_MAX: usize = 128;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
+    /// Reconcile the customer's services to a new desired spec (image tags, counts, sizes,
+    /// environment, secret references).
+    Update,
     Suspend,
     Resume,
     Offboard,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 3] = [Operation::Suspend, Operation::Resume, Operation::Offboard];
+    pub const ALL: [Operation; 4] = [Operation::Update, Operation::Suspend, Operation::Resume, Operation::Offboard];
 
     pub const fn name(self) -> &'static str {
         match self {
+            Operation::Update => "update",
             Operation::Suspend => "suspend",
             Operation::Resume => "resume",
             Operation::Offboard => "offboard",
@@ -38,6 +43,7 @@ impl Operation {
     /// a customer that is already DELETED runs again and finds nothing left.
     pub const fn allowed_from(self) -> &'static [CustomerState] {
         match self {
+            Operation::Update => &[CustomerState::Active, CustomerState::Degraded],
             Operation::Suspend => &[CustomerState::Active],
             Operation::Resume => &[CustomerState::Suspended, CustomerState::Degraded],
             Operation::Offboard => &[
@@ -54,6 +60,7 @@ impl Operation {
     /// The state the customer is in while the execution runs.
     pub const fn during(self) -> CustomerState {
         match self {
+            Operation::Update => CustomerState::Updating,
             Operation::Suspend => CustomerState::Suspending,
             Operation::Resume => CustomerState::Resuming,
             Operation::Offboard => CustomerState::Deprovisioning,
@@ -63,18 +70,19 @@ impl Operation {
     /// The state it ends in when the execution succeeds.
     pub const fn done(self) -> CustomerState {
         match self {
+            Operation::Update => CustomerState::Active,
             Operation::Suspend => CustomerState::Suspended,
             Operation::Resume => CustomerState::Active,
             Operation::Offboard => CustomerState::Deleted,
         }
     }
 
-    /// The state it ends in when the execution fails after taking the customer: a suspend
-    /// whose services were scaled back stays ACTIVE; otherwise something is not as it
-    /// should be, and the record lists what.
+    /// The state it ends in when the execution fails after taking the customer: an update
+    /// or a suspend whose services were put back (to their previous revisions and counts)
+    /// stays ACTIVE; otherwise something is not as it should be, and the record lists what.
     pub const fn failed(self, put_back: bool) -> CustomerState {
         match (self, put_back) {
-            (Operation::Suspend, true) => CustomerState::Active,
+            (Operation::Update | Operation::Suspend, true) => CustomerState::Active,
             _ => CustomerState::Degraded,
         }
     }

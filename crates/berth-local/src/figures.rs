@@ -574,16 +574,27 @@ pub struct Lifecycle {
 }
 
 /// The lifecycle machines, in the order a customer's life runs them.
-pub const LIFECYCLE: [(&str, &str); 3] = [("berth-suspend", "suspend"), ("berth-resume", "resume"), ("berth-offboard", "offboard")];
+pub const LIFECYCLE: [(&str, &str); 4] =
+    [("berth-update", "update"), ("berth-suspend", "suspend"), ("berth-resume", "resume"), ("berth-offboard", "offboard")];
 
-/// Suspends, resumes and offboards each of `customers` (ACTIVE), one execution after another.
-pub async fn lifecycle(stack: &Stack, customers: &[String]) -> Result<Lifecycle> {
+/// Updates (every image tag to a new one), suspends, resumes and offboards each of
+/// `customers` (ACTIVE, onboarded with the example request), one execution after another.
+pub async fn lifecycle(stack: &Stack, root: &Path, customers: &[String]) -> Result<Lifecycle> {
     let mut runs = Vec::new();
     for (machine, op) in LIFECYCLE {
         let arn = stack.infra.state_machine(machine).to_string();
         let mut reports = Vec::new();
         for c in customers {
-            let input = serde_json::json!({ "customer_id": c, "idempotency_key": format!("bench-{op}") });
+            let input = if op == "update" {
+                let mut spec = onboarding_input(root, c)?;
+                spec["idempotency_key"] = Value::from(format!("bench-{op}"));
+                if let Some(services) = spec["services"].as_object_mut() {
+                    services.values_mut().for_each(|s| s["image_tag"] = Value::from("1.5.0"));
+                }
+                spec
+            } else {
+                serde_json::json!({ "customer_id": c, "idempotency_key": format!("bench-{op}") })
+            };
             let name = naming::execution_name(c, &format!("bench-{op}"));
             let r = runner::run(stack, &arn, &input, Some(&name), Duration::from_secs(600), |_| {}).await?;
             if r.status != "SUCCEEDED" {
@@ -600,7 +611,7 @@ impl Lifecycle {
     pub fn markdown(&self) -> String {
         let mut o = String::from(
             "\n## Lifecycle executions per customer\n\nEach machine run once per customer, one execution after another, on customers the onboardings above left\n\
-             ACTIVE: suspend, then resume, then offboard. Durations from the execution's own dates; API calls counted at the router.\n\n\
+             ACTIVE: update (every image tag to a new one), then suspend, resume and offboard. Durations from the execution's own dates; API calls counted at the router.\n\n\
              | machine | runs | median | p95 | state transitions | Lambda invocations | AWS API calls | by service |\n|---|---|---|---|---|---|---|---|\n",
         );
         for (machine, reports) in &self.runs {

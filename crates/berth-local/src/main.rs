@@ -100,7 +100,7 @@ enum Cmd {
     /// API calls counted by the router.
     Stats(StackArgs),
     /// The lifecycle figures alone, on a running stack (reset first): onboards `runs`
-    /// customers, then suspends, resumes and offboards each.
+    /// customers, then updates, suspends, resumes and offboards each.
     LifecycleBench {
         #[command(flatten)]
         stack: StackArgs,
@@ -212,9 +212,9 @@ async fn bench(
     let handlers = figures::handler_latencies(&s, &root, 5).await?;
     done(t);
 
-    let t = part("suspend, resume and offboard, one customer after another");
+    let t = part("update, suspend, resume and offboard, one customer after another");
     let customers: Vec<String> = (0..runs.min(10)).map(|i| format!("seq-{i:02}")).collect();
-    let lifecycle = figures::lifecycle(&s, &customers).await?;
+    let lifecycle = figures::lifecycle(&s, &root, &customers).await?;
     done(t);
 
     let t = part(&format!("{concurrent} onboardings at once, {concurrent_albs} ALBs in the pool"));
@@ -312,7 +312,7 @@ async fn main() -> std::process::ExitCode {
                 let d = pipeline.durations();
                 println!("{runs} onboardings: median {} ms", figures::median(&d));
                 let customers: Vec<String> = (0..runs).map(|i| format!("lc-{i:02}")).collect();
-                println!("{}", figures::lifecycle(&s, &customers).await?.markdown());
+                println!("{}", figures::lifecycle(&s, &root, &customers).await?.markdown());
                 Ok(true)
             }
             Cmd::Stats(args) => {

@@ -87,35 +87,64 @@ pub struct TeardownInput {
     pub keep_log_groups: bool,
 }
 
-/// The claim step's input: the lifecycle operation, the request as posted and the
-/// execution that runs it.
+/// The claim step's input: the lifecycle operation, the request as posted (an update's is
+/// its desired plan, built by validate) and the execution that runs it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClaimInput {
     pub operation: Operation,
+    #[serde(default)]
     pub request: serde_json::Value,
+    /// Update: the desired plan.
+    #[serde(default)]
+    pub plan: Option<Plan>,
     pub execution_id: String,
 }
 
 impl StepInput for ClaimInput {
     fn customer(&self) -> &str {
-        self.request.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default()
+        match &self.plan {
+            Some(p) => &p.customer_id,
+            None => self.request.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default(),
+        }
     }
     fn execution(&self) -> &str {
         &self.execution_id
     }
 }
 
-/// What the claim step returns: the customer's plan (its names, its services), now
-/// carrying this execution; the request, checked; where the customer was.
+/// What the claim step returns: the plan the execution works to (the customer's recorded
+/// plan, or an update's desired one), now carrying this execution; the request, checked;
+/// where the customer was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claimed {
     pub plan: Plan,
     pub request: LifecycleRequest,
     /// The state the execution took the customer from.
     pub from: CustomerState,
-    /// Each service's target group, as the customer's resources were recorded (for the
-    /// health gate).
+    /// Each service's target group, as the customer's outputs recorded them (for the health
+    /// gate).
     pub target_groups: Vec<TargetGroupRef>,
+    /// Update: the desired plan is the recorded one, the customer ACTIVE: nothing was
+    /// taken or written, and nothing is to be done.
+    #[serde(default)]
+    pub unchanged: bool,
+    /// Update: where the customer is placed (its ALB, listener and priorities, in the
+    /// plan's rule order), for the resources step.
+    #[serde(default)]
+    pub placement: Option<AllocationOutput>,
+    /// Update: each service's task definition and desired count before the update, to go
+    /// back to.
+    #[serde(default)]
+    pub before: Vec<ServiceState>,
+}
+
+/// A service's task definition revision and desired count, as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceState {
+    pub service: String,
+    pub ecs_service: String,
+    pub task_definition: String,
+    pub desired_count: u32,
 }
 
 /// Which way the scale step moves the services.
@@ -127,12 +156,18 @@ pub enum ScaleTo {
     /// Back to the remembered counts, or the plan's when none were remembered (resume, or
     /// putting back a suspend that failed).
     Remembered,
+    /// Back to the task definitions and counts in `before` (putting back an update that
+    /// failed).
+    Before,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScaleInput {
     pub plan: Plan,
     pub to: ScaleTo,
+    /// `before`: what each service goes back to.
+    #[serde(default)]
+    pub before: Vec<ServiceState>,
 }
 
 /// What the scale step did: each service's count before and after, and the plan with the
@@ -166,6 +201,9 @@ pub struct SettleInput {
     pub error: Option<CaughtError>,
     #[serde(default)]
     pub undo: Option<serde_json::Value>,
+    /// Update: each service's task definition and count before it (for the history).
+    #[serde(default)]
+    pub before: Vec<ServiceState>,
 }
 
 /// How the customer's lifecycle execution ended, as recorded.

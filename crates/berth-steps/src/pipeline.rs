@@ -138,21 +138,21 @@ pub const FAIL: Step = Step {
 };
 pub const CLAIM: Step = Step {
     name: "claim",
-    summary: "Check the request and take the customer for this execution, from a state the operation may start from, in one conditional write: Berth.Conflict naming the execution that holds it, or the state it is in; nothing changed.",
+    summary: "Check the request and take the customer for this execution, from a state the operation may start from, in one conditional write: Berth.Conflict naming the execution that holds it, or the state it is in; nothing changed. An update also reads where the customer is placed and what its services run now, and takes nothing when the desired spec is the current one.",
     retry: Retry::Standard,
-    vars: TableConfig::VARS,
-    read_config: read::<TableConfig>,
+    vars: ScaleConfig::VARS,
+    read_config: read::<ScaleConfig>,
 };
 pub const SCALE: Step = Step {
     name: "scale",
-    summary: "Every service of the customer to 0 tasks, each one's count remembered first; or back to the remembered counts. DNS, rules and target groups stay.",
+    summary: "Every service of the customer to 0 tasks, each one's count remembered first; or back to the remembered counts; or back to the revisions and counts before an update. DNS, rules and target groups stay.",
     retry: Retry::Standard,
     vars: ScaleConfig::VARS,
     read_config: read::<ScaleConfig>,
 };
 pub const SETTLE: Step = Step {
     name: "settle",
-    summary: "The customer's state and its history entry, together: SUSPENDED, ACTIVE or DELETED (a tombstone with the history); after a failure ACTIVE when everything was put back, otherwise DEGRADED with what is left.",
+    summary: "The customer's state and its history entry, together: ACTIVE (an update's spec now the last good one), SUSPENDED or DELETED (a tombstone with the history); after a failure ACTIVE when everything was put back, otherwise DEGRADED with what is left.",
     retry: Retry::Standard,
     vars: TableConfig::VARS,
     read_config: read::<TableConfig>,
@@ -255,7 +255,7 @@ fn then(mut t: Map<String, Value>, extra: Value) -> Value {
 
 /// Every state machine berth deploys.
 pub fn machines() -> Vec<Machine> {
-    vec![onboard(), suspend(), resume(), offboard()]
+    vec![onboard(), update(), suspend(), resume(), offboard()]
 }
 
 /// Onboarding: validate, register, allocate, resources, the health gate, DNS, activate;
@@ -263,7 +263,7 @@ pub fn machines() -> Vec<Machine> {
 pub fn onboard() -> Machine {
     let plan = json!({ "plan.$": "$.plan" });
     let caught = json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": ROLLBACK.state() }]);
-    let states = vec![
+    let mut states = vec![
         (
             VALIDATE.state(),
             then(
@@ -281,18 +281,6 @@ pub fn onboard() -> Machine {
                 json!({ "Catch": caught, "Next": CHECK.state() }),
             ),
         ),
-        (
-            CHECK.state(),
-            then(
-                task(&CHECK, json!({ "plan.$": "$.plan", "target_groups.$": "$.resources.services", "attempts.$": "$.check.attempts" })),
-                json!({ "Catch": caught, "Next": "Healthy?" }),
-            ),
-        ),
-        (
-            "Healthy?".into(),
-            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.check.stable", "BooleanEquals": true, "Next": DNS.state() }], "Default": "WaitForHealth" }),
-        ),
-        ("WaitForHealth".into(), json!({ "Type": "Wait", "SecondsPath": "$.plan.health.interval_seconds", "Next": CHECK.state() })),
         (
             DNS.state(),
             then(
@@ -330,6 +318,9 @@ pub fn onboard() -> Machine {
             json!({ "Type": "Fail", "Comment": "Ends with the error that failed the step.", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause" }),
         ),
     ];
+    // The health gate after the resources, before DNS.
+    let at = states.iter().position(|(n, _)| n == &DNS.state()).unwrap_or(states.len());
+    states.splice(at..at, health_gate("$.plan", "$.resources.services", caught.clone(), &DNS.state()));
     Machine {
         name: "berth-onboard",
         file: "statemachines/onboard.asl.json",
@@ -362,11 +353,15 @@ fn claim(op: Operation, next: &str) -> (String, Value) {
 /// choice on its outcome, and the ends: the execution fails when the customer is not in the
 /// operation's end state.
 fn settled(op: Operation, done: &str) -> Vec<(String, Value)> {
+    let mut params = json!({ "plan.$": "$.plan", "operation": op.name(), "request.$": "$.request", "done.$": done });
+    if op == Operation::Update {
+        params["before.$"] = json!("$.before");
+    }
     vec![
         (
             SETTLE.state(),
             then(
-                task(&SETTLE, json!({ "plan.$": "$.plan", "operation": op.name(), "request.$": "$.request", "done.$": done })),
+                task(&SETTLE, params),
                 json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": SETTLE.result_path(), "Next": "NotRecorded" }], "Next": "Settled?" }),
             ),
         ),
@@ -384,6 +379,9 @@ fn settle_failure(op: Operation, undo: Option<&str>) -> Vec<(String, Value)> {
     let mut params = json!({ "plan.$": "$.plan", "operation": op.name(), "request.$": "$.request", "error.$": "$.error" });
     if let Some(path) = undo {
         params["undo.$"] = json!(path);
+    }
+    if op == Operation::Update {
+        params["before.$"] = json!("$.before");
     }
     vec![
         (
@@ -404,18 +402,43 @@ fn settle_failure(op: Operation, undo: Option<&str>) -> Vec<(String, Value)> {
     ]
 }
 
+/// The health gate: the check step, then either `next` (stable) or a wait of the plan's
+/// interval and the check again. `plan` and `target_groups` are where the check's input is
+/// in the state; a permanent failure is caught to `on_failure`.
+fn health_gate(plan: &str, target_groups: &str, on_failure: Value, next: &str) -> Vec<(String, Value)> {
+    vec![
+        (
+            CHECK.state(),
+            then(
+                task(&CHECK, json!({ "plan.$": plan, "target_groups.$": target_groups, "attempts.$": "$.check.attempts" })),
+                json!({ "Catch": on_failure, "Next": "Healthy?" }),
+            ),
+        ),
+        (
+            "Healthy?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.check.stable", "BooleanEquals": true, "Next": next }], "Default": "WaitForHealth" }),
+        ),
+        ("WaitForHealth".into(), json!({ "Type": "Wait", "SecondsPath": "$.plan.health.interval_seconds", "Next": CHECK.state() })),
+    ]
+}
+
 /// A lifecycle machine: named after its operation, its comment the operation's own words
 /// (`what`, then `input`: what its request takes beyond the customer and key) and what every
 /// lifecycle machine shares.
 fn lifecycle_machine(op: Operation, what: &str, input: &str, states: Vec<(String, Value)>) -> Machine {
     let (name, file) = match op {
+        Operation::Update => ("berth-update", "statemachines/update.asl.json"),
         Operation::Suspend => ("berth-suspend", "statemachines/suspend.asl.json"),
         Operation::Resume => ("berth-resume", "statemachines/resume.asl.json"),
         Operation::Offboard => ("berth-offboard", "statemachines/offboard.asl.json"),
     };
     let input = if input.is_empty() { String::new() } else { format!(" {input}") };
+    let (kind, schema) = match op {
+        Operation::Update => ("the customer's whole desired spec, an onboarding request", "onboarding-request"),
+        _ => ("a lifecycle request", "lifecycle-request"),
+    };
     let comment = format!(
-        "{what} Input: a lifecycle request (schemas/lifecycle-request.schema.json, events/{op}.json){input}, started as \
+        "{what} Input: {kind} (schemas/{schema}.schema.json, events/{op}.json){input}, started as \
          {{customer_id}}_{{idempotency_key}}. One lifecycle execution per customer at a time (Berth.Conflict). Generated from the \
          step table (crates/berth-steps/src/pipeline.rs): do not edit."
     );
@@ -424,6 +447,76 @@ fn lifecycle_machine(op: Operation, what: &str, input: &str, states: Vec<(String
 
 fn caught(next: &str) -> Value {
     json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": next }])
+}
+
+/// Update: validate the desired spec, take the customer (nothing at all when the spec is the
+/// current one), reconcile its resources to the new plan (new task definition revisions
+/// rolled out by the services' deployments, the circuit breaker on), and the health gate as
+/// at onboarding. When that fails for good, the services go back to the revisions and counts
+/// they ran before and the customer stays ACTIVE with the failure in its history (DEGRADED
+/// when going back fails too).
+pub fn update() -> Machine {
+    let op = Operation::Update;
+    let mut states = vec![
+        (
+            VALIDATE.state(),
+            then(
+                task(&VALIDATE, json!({ "request.$": "$", "execution_id.$": "$$.Execution.Id" })),
+                json!({ "ResultSelector": { "plan.$": "$" }, "ResultPath": "$", "Next": CLAIM.state() }),
+            ),
+        ),
+        (
+            CLAIM.state(),
+            then(
+                task(&CLAIM, json!({ "operation": op.name(), "plan.$": "$.plan", "execution_id.$": "$$.Execution.Id" })),
+                json!({
+                    "ResultSelector": {
+                        "plan.$": "$.plan", "request.$": "$.request", "from.$": "$.from", "target_groups.$": "$.target_groups",
+                        "unchanged.$": "$.unchanged", "placement.$": "$.placement", "before.$": "$.before",
+                        "check": { "attempts": 0, "stable": false }
+                    },
+                    "ResultPath": "$",
+                    "Next": "Changed?"
+                }),
+            ),
+        ),
+        (
+            "Changed?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.unchanged", "BooleanEquals": true, "Next": "Unchanged" }], "Default": RESOURCES.state() }),
+        ),
+        (
+            "Unchanged".into(),
+            json!({
+                "Type": "Pass",
+                "Comment": "The desired spec is the current one: nothing was taken or written.",
+                "Parameters": { "customer_id.$": "$.plan.customer_id", "operation": op.name(), "state.$": "$.from", "succeeded": true, "changed": false },
+                "End": true
+            }),
+        ),
+        (
+            RESOURCES.state(),
+            then(
+                task(&RESOURCES, json!({ "plan.$": "$.plan", "placement.$": "$.placement" })),
+                json!({ "Catch": caught("PutBack"), "Next": CHECK.state() }),
+            ),
+        ),
+    ];
+    states.extend(health_gate("$.plan", "$.resources.services", caught("PutBack"), &SETTLE.state()));
+    states.extend(settled(op, "$.resources"));
+    states.push((
+        "PutBack".into(),
+        then(
+            task(&SCALE, json!({ "plan.$": "$.plan", "to": "before", "before.$": "$.before" })),
+            json!({ "ResultPath": "$.undo", "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }], "Next": "SettleFailure" }),
+        ),
+    ));
+    states.extend(settle_failure(op, Some("$.undo")));
+    lifecycle_machine(
+        op,
+        "berth: update one customer (ACTIVE or DEGRADED, through UPDATING, to ACTIVE): its services reconciled to a new desired spec (image tags, desired counts, cpu/memory, environment, secret references), new task definition revisions rolled out (rolling deployment, circuit breaker) and gated on health; on failure the services go back to their previous revisions and counts, the failure in the history. A request identical to the current spec takes and writes nothing.",
+        "",
+        states,
+    )
 }
 
 /// Suspend: every service to 0 tasks, counts remembered; DNS, rules and target groups stay.
@@ -462,19 +555,8 @@ pub fn resume() -> Machine {
                 json!({ "Catch": caught("SettleFailure"), "Next": CHECK.state() }),
             ),
         ),
-        (
-            CHECK.state(),
-            then(
-                task(&CHECK, json!({ "plan.$": "$.scale.plan", "target_groups.$": "$.target_groups", "attempts.$": "$.check.attempts" })),
-                json!({ "Catch": caught("SettleFailure"), "Next": "Healthy?" }),
-            ),
-        ),
-        (
-            "Healthy?".into(),
-            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.check.stable", "BooleanEquals": true, "Next": SETTLE.state() }], "Default": "WaitForHealth" }),
-        ),
-        ("WaitForHealth".into(), json!({ "Type": "Wait", "SecondsPath": "$.plan.health.interval_seconds", "Next": CHECK.state() })),
     ];
+    states.extend(health_gate("$.scale.plan", "$.target_groups", caught("SettleFailure"), &SETTLE.state()));
     states.extend(settled(op, "$.scale"));
     states.extend(settle_failure(op, None));
     lifecycle_machine(

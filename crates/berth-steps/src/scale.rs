@@ -1,6 +1,7 @@
-//! Suspend and resume: every service of the customer to 0 tasks, each one's count
+//! Suspend and resume, and putting back an update: every service of the customer to 0 tasks, each one's count
 //! remembered on the record first (a retried suspend keeps the first counts it remembered,
-//! never the zeros it set); or back to the remembered counts. DNS, rules and target groups
+//! never the zeros it set); or back to the remembered counts; or back to the revisions and
+//! counts the services ran before an update. DNS, rules and target groups
 //! stay, so a resume only waits for the tasks. Only services berth made for the customer
 //! (by their tags) are touched.
 
@@ -41,14 +42,25 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ScaleInput) -> R
             let remembered = record.map(|r| r.suspended_counts).unwrap_or_default();
             found.iter().map(|(s, _)| (s.name.clone(), remembered.get(&s.name).copied().unwrap_or(s.desired_count))).collect()
         }
+        ScaleTo::Before => found
+            .iter()
+            .map(|(s, _)| (s.name.clone(), input.before.iter().find(|b| b.service == s.name).map_or(s.desired_count, |b| b.desired_count)))
+            .collect(),
     };
     let mut out = ScaleOutput { customer_id: plan.customer_id.clone(), services: Vec::new(), plan: plan.clone() };
     for (s, o) in &found {
         let to = targets.get(&s.name).copied().unwrap_or(0);
         let from = o.desired_count.max(0) as u32;
-        if from != to {
-            services.update(cluster, &s.ecs_service, &o.task_definition, to).await?;
-            tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, from, to, "scaled");
+        // Putting an update back also puts back the revision each service ran before.
+        let revision = match input.to {
+            ScaleTo::Before => {
+                input.before.iter().find(|b| b.service == s.name).map_or(o.task_definition.as_str(), |b| b.task_definition.as_str())
+            }
+            _ => o.task_definition.as_str(),
+        };
+        if from != to || revision != o.task_definition {
+            services.update(cluster, &s.ecs_service, revision, to).await?;
+            tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, from, to, task_definition = %revision, "scaled");
         }
         out.services.push(Scaled { service: s.name.clone(), ecs_service: s.ecs_service.clone(), from, to });
     }

@@ -1,10 +1,11 @@
 //! The last step of every lifecycle machine: the customer's state and its history entry,
-//! written together. A succeeded suspend leaves the customer SUSPENDED (with its reason), a
-//! resume ACTIVE, an offboarding DELETED: a tombstone whose history says when, by which
-//! execution and what was removed. When the execution failed: a suspend whose services were
-//! put back leaves the customer ACTIVE with the failure in its history; anything else
-//! leaves it DEGRADED with what is not as it should be listed. Only the owning execution
-//! writes.
+//! written together. A succeeded update leaves the customer ACTIVE with the new spec as its
+//! last good one (the revisions before and after in its history); a succeeded suspend leaves
+//! it SUSPENDED (with its reason), a resume ACTIVE, an offboarding DELETED: a tombstone whose
+//! history says when, by which execution and what was removed. When the execution failed:
+//! an update or a suspend whose services were put back leaves the customer ACTIVE with the
+//! failure in its history; anything else leaves it DEGRADED with what is not as it should
+//! be listed. Only the owning execution writes.
 
 use berth_adapters::config::TableConfig;
 use berth_adapters::model::{HistoryEntry, Settlement};
@@ -14,7 +15,7 @@ use berth_domain::state::CustomerState;
 use berth_domain::{BerthError, ErrorKind};
 
 use crate::fail::readable_cause;
-use crate::io::{checked, RollbackOutput, ScaleOutput, SettleInput, SettleOutput};
+use crate::io::{checked, ResourcesOutput, RollbackOutput, ScaleOutput, SettleInput, SettleOutput};
 use crate::Context;
 
 pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> Result<SettleOutput, BerthError> {
@@ -37,8 +38,8 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
             }
         }
         Some(caught) => {
-            let put_back =
-                op == Operation::Suspend && input.undo.clone().and_then(|u| serde_json::from_value::<ScaleOutput>(u).ok()).is_some();
+            let put_back = matches!(op, Operation::Suspend | Operation::Update)
+                && input.undo.clone().and_then(|u| serde_json::from_value::<ScaleOutput>(u).ok()).is_some();
             let state = op.failed(put_back);
             let left = match (state, op) {
                 (CustomerState::Degraded, Operation::Offboard) => {
@@ -55,15 +56,35 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
         }
     };
     let reason = input.request.reason.and_then(|r| serde_json::to_value(r).ok()).and_then(|v| v.as_str().map(str::to_string));
+    // An update records the spec it was asked for, and when it succeeded, that spec as the
+    // last good one with the outputs naming the new revisions.
+    // Done: no error, and the customer in the operation's end state (a failed update that was
+    // put back is ACTIVE too, but not done).
+    let succeeded = error.is_none() && state == op.done();
+    let (mut desired_plan, mut good_plan, mut outputs) = (None, None, None);
+    let detail = if op == Operation::Update {
+        let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
+        desired_plan = Some(plan_json.clone());
+        if succeeded {
+            good_plan = Some(plan_json);
+            outputs = updated_outputs(cx, plan, &detail).await?;
+        }
+        serde_json::json!({ "before": input.before, "after": detail })
+    } else {
+        detail
+    };
     let settlement = Settlement {
         state,
         error: error.clone(),
         leftovers: leftovers.clone(),
         suspend_reason: reason.clone(),
+        desired_plan,
+        good_plan,
+        outputs,
         history: HistoryEntry {
             execution_id: plan.execution_id.clone(),
             operation: op,
-            outcome: if state == op.done() { "succeeded" } else { "failed" }.into(),
+            outcome: if succeeded { "succeeded" } else { "failed" }.into(),
             at: String::new(),
             requested_by: input.request.requested_by.clone(),
             reason,
@@ -74,7 +95,6 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
         },
     };
     let recorded = cx.ports.customers().settle(&plan.customer_id, &plan.execution_id, &settlement).await?.is_some();
-    let succeeded = state == op.done();
     if succeeded {
         tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, operation = %op, state = %state, recorded, "lifecycle execution done");
     } else {
@@ -91,4 +111,24 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
         leftovers,
         detail,
     })
+}
+
+/// The customer's recorded outputs with the task definitions and services an update's
+/// resources step reports.
+async fn updated_outputs<P: Ports>(
+    cx: &Context<TableConfig, P>,
+    plan: &berth_domain::plan::Plan,
+    done: &serde_json::Value,
+) -> Result<Option<serde_json::Value>, BerthError> {
+    let Ok(resources) = serde_json::from_value::<ResourcesOutput>(done.clone()) else {
+        return Ok(None);
+    };
+    let Some(mut outputs) = cx.ports.customers().get(&plan.customer_id).await?.and_then(|r| r.outputs) else {
+        return Ok(None);
+    };
+    for s in &resources.services {
+        outputs["task_definitions"][&s.service] = serde_json::Value::String(s.task_definition_arn.clone());
+        outputs["services"][&s.service] = serde_json::Value::String(s.service_arn.clone());
+    }
+    Ok(Some(outputs))
 }

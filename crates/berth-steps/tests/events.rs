@@ -25,15 +25,19 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn events() -> Vec<(&'static str, Value)> {
-    let request: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/onboard.json")).unwrap()).unwrap();
-    let settings = Settings {
+fn settings() -> Settings {
+    Settings {
         domain: "saas.example.com".into(),
         image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
         log_retention_days: 30,
         health: HealthPolicy { interval_seconds: 1, max_attempts: 20 },
         name_prefix: "berth".into(),
-    };
+    }
+}
+
+fn events() -> Vec<(&'static str, Value)> {
+    let request: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/onboard.json")).unwrap()).unwrap();
+    let settings = settings();
     let machine = pipeline::onboard();
     let mut run = Run { machine: &machine, state: request.clone(), events: Vec::new() };
     let plan =
@@ -169,6 +173,9 @@ fn events() -> Vec<(&'static str, Value)> {
                 .iter()
                 .map(|s| TargetGroupRef { service: s.service.clone(), target_group_arn: s.target_group_arn.clone() })
                 .collect(),
+            unchanged: false,
+            placement: None,
+            before: vec![],
         }),
     );
     let mut zero = taken.clone();
@@ -222,6 +229,12 @@ fn lifecycle_examples_are_valid_requests() {
     for op in Operation::ALL {
         let path = root().join(format!("events/{op}.json"));
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if op == Operation::Update {
+            // An update's input is the customer's whole desired spec.
+            let plan = validate::plan(ValidateInput { request: v, execution_id: EXECUTION.into() }, &Catalog::builtin(), &settings());
+            plan.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            continue;
+        }
         LifecycleRequest::parse(op, &v).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }

@@ -47,7 +47,7 @@ async fn invoke(m: &Memory, function: &str, payload: &str) -> Result<Value, Diag
         "activate" => handle("activate", &cx(m, table()), event, activate::run).await.map(|o| json!(o)),
         "fail" => handle("fail", &cx(m, table()), event, fail::run).await.map(|o| json!(o)),
         "rollback" => handle("rollback", &cx(m, teardown()), event, rollback::run).await.map(|o| json!(o)),
-        "claim" => handle("claim", &cx(m, table()), event, claim::run).await.map(|o| json!(o)),
+        "claim" => handle("claim", &cx(m, scale_config()), event, claim::run).await.map(|o| json!(o)),
         "scale" => handle("scale", &cx(m, scale_config()), event, scale::run).await.map(|o| json!(o)),
         "settle" => handle("settle", &cx(m, table()), event, settle::run).await.map(|o| json!(o)),
         other => panic!("no Lambda named {other}"),

@@ -39,7 +39,7 @@ fn request(customer: &str, key: &str, extra: Value) -> Value {
 }
 
 async fn take(m: &Memory, op: Operation, request: Value, execution: &str) -> Result<Claimed, BerthError> {
-    claim::run(&cx(m, table()), ClaimInput { operation: op, request, execution_id: execution.into() }).await
+    claim::run(&cx(m, scale_config()), ClaimInput { operation: op, request, plan: None, execution_id: execution.into() }).await
 }
 
 async fn settled(
@@ -50,9 +50,12 @@ async fn settled(
     error: Option<CaughtError>,
     undo: Option<Value>,
 ) -> berth_steps::SettleOutput {
-    settle::run(&cx(m, table()), SettleInput { plan: c.plan.clone(), operation: op, request: c.request.clone(), done, error, undo })
-        .await
-        .unwrap()
+    settle::run(
+        &cx(m, table()),
+        SettleInput { plan: c.plan.clone(), operation: op, request: c.request.clone(), done, error, undo, before: c.before.clone() },
+    )
+    .await
+    .unwrap()
 }
 
 fn desired(m: &Memory) -> Vec<(String, i32)> {
@@ -148,7 +151,7 @@ async fn one_lifecycle_execution_at_a_time_and_only_from_the_right_states() {
     let mut state = planned("acme", "exec-1");
     state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
     let writes = m.with(|w| w.total_writes());
-    for op in Operation::ALL {
+    for op in [Operation::Suspend, Operation::Resume, Operation::Offboard] {
         let e = take(&m, op, request("acme", "x", json!({})), "exec-other").await.unwrap_err();
         assert!(matches!(&e, BerthError::Conflict(t) if t.contains("PROVISIONING by execution exec-1")), "{op}: {e}");
     }
@@ -180,11 +183,11 @@ async fn suspend_remembers_the_counts_and_resume_gives_them_back() {
     assert!(before.iter().all(|(_, n)| *n > 0), "{before:?}");
     let tgs = m.with(|w| w.target_groups.len());
     let c = take(&m, Operation::Suspend, request("acme", "s-1", json!({ "reason": "unpaid" })), "exec-s").await.unwrap();
-    let zero = scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero }).await.unwrap();
+    let zero = scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero, before: vec![] }).await.unwrap();
     assert!(desired(&m).iter().all(|(_, n)| *n == 0), "{:?}", desired(&m));
     assert!(zero.services.iter().all(|s| s.to == 0 && s.from > 0), "{zero:?}");
     // A retried scale-down remembers the first counts, not its own zeros.
-    scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero }).await.unwrap();
+    scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero, before: vec![] }).await.unwrap();
     let out = settled(&m, Operation::Suspend, &c, Some(json!(zero)), None, None).await;
     assert!(out.succeeded, "{out:?}");
     let record = m.get("acme").await.unwrap().unwrap();
@@ -200,7 +203,8 @@ async fn suspend_remembers_the_counts_and_resume_gives_them_back() {
     let r = take(&m, Operation::Resume, request("acme", "r-1", json!({})), "exec-r").await.unwrap();
     assert_eq!(r.from, CustomerState::Suspended);
     assert_eq!(r.target_groups.iter().filter(|t| t.target_group_arn.is_some()).count(), 2, "{:?}", r.target_groups);
-    let back = scale::run(&cx(&m, scale_config()), ScaleInput { plan: r.plan.clone(), to: ScaleTo::Remembered }).await.unwrap();
+    let back =
+        scale::run(&cx(&m, scale_config()), ScaleInput { plan: r.plan.clone(), to: ScaleTo::Remembered, before: vec![] }).await.unwrap();
     assert_eq!(desired(&m), before);
     let health =
         check::run(&cx(&m, cluster()), CheckInput { plan: back.plan.clone(), target_groups: r.target_groups.clone(), attempts: 0 })
@@ -222,9 +226,10 @@ async fn a_suspend_that_fails_is_put_back_and_stays_active_with_the_failure_reco
     active(&m, "acme", "exec-1").await;
     let before = desired(&m);
     let c = take(&m, Operation::Suspend, request("acme", "s-1", json!({})), "exec-s").await.unwrap();
-    scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero }).await.unwrap();
+    scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Zero, before: vec![] }).await.unwrap();
     // Say the scale-down failed for good after scaling: put back, then settle the failure.
-    let undo = scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Remembered }).await.unwrap();
+    let undo =
+        scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Remembered, before: vec![] }).await.unwrap();
     assert_eq!(desired(&m), before);
     let error = CaughtError {
         error: "Berth.Internal".into(),
@@ -243,4 +248,125 @@ async fn a_suspend_that_fails_is_put_back_and_stays_active_with_the_failure_reco
     assert_eq!(out.leftovers.len(), 3, "{out:?}");
     // From DEGRADED, an offboarding may start.
     take(&m, Operation::Offboard, request("acme", "o-1", json!({})), "exec-o").await.unwrap();
+}
+
+/// The desired plan of an update: the onboarding request with `change` applied, planned by
+/// the validate step for `execution`.
+fn desired_plan(customer: &str, execution: &str, change: impl FnOnce(&mut Value)) -> berth_domain::plan::Plan {
+    let mut r = common::request(customer);
+    change(&mut r);
+    berth_steps::validate::plan(
+        berth_steps::ValidateInput { request: r, execution_id: execution.into() },
+        &berth_domain::catalog::Catalog::builtin(),
+        &settings(),
+    )
+    .unwrap()
+}
+
+async fn take_for_update(m: &Memory, plan: &berth_domain::plan::Plan) -> Result<Claimed, BerthError> {
+    claim::run(
+        &cx(m, scale_config()),
+        ClaimInput {
+            operation: Operation::Update,
+            request: Value::Null,
+            plan: Some(plan.clone()),
+            execution_id: plan.execution_id.clone(),
+        },
+    )
+    .await
+}
+
+fn revisions(m: &Memory) -> Vec<(String, String)> {
+    m.with(|w| w.services.values().map(|s| (s.name.clone(), s.task_definition.clone())).collect())
+}
+
+#[tokio::test]
+async fn an_update_rolls_out_new_revisions_keeps_the_old_and_records_the_new_spec() {
+    let m = memory();
+    active(&m, "acme", "exec-1").await;
+    let old = revisions(&m);
+    let plan = desired_plan("acme", "exec-u", |r| {
+        r["services"]["api"]["image_tag"] = json!("1.5.0");
+        r["services"]["api"]["desired_count"] = json!(3);
+    });
+    let c = take_for_update(&m, &plan).await.unwrap();
+    assert!(!c.unchanged);
+    assert_eq!(c.before.len(), 3);
+    assert_eq!(m.get("acme").await.unwrap().unwrap().state, CustomerState::Updating);
+    let placement = c.placement.clone().expect("placement");
+    let done = resources::run(&cx(&m, infra()), berth_steps::ResourcesInput { plan: c.plan.clone(), placement }).await.unwrap();
+    let tgs: Vec<berth_steps::TargetGroupRef> = done
+        .services
+        .iter()
+        .map(|s| berth_steps::TargetGroupRef { service: s.service.clone(), target_group_arn: s.target_group_arn.clone() })
+        .collect();
+    assert!(check::run(&cx(&m, cluster()), CheckInput { plan: c.plan.clone(), target_groups: tgs, attempts: 0 }).await.unwrap().stable);
+    let out = settled(&m, Operation::Update, &c, Some(json!(done)), None, None).await;
+    assert!(out.succeeded, "{out:?}");
+    let new = revisions(&m);
+    let api = plan.services.iter().find(|s| s.name == "api").unwrap().ecs_service.clone();
+    for ((name, before), (_, after)) in old.iter().zip(&new) {
+        assert_eq!(before != after, name == &api, "{name}: {before} -> {after}");
+    }
+    m.with(|w| {
+        assert_eq!(w.services[&api].desired_count, 3);
+        let family = &plan.services.iter().find(|s| s.name == "api").unwrap().task_family;
+        assert_eq!(w.task_definitions[family].iter().filter(|t| t.active).count(), 2, "the old revision is kept");
+    });
+    let record = m.get("acme").await.unwrap().unwrap();
+    assert_eq!(record.state, CustomerState::Active);
+    let recorded: berth_domain::plan::Plan = serde_json::from_value(record.plan.unwrap()).unwrap();
+    assert_eq!(recorded.services.iter().find(|s| s.name == "api").unwrap().desired_count, 3);
+    let h = m.history("acme").await.unwrap();
+    assert_eq!((h[0].operation, h[0].outcome.as_str()), (Operation::Update, "succeeded"));
+    assert_eq!(h[0].detail["before"].as_array().map(Vec::len), Some(3));
+
+    // The same spec again: nothing taken, nothing written.
+    let writes = m.with(|w| w.total_writes());
+    let again = desired_plan("acme", "exec-u2", |r| {
+        r["services"]["api"]["image_tag"] = json!("1.5.0");
+        r["services"]["api"]["desired_count"] = json!(3);
+        r["idempotency_key"] = json!("another-key");
+    });
+    let c = take_for_update(&m, &again).await.unwrap();
+    assert!(c.unchanged);
+    assert_eq!(m.with(|w| w.total_writes()), writes);
+    assert_eq!(m.get("acme").await.unwrap().unwrap().state, CustomerState::Active);
+}
+
+#[tokio::test]
+async fn a_failed_update_puts_the_previous_revisions_back_and_stays_active() {
+    let m = memory();
+    active(&m, "acme", "exec-1").await;
+    let old = revisions(&m);
+    let counts = desired(&m);
+    let plan = desired_plan("acme", "exec-u", |r| r["services"]["frontend"]["image_tag"] = json!("2.0.0"));
+    let c = take_for_update(&m, &plan).await.unwrap();
+    let placement = c.placement.clone().expect("placement");
+    resources::run(&cx(&m, infra()), berth_steps::ResourcesInput { plan: c.plan.clone(), placement }).await.unwrap();
+    assert_ne!(revisions(&m), old);
+    // Say the health gate never passed: put back, then record the failure.
+    let undo = scale::run(&cx(&m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Before, before: c.before.clone() })
+        .await
+        .unwrap();
+    assert_eq!(revisions(&m), old, "the previous revisions");
+    assert_eq!(desired(&m), counts, "and counts");
+    let error = CaughtError { error: "Berth.Timeout".into(), cause: "not healthy after 20 checks".into() };
+    let out = settled(&m, Operation::Update, &c, None, Some(error), Some(json!(undo))).await;
+    assert_eq!((out.succeeded, out.state), (false, CustomerState::Active), "{out:?}");
+    let record = m.get("acme").await.unwrap().unwrap();
+    let recorded: berth_domain::plan::Plan = serde_json::from_value(record.plan.unwrap()).unwrap();
+    assert!(recorded.services.iter().all(|s| !s.image.ends_with(":2.0.0")), "the last good spec stays");
+    let h = m.history("acme").await.unwrap();
+    assert_eq!((h[0].outcome.as_str(), h[0].error.as_deref()), ("failed", Some("Berth.Timeout")));
+
+    // A product added or removed is refused, naming the field, and nothing is taken.
+    let other = desired_plan("acme", "exec-p", |r| {
+        r["products"] = json!(["webapp", "reports"]);
+        r["services"]["reports"] = json!({ "image_tag": "1.0.0" });
+    });
+    let writes = m.with(|w| w.total_writes());
+    let e = take_for_update(&m, &other).await.unwrap_err();
+    assert!(matches!(&e, BerthError::InvalidRequest(v) if v.fields() == ["products"]), "{e}");
+    assert_eq!(m.with(|w| w.total_writes()), writes);
 }

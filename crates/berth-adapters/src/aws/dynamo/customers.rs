@@ -228,6 +228,16 @@ impl Customers for DynamoRegistry {
             }
             None => remove.extend(["error_name", "error_cause"]),
         }
+        for (attr, key, value) in [("desired_plan_json", ":desired", &st.desired_plan), ("plan_json", ":good", &st.good_plan)] {
+            if let Some(v) = value {
+                set.push(if attr == "plan_json" { "plan_json = :good" } else { "desired_plan_json = :desired" });
+                values.push((key, s(v)));
+            }
+        }
+        if let Some(o) = &st.outputs {
+            set.push("outputs = :outputs");
+            values.push((":outputs", s(o.to_string())));
+        }
         match st.state {
             CustomerState::Suspended => match &st.suspend_reason {
                 Some(r) => {
