@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod faults;
 pub mod figures;
 pub mod http;
+pub mod limits;
 pub mod router;
 pub mod runner;
 pub mod stack;

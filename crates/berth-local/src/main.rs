@@ -36,6 +36,10 @@ struct StackArgs {
     /// Target-group quota of each local ALB.
     #[arg(long, default_value_t = berth_domain::pool::DEFAULT_TARGET_GROUP_QUOTA)]
     target_group_quota: u32,
+    /// Enforce AWS's API request rates on berth's functions (token buckets per account and
+    /// API, answered with each service's throttling error).
+    #[arg(long)]
+    aws_rate_limits: bool,
 }
 
 impl StackArgs {
@@ -49,6 +53,7 @@ impl StackArgs {
                 rule_quota: self.rule_quota,
                 target_group_quota: self.target_group_quota,
             },
+            rate_limits: self.aws_rate_limits,
         }
     }
 }
@@ -69,6 +74,9 @@ enum Cmd {
         /// their turn. 0: no limit.
         #[arg(long, default_value_t = 0)]
         lambda_concurrency: usize,
+        /// Enforce AWS's API request rates on berth's functions.
+        #[arg(long)]
+        aws_rate_limits: bool,
     },
     /// Start moto, the router and the Lambdas; bootstrap the emulator; leave it running.
     Up(StackArgs),
@@ -252,8 +260,8 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: berth_local::Result<bool> = async {
         match cli.command {
-            Cmd::Router { listen, moto, lambdas, lambda_concurrency } => {
-                berth_local::router::serve(listen, moto, lambdas.into_iter().collect(), lambda_concurrency).await?;
+            Cmd::Router { listen, moto, lambdas, lambda_concurrency, aws_rate_limits } => {
+                berth_local::router::serve(listen, moto, lambdas.into_iter().collect(), lambda_concurrency, aws_rate_limits).await?;
                 Ok(true)
             }
             Cmd::Up(args) => {

@@ -8,6 +8,8 @@
 //! - counts every call by caller (access key id), service and operation, and by calling
 //!   function (the SDK's `app/<name>` User-Agent), served at `GET /berth-router/stats`;
 //! - injects faults set at `POST /berth-router/faults` ([`crate::faults`]);
+//! - enforces AWS's API request rates on berth's functions when asked (`--aws-rate-limits`,
+//!   or `POST /berth-router/limits`; [`crate::limits`]);
 //! - lets at most `--lambda-concurrency` invocations of one function through to the watch at
 //!   once (its instances per function), as a function's concurrency does on Lambda; the
 //!   others wait their turn here (`cargo lambda watch` stops dispatching when it is sent
@@ -36,6 +38,7 @@ use tokio::net::TcpListener;
 
 use crate::faults::{self, Fault, Faults, Verdict};
 use crate::http::decode;
+use crate::limits::{Limits, LimitsReport};
 
 /// Calls counted: caller → "service:Operation" → count.
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,6 +89,8 @@ struct Router {
     client: Client<HttpConnector, Full<Bytes>>,
     stats: Mutex<Stats>,
     faults: Mutex<Faults>,
+    /// AWS's request rates, when on.
+    limits: Mutex<Limits>,
     /// Per function: the invocations that may be in flight at once (none when unlimited).
     slots: Mutex<BTreeMap<String, Arc<tokio::sync::Semaphore>>>,
     lambda_concurrency: usize,
@@ -101,7 +106,13 @@ pub struct FaultPlan {
 }
 
 /// Serves until the process ends.
-pub async fn serve(listen: SocketAddr, moto: String, lambdas: BTreeMap<String, String>, lambda_concurrency: usize) -> crate::Result<()> {
+pub async fn serve(
+    listen: SocketAddr,
+    moto: String,
+    lambdas: BTreeMap<String, String>,
+    lambda_concurrency: usize,
+    rate_limits: bool,
+) -> crate::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -112,6 +123,7 @@ pub async fn serve(listen: SocketAddr, moto: String, lambdas: BTreeMap<String, S
         client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(32).build(connector),
         stats: Mutex::new(Stats::default()),
         faults: Mutex::new(Faults::default()),
+        limits: Mutex::new(Limits::new(rate_limits)),
         slots: Mutex::new(BTreeMap::new()),
         lambda_concurrency,
     });
@@ -218,6 +230,15 @@ impl Router {
     }
 
     /// Sends one request to moto, in its turn.
+    fn limits_api(&self, method: &hyper::Method, body: Bytes) -> crate::Result<Response<Full<Bytes>>> {
+        let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+        if method == hyper::Method::POST {
+            let asked: LimitsReport = serde_json::from_slice(&body)?;
+            *limits = Limits::new(asked.enabled);
+        }
+        Ok(json(serde_json::to_string(&limits.report())?))
+    }
+
     async fn to_moto(&self, req: Request<Full<Bytes>>) -> crate::Result<(hyper::http::response::Parts, Bytes)> {
         let _turn = self.moto_turn.lock().await;
         let resp = self.client.request(req).await?;
@@ -278,6 +299,9 @@ impl Router {
         if path == "/berth-router/faults" {
             return self.faults_api(&parts.method, body).await;
         }
+        if path == "/berth-router/limits" {
+            return self.limits_api(&parts.method, body);
+        }
         let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
         let (caller, service) = caller_and_service(&header("authorization").unwrap_or_default());
         let app = header("x-amz-user-agent")
@@ -306,6 +330,20 @@ impl Router {
                 }
             };
             self.count(&caller, app.as_deref(), key);
+            // AWS's rates apply to berth's functions' calls to AWS (not to invocations).
+            if function.is_none() && app.is_some() {
+                let admitted =
+                    self.limits.lock().unwrap_or_else(|p| p.into_inner()).admit(&caller, &service, &op, std::time::Instant::now());
+                if !admitted {
+                    let (status, headers, text) = faults::error_response(&service, &faults::FaultError::Throttle);
+                    let mut r = Response::new(Full::new(Bytes::from(text)));
+                    *r.status_mut() = StatusCode::from_u16(status)?;
+                    for (k, v) in headers {
+                        r.headers_mut().insert(HeaderName::from_static(k), HeaderValue::from_str(&v)?);
+                    }
+                    return Ok(r);
+                }
+            }
             verdict = self.faults().verdict(&fault_service, &op, fault_function.as_deref());
             if let Verdict::Fail(e) = &verdict {
                 let (status, headers, text) = faults::error_response(&fault_service, e);
@@ -392,6 +430,22 @@ pub async fn set_faults(endpoint: &str, plan: &FaultPlan) -> crate::Result<()> {
         return Err(format!("setting faults: {} {}", r.status, r.body).into());
     }
     Ok(())
+}
+
+/// Turns AWS's request rates on or off, with full buckets and counting afresh.
+pub async fn set_limits(endpoint: &str, enabled: bool) -> crate::Result<LimitsReport> {
+    let body = serde_json::json!({ "enabled": enabled }).to_string();
+    let r = crate::http::send(hyper::Method::POST, &format!("{endpoint}/berth-router/limits"), &[], body).await?;
+    if r.status != 200 {
+        return Err(format!("setting limits: {} {}", r.status, r.body).into());
+    }
+    Ok(serde_json::from_str(&r.body)?)
+}
+
+/// What AWS's request rates refused and let through since they were set.
+pub async fn limits(endpoint: &str) -> crate::Result<LimitsReport> {
+    let r = crate::http::send(hyper::Method::GET, &format!("{endpoint}/berth-router/limits"), &[], Bytes::new()).await?;
+    Ok(serde_json::from_str(&r.body)?)
 }
 
 /// The router's faults, with how many calls each has seen and failed.

@@ -47,6 +47,9 @@ pub struct Options {
     pub concurrency: u32,
     /// The ALB pool the bootstrap makes.
     pub pool: bootstrap::PoolOptions,
+    /// The router enforces AWS's API request rates on berth's functions from the start
+    /// (see [`crate::limits`]; tests may also turn them on and off at run time).
+    pub rate_limits: bool,
 }
 
 pub fn stack_file(dir: &Path) -> PathBuf {
@@ -218,6 +221,9 @@ pub async fn up(opts: &Options) -> Result<Stack> {
             cmd.args(["--lambda", &format!("{f}={url}")]);
         }
         cmd.args(["--lambda-concurrency", &opts.concurrency.to_string()]);
+        if opts.rate_limits {
+            cmd.arg("--aws-rate-limits");
+        }
         let router_pid = spawn("router", cmd, &logs)?;
         pids.insert("router".to_string(), router_pid);
 
