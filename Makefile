@@ -67,7 +67,7 @@ test-integration: build
 	@$(LOCAL) down --dir $(TEST_STACK) >/dev/null
 	$(LOCAL) up --dir $(TEST_STACK) --concurrency 8 >/dev/null
 	@trap '$(LOCAL) down --dir $(TEST_STACK) >/dev/null' EXIT; \
-	for suite in "adapters 1" "registry 1" "onboarding 4" "ownership 1" "inputs 1" "faults 1" "lifecycle 1" "limits 1 --albs 2" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
+	for suite in "adapters 1" "registry 1" "onboarding 4" "ownership 1" "inputs 1" "faults 1" "lifecycle 1" "limits 1 --albs 2" "rollout 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
 	  set -- $$suite; name=$$1; threads=$$2; shift 2; \
 	  echo "--- suite $$name (fresh emulator $$*)"; \
 	  $(LOCAL) reset --dir $(TEST_STACK) "$$@" >/dev/null; \

@@ -117,6 +117,17 @@ impl FromEnv for Settings {
     }
 }
 
+/// No deployment variable at all (a step that decides from its input alone: a rollout's gate).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoConfig;
+
+impl FromEnv for NoConfig {
+    const VARS: &'static [&'static str] = &[];
+    fn read(_env: &Env) -> Result<Self, BerthError> {
+        Ok(NoConfig)
+    }
+}
+
 /// The registry alone (allocate, activate, fail).
 #[derive(Debug, Clone)]
 pub struct TableConfig {

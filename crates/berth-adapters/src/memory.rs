@@ -313,6 +313,10 @@ impl Customers for Memory {
         })
     }
 
+    async fn list(&self) -> Result<Vec<CustomerRecord>> {
+        Ok(self.with(|w| w.customers.values().cloned().collect()))
+    }
+
     async fn history(&self, customer_id: &str) -> Result<Vec<HistoryEntry>> {
         Ok(self.with(|w| w.history.get(customer_id).map(|h| h.values().cloned().collect()).unwrap_or_default()))
     }

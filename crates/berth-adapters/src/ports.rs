@@ -61,6 +61,8 @@ pub trait Customers: Send + Sync {
     /// Ends a lifecycle execution: the customer's state and the history entry, together;
     /// only the owning execution may do it (`None` when another one owns the customer).
     fn settle(&self, customer_id: &str, execution_id: &str, s: &Settlement) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+    /// Every customer record (a rollout chooses among them).
+    fn list(&self) -> impl Future<Output = Result<Vec<CustomerRecord>>> + Send;
     /// The customer's history, oldest first.
     fn history(&self, customer_id: &str) -> impl Future<Output = Result<Vec<HistoryEntry>>> + Send;
 }

@@ -20,6 +20,7 @@ pub mod naming;
 pub mod plan;
 pub mod pool;
 pub mod request;
+pub mod rollout;
 pub mod state;
 pub mod validate;
 

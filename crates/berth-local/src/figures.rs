@@ -645,6 +645,61 @@ impl Lifecycle {
     }
 }
 
+/// One fleet rollout, timed: its customers, settings, wall time and tally counts.
+pub struct RolloutFigure {
+    pub customers: usize,
+    pub wave_size: u32,
+    pub max_concurrency: u32,
+    pub rate_limits: bool,
+    pub report: Report,
+    /// Calls the rate limits throttled during the rollout, by `service:Operation`.
+    pub throttled: BTreeMap<String, u64>,
+}
+
+impl RolloutFigure {
+    pub fn row(&self) -> String {
+        let tally = self.report.output.as_ref().map(|o| o["tally"].clone()).unwrap_or_default();
+        let n = |k: &str| tally[k].as_array().map_or(0, Vec::len);
+        format!(
+            "| {} | {} | {} | {} | {} | {:.1} s | {} updated, {} rolled back, {} failed, {} skipped, {} not reached | {} |",
+            self.customers,
+            self.wave_size,
+            self.max_concurrency,
+            if self.rate_limits { "on" } else { "off" },
+            self.report.status,
+            self.report.execution_ms as f64 / 1000.0,
+            n("updated"),
+            n("rolled_back"),
+            n("failed"),
+            n("skipped"),
+            n("not_reached"),
+            self.throttled.values().sum::<u64>()
+        )
+    }
+}
+
+/// Moves `customers` (ACTIVE, onboarded with the example request) to `tag` with one rollout.
+pub async fn rollout(
+    stack: &Stack,
+    customers: &[String],
+    tag: &str,
+    wave_size: u32,
+    max_concurrency: u32,
+    rate_limits: bool,
+) -> Result<RolloutFigure> {
+    let arn = stack.infra.state_machine("berth-rollout").to_string();
+    let id = format!("bench-{}-{}", tag.replace('.', "-"), if rate_limits { "limited" } else { "free" });
+    let input = serde_json::json!({
+        "rollout_id": id, "customers": customers, "image_tag": tag, "canary": 1, "wave_size": wave_size,
+        "max_concurrency": max_concurrency, "max_failures": 0
+    });
+    router::set_limits(&stack.endpoint, rate_limits).await?;
+    let report = runner::run(stack, &arn, &input, Some(&id), Duration::from_secs(3600), |_| {}).await;
+    let throttled = router::limits(&stack.endpoint).await?.throttled;
+    router::set_limits(&stack.endpoint, false).await?;
+    Ok(RolloutFigure { customers: customers.len(), wave_size, max_concurrency, rate_limits, report: report?, throttled })
+}
+
 /// Everything one `make bench` measured.
 pub struct Figures {
     pub provenance: Provenance,

@@ -107,6 +107,20 @@ enum Cmd {
     },
     /// API calls counted by the router.
     Stats(StackArgs),
+    /// Fleet rollouts, timed, on a running stack (reset first): onboards each count of
+    /// customers (20 at a time), then moves them to a new tag with one rollout without and
+    /// one with AWS's request rates.
+    RolloutBench {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Fleet sizes, each on a fresh emulator.
+        #[arg(long, value_delimiter = ',', default_value = "12,100")]
+        customers: Vec<u32>,
+        #[arg(long, default_value_t = 10)]
+        wave_size: u32,
+        #[arg(long, default_value_t = 10)]
+        max_concurrency: u32,
+    },
     /// The lifecycle figures alone, on a running stack (reset first): onboards `runs`
     /// customers, then updates, suspends, resumes and offboards each.
     LifecycleBench {
@@ -321,6 +335,38 @@ async fn main() -> std::process::ExitCode {
                 println!("{runs} onboardings: median {} ms", figures::median(&d));
                 let customers: Vec<String> = (0..runs).map(|i| format!("lc-{i:02}")).collect();
                 println!("{}", figures::lifecycle(&s, &root, &customers).await?.markdown());
+                Ok(true)
+            }
+            Cmd::RolloutBench { stack: args, customers, wave_size, max_concurrency } => {
+                let root = args.root.clone();
+                let mut rows = Vec::new();
+                for n in customers {
+                    let s = stack::reset(&args.options()).await?;
+                    let ids: Vec<String> = (0..n).map(|i| format!("fleet-{i:03}")).collect();
+                    for chunk in ids.chunks(20) {
+                        let runs = chunk.iter().map(|c| {
+                            let (s, root) = (&s, &root);
+                            async move {
+                                let input = figures::onboarding_input(root, c)?;
+                                runner::run(s, &s.state_machine_arn, &input, None, Duration::from_secs(900), |_| {}).await
+                            }
+                        });
+                        for r in futures_util::future::join_all(runs).await {
+                            let r = r?;
+                            if r.status != "SUCCEEDED" {
+                                return Err(format!("an onboarding ended {}: {:?}", r.status, r.cause).into());
+                            }
+                        }
+                    }
+                    for (tag, limited) in [("1.5.0", false), ("1.6.0", true)] {
+                        let f = figures::rollout(&s, &ids, tag, wave_size, max_concurrency, limited).await?;
+                        eprintln!("{}", f.row());
+                        rows.push(f.row());
+                    }
+                }
+                println!("| customers | wave size | max concurrency | AWS rate limits | status | wall time | tally | calls throttled |");
+                println!("|---|---|---|---|---|---|---|---|");
+                rows.iter().for_each(|r| println!("{r}"));
                 Ok(true)
             }
             Cmd::Stats(args) => {

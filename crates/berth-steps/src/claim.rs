@@ -13,6 +13,7 @@ use berth_adapters::model::{AlbRef, CustomerRecord};
 use berth_adapters::ports::{Customers, Pool, Ports, Services};
 use berth_domain::lifecycle::{LifecycleRequest, Operation};
 use berth_domain::plan::Plan;
+use berth_domain::rollout;
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
@@ -24,8 +25,9 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
     if input.execution_id.is_empty() || input.execution_id.len() > berth_domain::plan::EXECUTION_ID_MAX {
         return Err(BerthError::invalid("execution_id", "must be the execution's ARN"));
     }
-    let (request, desired) = match (op, &input.plan) {
-        (Operation::Update, Some(plan)) => {
+    let customers = cx.ports.customers();
+    let (request, desired) = match (op, &input.plan, &input.retag) {
+        (Operation::Update, Some(plan), _) => {
             checked(plan)?;
             let request = LifecycleRequest {
                 customer_id: plan.customer_id.clone(),
@@ -35,17 +37,30 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
                 requested_by: None,
                 note: None,
             };
-            (request, Some(plan))
+            (request, Some(plan.clone()))
         }
-        (Operation::Update, None) => return Err(BerthError::invalid("plan", "an update takes the desired plan (from validate)")),
-        (_, _) => (LifecycleRequest::parse(op, &input.request)?, None),
+        // A rollout's update: the customer's recorded plan with the product's services on
+        // the new tag.
+        (Operation::Update, None, Some(retag)) => {
+            let request = LifecycleRequest::parse(op, &input.request)?;
+            if !berth_domain::naming::is_image_reference(&retag.image_tag) || retag.image_tag == "latest" {
+                return Err(BerthError::invalid("retag.image_tag", "must be a pinned image tag or a sha256: digest"));
+            }
+            let current = customers.get(&request.customer_id).await?.ok_or_else(|| not_registered(&request.customer_id))?;
+            let recorded = recorded_plan(&current)?;
+            let mut desired = rollout::retagged(&recorded, retag.product.as_deref(), &retag.image_tag).unwrap_or(recorded);
+            desired.idempotency_key = request.idempotency_key.clone();
+            (request, Some(desired))
+        }
+        (Operation::Update, None, None) => {
+            return Err(BerthError::invalid("plan", "an update takes the desired plan (from validate) or a rollout's new tag"))
+        }
+        (_, _, _) => (LifecycleRequest::parse(op, &input.request)?, None),
     };
-    let customers = cx.ports.customers();
+    let desired = desired.as_ref();
 
     if let Some(desired) = desired {
-        let current = customers.get(&request.customer_id).await?.ok_or_else(|| {
-            BerthError::NotFound(format!("customer '{}' is not registered: there is nothing to update", request.customer_id))
-        })?;
+        let current = customers.get(&request.customer_id).await?.ok_or_else(|| not_registered(&request.customer_id))?;
         let recorded = recorded_plan(&current)?;
         if current.state == CustomerState::Active && same_spec(&recorded, desired) {
             tracing::info!(customer = %request.customer_id, execution = %input.execution_id, "the desired spec is the current one: nothing to do");
@@ -98,6 +113,10 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
     tracing::info!(customer = %request.customer_id, execution = %input.execution_id, operation = %op, from = %from, "customer taken for an update");
     let target_groups = target_groups(&desired, &record);
     Ok(Claimed { plan: desired, request, from, target_groups, unchanged: false, placement: Some(placement), before })
+}
+
+fn not_registered(customer_id: &str) -> BerthError {
+    BerthError::NotFound(format!("customer '{customer_id}' is not registered: there is nothing to update"))
 }
 
 fn recorded_plan(record: &CustomerRecord) -> Result<Plan, BerthError> {

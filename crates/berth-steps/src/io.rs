@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use berth_adapters::model::{AlbRef, RecordObserved, ServiceObserved};
 use berth_domain::lifecycle::{LifecycleRequest, Operation};
 use berth_domain::plan::Plan;
+use berth_domain::rollout::RolloutRequest;
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 use serde::de::DeserializeOwned;
@@ -97,7 +98,18 @@ pub struct ClaimInput {
     /// Update: the desired plan.
     #[serde(default)]
     pub plan: Option<Plan>,
+    /// A rollout's update: the customer's recorded plan, its product's services on a new tag.
+    #[serde(default)]
+    pub retag: Option<Retag>,
     pub execution_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retag {
+    /// Only this product's services (all of the customer's when none).
+    #[serde(default)]
+    pub product: Option<String>,
+    pub image_tag: String,
 }
 
 impl StepInput for ClaimInput {
@@ -443,4 +455,97 @@ pub struct FailOutput {
     pub error: String,
     pub cause: String,
     pub leftovers: Vec<String>,
+}
+
+/// The waves step's input: a rollout request and the execution that runs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WavesInput {
+    pub request: serde_json::Value,
+    pub execution_id: String,
+}
+
+impl StepInput for WavesInput {
+    fn customer(&self) -> &str {
+        ""
+    }
+    fn execution(&self) -> &str {
+        &self.execution_id
+    }
+}
+
+/// The rollout's plan: its request, checked; its waves of customers; where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollout {
+    pub request: RolloutRequest,
+    pub waves: Vec<Vec<String>>,
+    pub gate: Gate,
+}
+
+/// Where a rollout is: the wave to run next (`current`), and what happened so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gate {
+    /// The index of the wave in `current`.
+    pub wave: u32,
+    pub current: Vec<String>,
+    /// Nothing left to run: every wave ran, or the rollout stopped.
+    pub done: bool,
+    /// It stopped because a wave's failures passed the threshold.
+    pub halted: bool,
+    pub tally: Tally,
+}
+
+/// Each customer of a rollout and how it went, with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// On the new tag now.
+    pub updated: Vec<Reached>,
+    /// The update failed and the services went back to their previous revisions.
+    pub rolled_back: Vec<Reached>,
+    /// The update failed and going back failed too (DEGRADED), or it could not take the
+    /// customer (another execution held it).
+    pub failed: Vec<Reached>,
+    /// Not updated: already on the tag, or not in a state an update starts from.
+    pub skipped: Vec<Reached>,
+    /// In a wave the rollout did not reach: untouched.
+    pub not_reached: Vec<Reached>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reached {
+    pub customer_id: String,
+    pub reason: String,
+}
+
+/// The gate's input: the rollout and what its last wave returned (one result per customer).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateInput {
+    pub request: RolloutRequest,
+    pub waves: Vec<Vec<String>>,
+    pub gate: Gate,
+    pub results: Vec<WaveResult>,
+}
+
+impl StepInput for GateInput {
+    fn customer(&self) -> &str {
+        ""
+    }
+    fn execution(&self) -> &str {
+        ""
+    }
+}
+
+/// One customer's update in a wave, as its iteration ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveResult {
+    pub customer_id: String,
+    /// `updated`, `unchanged`, `refused` or `settled` (then `succeeded` and `state` say how).
+    pub outcome: String,
+    #[serde(default)]
+    pub succeeded: Option<bool>,
+    #[serde(default)]
+    pub state: Option<CustomerState>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
 }

@@ -10,6 +10,7 @@ pub mod check;
 pub mod claim;
 pub mod dns;
 pub mod fail;
+pub mod gate;
 pub mod intake;
 pub mod io;
 pub mod lambda;
@@ -21,6 +22,7 @@ pub mod rollback;
 pub mod scale;
 pub mod settle;
 pub mod validate;
+pub mod waves;
 
 pub use io::*;
 pub use lambda::{serve, Context};

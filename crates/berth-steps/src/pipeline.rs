@@ -10,7 +10,7 @@
 //! Adding a step is one entry here, its code, and its place in a machine.
 
 use berth_adapters::config::{
-    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, RegisterConfig, ScaleConfig, TableConfig, TeardownConfig,
+    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, NoConfig, RegisterConfig, ScaleConfig, TableConfig, TeardownConfig,
 };
 use berth_domain::lifecycle::Operation;
 use berth_domain::validate::Settings;
@@ -157,6 +157,20 @@ pub const SETTLE: Step = Step {
     vars: TableConfig::VARS,
     read_config: read::<TableConfig>,
 };
+pub const WAVES: Step = Step {
+    name: "waves",
+    summary: "Check a rollout request, choose its customers (every ACTIVE customer of the product, or the listed ones; those already on the tag or not in a state an update starts from are skipped, with the reason) and cut them into waves, the canary first.",
+    retry: Retry::Standard,
+    vars: TableConfig::VARS,
+    read_config: read::<TableConfig>,
+};
+pub const GATE: Step = Step {
+    name: "gate",
+    summary: "Tally how each update of the wave ended and decide: the next wave, or stop when the wave's failures pass the threshold (the customers not reached are listed, untouched).",
+    retry: Retry::Standard,
+    vars: NoConfig::VARS,
+    read_config: read::<NoConfig>,
+};
 /// Not a state: the portal's entry point, which starts the onboarding machine.
 pub const INTAKE: Step = Step {
     name: "intake",
@@ -167,7 +181,8 @@ pub const INTAKE: Step = Step {
 };
 
 /// Every berth Lambda: the onboarding's, in its order, then the lifecycle machines' own.
-pub const STEPS: [Step; 13] = [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, SCALE, SETTLE, INTAKE];
+pub const STEPS: [Step; 15] =
+    [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, SCALE, SETTLE, WAVES, GATE, INTAKE];
 
 pub fn step(name: &str) -> Option<&'static Step> {
     STEPS.iter().find(|s| s.name == name)
@@ -212,15 +227,22 @@ impl Machine {
         json!({ "Comment": self.comment, "StartAt": self.states.first().map(|(n, _)| n.clone()), "States": states })
     }
 
-    /// The Task states and the step each runs.
+    /// The Task states and the step each runs, those of a Map's iterations included.
     pub fn tasks(&self) -> Vec<(&str, &'static Step)> {
-        self.states
-            .iter()
-            .filter_map(|(n, s)| {
-                let resource = s.get("Resource")?.as_str()?;
-                STEPS.iter().find(|st| resource == format!("${{{}}}", st.substitution())).map(|st| (n.as_str(), st))
-            })
-            .collect()
+        fn walk<'a>(states: Vec<(&'a str, &'a Value)>, out: &mut Vec<(&'a str, &'static Step)>) {
+            for (n, s) in states {
+                if let Some(inner) = s.get("ItemProcessor").and_then(|p| p.get("States")).and_then(Value::as_object) {
+                    walk(inner.iter().map(|(k, v)| (k.as_str(), v)).collect(), out);
+                }
+                let Some(resource) = s.get("Resource").and_then(Value::as_str) else { continue };
+                if let Some(step) = STEPS.iter().find(|st| resource == format!("${{{}}}", st.substitution())) {
+                    out.push((n, step));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.states.iter().map(|(n, s)| (n.as_str(), s)).collect(), &mut out);
+        out
     }
 
     /// The file's text: states in the order they run, keys in ASL's usual order, and every
@@ -255,7 +277,7 @@ fn then(mut t: Map<String, Value>, extra: Value) -> Value {
 
 /// Every state machine berth deploys.
 pub fn machines() -> Vec<Machine> {
-    vec![onboard(), update(), suspend(), resume(), offboard()]
+    vec![onboard(), update(), suspend(), resume(), offboard(), rollout()]
 }
 
 /// Onboarding: validate, register, allocate, resources, the health gate, DNS, activate;
@@ -470,11 +492,7 @@ pub fn update() -> Machine {
             then(
                 task(&CLAIM, json!({ "operation": op.name(), "plan.$": "$.plan", "execution_id.$": "$$.Execution.Id" })),
                 json!({
-                    "ResultSelector": {
-                        "plan.$": "$.plan", "request.$": "$.request", "from.$": "$.from", "target_groups.$": "$.target_groups",
-                        "unchanged.$": "$.unchanged", "placement.$": "$.placement", "before.$": "$.before",
-                        "check": { "attempts": 0, "stable": false }
-                    },
+                    "ResultSelector": update_claimed(),
                     "ResultPath": "$",
                     "Next": "Changed?"
                 }),
@@ -517,6 +535,165 @@ pub fn update() -> Machine {
         "",
         states,
     )
+}
+
+/// What an update keeps of its claim: the state from there on, the health checks counted
+/// from 0.
+fn update_claimed() -> Value {
+    json!({
+        "plan.$": "$.plan", "request.$": "$.request", "from.$": "$.from", "target_groups.$": "$.target_groups",
+        "unchanged.$": "$.unchanged", "placement.$": "$.placement", "before.$": "$.before",
+        "check": { "attempts": 0, "stable": false }
+    })
+}
+
+/// A fleet rollout: the waves, then for each wave a Map of the customers' updates (the
+/// update machine's steps, at most `max_concurrency` at once), then the gate, which stops
+/// the rollout when the wave's failures pass the threshold. The output is the tally: each
+/// customer updated, rolled back, failed, skipped or not reached, with the reason.
+pub fn rollout() -> Machine {
+    let op = Operation::Update;
+    // One customer's update, as the update machine runs it, ending with one result: how it
+    // went (never a failed iteration: a failure is counted by the gate).
+    let result = |outcome: &str, customer: &str| json!({ "customer_id.$": customer, "outcome": outcome, "succeeded.$": "$.succeeded", "state.$": "$.state", "error.$": "$.error", "cause.$": "$.cause" });
+    let mut iteration: Vec<(String, Value)> = vec![
+        (
+            CLAIM.state(),
+            then(
+                task(
+                    &CLAIM,
+                    json!({
+                        "operation": op.name(),
+                        "request": { "customer_id.$": "$.customer_id", "idempotency_key.$": "$.rollout_id" },
+                        "retag": { "product.$": "$.product", "image_tag.$": "$.image_tag" },
+                        "execution_id.$": "$$.Execution.Id"
+                    }),
+                ),
+                json!({
+                    "ResultSelector": update_claimed(),
+                    "ResultPath": "$",
+                    "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refused" }],
+                    "Next": "Changed?"
+                }),
+            ),
+        ),
+        (
+            "Refused".into(),
+            json!({
+                "Type": "Pass",
+                "Comment": "The customer could not be taken (another execution holds it, say): counted as a failure.",
+                "Parameters": { "customer_id.$": "$.customer_id", "outcome": "refused", "error.$": "$.error.Error", "cause.$": "$.error.Cause" },
+                "End": true
+            }),
+        ),
+        (
+            "Changed?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.unchanged", "BooleanEquals": true, "Next": "Unchanged" }], "Default": RESOURCES.state() }),
+        ),
+        (
+            "Unchanged".into(),
+            json!({ "Type": "Pass", "Parameters": { "customer_id.$": "$.plan.customer_id", "outcome": "unchanged" }, "End": true }),
+        ),
+        (
+            RESOURCES.state(),
+            then(
+                task(&RESOURCES, json!({ "plan.$": "$.plan", "placement.$": "$.placement" })),
+                json!({ "Catch": caught("PutBack"), "Next": CHECK.state() }),
+            ),
+        ),
+    ];
+    iteration.extend(health_gate("$.plan", "$.resources.services", caught("PutBack"), &SETTLE.state()));
+    let settle_params = |extra: Value| {
+        let mut p = json!({ "plan.$": "$.plan", "operation": op.name(), "request.$": "$.request", "before.$": "$.before" });
+        if let (Some(p), Value::Object(extra)) = (p.as_object_mut(), extra) {
+            p.extend(extra);
+        }
+        p
+    };
+    let not_recorded = json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": SETTLE.result_path(), "Next": "NotRecorded" }]);
+    iteration.extend([
+        (
+            SETTLE.state(),
+            then(
+                task(&SETTLE, settle_params(json!({ "done.$": "$.resources" }))),
+                json!({ "ResultSelector": result("settled", "$.customer_id"), "ResultPath": "$", "Catch": not_recorded, "End": true }),
+            ),
+        ),
+        (
+            "PutBack".into(),
+            then(
+                task(&SCALE, json!({ "plan.$": "$.plan", "to": "before", "before.$": "$.before" })),
+                json!({ "ResultPath": "$.undo", "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }], "Next": "SettleFailure" }),
+            ),
+        ),
+        (
+            "SettleFailure".into(),
+            then(
+                task(&SETTLE, settle_params(json!({ "error.$": "$.error", "undo.$": "$.undo" }))),
+                json!({ "ResultSelector": result("settled", "$.customer_id"), "ResultPath": "$", "Catch": not_recorded, "End": true }),
+            ),
+        ),
+        (
+            "NotRecorded".into(),
+            json!({
+                "Type": "Pass",
+                "Comment": "Recording the end failed: the record still names this execution.",
+                "Parameters": { "customer_id.$": "$.plan.customer_id", "outcome": "unrecorded", "error.$": "$.settle.Error", "cause.$": "$.settle.Cause" },
+                "End": true
+            }),
+        ),
+    ]);
+    let iteration_states: Map<String, Value> = iteration.into_iter().collect();
+    let states = vec![
+        (
+            WAVES.state(),
+            then(
+                task(&WAVES, json!({ "request.$": "$", "execution_id.$": "$$.Execution.Id" })),
+                json!({ "ResultPath": "$", "Next": "More?" }),
+            ),
+        ),
+        (
+            "More?".into(),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.gate.done", "BooleanEquals": true, "Next": "Summary" }], "Default": "Wave" }),
+        ),
+        (
+            "Wave".into(),
+            json!({
+                "Type": "Map",
+                "Comment": "The wave's customers, each updated as the update machine does it, at most max_concurrency at once.",
+                "ItemsPath": "$.gate.current",
+                "ItemSelector": {
+                    "customer_id.$": "$$.Map.Item.Value", "rollout_id.$": "$.request.rollout_id", "product.$": "$.request.product",
+                    "image_tag.$": "$.request.image_tag"
+                },
+                "MaxConcurrencyPath": "$.request.max_concurrency",
+                "ItemProcessor": { "ProcessorConfig": { "Mode": "INLINE" }, "StartAt": CLAIM.state(), "States": iteration_states },
+                "ResultPath": "$.results",
+                "Next": GATE.state()
+            }),
+        ),
+        (
+            GATE.state(),
+            then(
+                task(&GATE, json!({ "request.$": "$.request", "waves.$": "$.waves", "gate.$": "$.gate", "results.$": "$.results" })),
+                json!({ "Next": "More?" }),
+            ),
+        ),
+        (
+            "Summary".into(),
+            json!({
+                "Type": "Pass",
+                "Parameters": { "rollout_id.$": "$.request.rollout_id", "image_tag.$": "$.request.image_tag", "halted.$": "$.gate.halted", "tally.$": "$.gate.tally" },
+                "End": true
+            }),
+        ),
+    ];
+    Machine {
+        name: "berth-rollout",
+        file: "statemachines/rollout.asl.json",
+        comment: "berth: move every ACTIVE customer of a product (or a listed set) to a new image tag, in waves: the canary first, then waves of wave_size, each customer's update the update machine's steps (at most max_concurrency at once), stopping before the next wave when a wave's failures pass max_failures (or max_failure_rate). Customers whose update failed are back on their previous revisions; those not reached are untouched. Output: each customer updated, rolled back, failed, skipped or not reached, with the reason. Input: events/rollout.json. A second run with the same rollout_id continues where the first stopped. Generated from the step table (crates/berth-steps/src/pipeline.rs): do not edit.".into(),
+        states,
+    }
 }
 
 /// Suspend: every service to 0 tasks, counts remembered; DNS, rules and target groups stay.

@@ -14,7 +14,7 @@ use berth_domain::ErrorKind;
 use serde_json::Value;
 
 use berth_adapters::config::Env;
-use berth_steps::pipeline::{self, Step, FAIL, LAMBDA_CRASH, LAMBDA_TRANSIENT, ROLLBACK, SETTLE, STEPS};
+use berth_steps::pipeline::{self, Step, FAIL, GATE, LAMBDA_CRASH, LAMBDA_TRANSIENT, ROLLBACK, SETTLE, STEPS};
 
 const AWS_NAMES: &[&str] = &[
     "States.ALL",
@@ -79,6 +79,18 @@ fn every_error_name_is_in_the_vocabulary() {
 fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
     for (file, m) in machines() {
         let states = m["States"].as_object().unwrap();
+        // A Map's iterations: every Task retries as the machine's own do.
+        for (map, s) in states.iter().filter(|(_, s)| s["Type"] == "Map") {
+            for (name, inner) in s["ItemProcessor"]["States"].as_object().unwrap().iter().filter(|(_, s)| s["Type"] == "Task") {
+                let mut retried = Vec::new();
+                error_equals(&inner["Retry"], &mut retried);
+                assert!(retried.contains(&"Berth.Transient".to_string()), "{file}: {map}/{name} does not retry Berth.Transient");
+                for l in LAMBDA_TRANSIENT.iter().chain(&LAMBDA_CRASH) {
+                    assert!(retried.iter().any(|r| r == l), "{file}: {map}/{name} does not retry {l}");
+                }
+                assert!(inner["Catch"].as_array().is_some_and(|c| !c.is_empty()), "{file}: {map}/{name}: an iteration must not fail");
+            }
+        }
         for (name, s) in states {
             if s["Type"] != "Task" {
                 continue;
@@ -93,7 +105,8 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
                 assert!(r["BackoffRate"].as_f64().unwrap_or(1.0) > 1.0, "{file}: {name} retries without backoff");
                 assert_eq!(r["JitterStrategy"], "FULL", "{file}: {name} retries without jitter");
             }
-            let first = s["Resource"].as_str().is_some_and(|r| r.contains("Validate") || r.contains("Claim"));
+            let first =
+                m["StartAt"] == name.as_str() || s["Resource"].as_str().is_some_and(|r| r.contains("Validate") || r.contains("Claim"));
             let catch = || s["Catch"].as_array().unwrap_or_else(|| panic!("{file}: {name} has no Catch"));
             let catches_to = |next: &str, path: &str| {
                 catch().iter().any(|c| c["Next"] == next && c["ResultPath"] == path && c["ErrorEquals"][0] == "States.ALL")
@@ -108,6 +121,9 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
                     assert_eq!(s["Next"], FAIL.state());
                 }
                 n if n == FAIL.state() => assert_eq!(s["Next"], "Failed"),
+                // A rollout's gate decides from its input and changes nothing; every customer
+                // of the wave has settled before it runs.
+                n if n == GATE.state() => assert!(s.get("Catch").is_none()),
                 // The lifecycle machines' ends: recording the end, or its failure, ends the
                 // execution however it goes.
                 n if n == SETTLE.state() || n == "SettleFailure" => {
@@ -174,10 +190,12 @@ fn every_task_runs_a_step_of_the_table_under_its_own_name() {
                     assert!(STEPS.iter().all(|st| &st.state() != name), "{}: {name} runs {}", m.file, step.name);
                     continue;
                 }
-                // The result at its path, or (validate, claim) the state rebuilt around it.
+                // The result at its path, or (validate, claim, a machine's first step) the state
+                // rebuilt around it.
                 let selected = s["ResultPath"] == "$"
                     && (s["ResultSelector"].get(format!("{}.$", step.result_key())) == Some(&Value::from("$"))
-                        || s["ResultSelector"].get("plan.$") == Some(&Value::from("$.plan")));
+                        || s["ResultSelector"].get("plan.$") == Some(&Value::from("$.plan"))
+                        || d["StartAt"] == name.as_str());
                 assert!(s["ResultPath"] == step.result_path() || selected, "{}: {name} keeps its result elsewhere", m.file);
             }
         }

@@ -194,6 +194,32 @@ fn events() -> Vec<(&'static str, Value)> {
     );
     run.event("Settle");
     events.extend(run.events);
+
+    // A rollout: its waves, then the gate after its first wave.
+    let rollout = pipeline::rollout();
+    let request: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/rollout.json")).unwrap()).unwrap();
+    let mut run = Run { machine: &rollout, state: request.clone(), events: Vec::new() };
+    let parsed = berth_domain::rollout::RolloutRequest::parse(&request).unwrap();
+    let customers: Vec<String> = ["acme", "globex", "initech", "umbrella", "hooli", "stark"].iter().map(|c| c.to_string()).collect();
+    let waves = berth_domain::rollout::waves(&customers, parsed.canary, parsed.wave_size);
+    run.step(
+        "Waves",
+        json!(Rollout {
+            request: parsed,
+            waves: waves.clone(),
+            gate: Gate { wave: 0, current: waves[0].clone(), done: false, halted: false, tally: Tally::default() },
+        }),
+    );
+    run.state["results"] = json!([WaveResult {
+        customer_id: "acme".into(),
+        outcome: "settled".into(),
+        succeeded: Some(true),
+        state: Some(berth_domain::state::CustomerState::Active),
+        error: None,
+        cause: None,
+    }]);
+    run.event("Gate");
+    events.extend(run.events);
     events
 }
 
@@ -237,6 +263,8 @@ fn lifecycle_examples_are_valid_requests() {
         }
         LifecycleRequest::parse(op, &v).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/rollout.json")).unwrap()).unwrap();
+    berth_domain::rollout::RolloutRequest::parse(&v).unwrap_or_else(|e| panic!("events/rollout.json: {e}"));
 }
 
 #[test]
@@ -264,6 +292,8 @@ fn step_events_match_the_onboarding_example() {
             "claim" => berth_steps::lambda::parse::<ClaimInput>(&committed).map(|_| ()),
             "scale" => berth_steps::lambda::parse::<ScaleInput>(&committed).map(|_| ()),
             "settle" => berth_steps::lambda::parse::<SettleInput>(&committed).map(|_| ()),
+            "waves" => berth_steps::lambda::parse::<WavesInput>(&committed).map(|_| ()),
+            "gate" => berth_steps::lambda::parse::<GateInput>(&committed).map(|_| ()),
             "resources" => berth_steps::lambda::parse::<ResourcesInput>(&committed).map(|_| ()),
             "check" => berth_steps::lambda::parse::<CheckInput>(&committed).map(|_| ()),
             "dns" => berth_steps::lambda::parse::<DnsInput>(&committed).map(|_| ()),

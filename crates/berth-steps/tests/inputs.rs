@@ -16,7 +16,9 @@ mod known_bad;
 use berth_adapters::memory::Memory;
 use berth_domain::ErrorKind;
 use berth_steps::lambda::{self, handle, StepError};
-use berth_steps::{activate, allocate, check, claim, dns, fail, intake, register, resources, rollback, scale, settle, validate};
+use berth_steps::{
+    activate, allocate, check, claim, dns, fail, gate, intake, register, resources, rollback, scale, settle, validate, waves,
+};
 use common::*;
 use known_bad::{example, field_path, known_bad, replace, FUNCTIONS};
 use lambda_runtime::Diagnostic;
@@ -50,6 +52,8 @@ async fn invoke(m: &Memory, function: &str, payload: &str) -> Result<Value, Diag
         "claim" => handle("claim", &cx(m, scale_config()), event, claim::run).await.map(|o| json!(o)),
         "scale" => handle("scale", &cx(m, scale_config()), event, scale::run).await.map(|o| json!(o)),
         "settle" => handle("settle", &cx(m, table()), event, settle::run).await.map(|o| json!(o)),
+        "waves" => handle("waves", &cx(m, table()), event, waves::run).await.map(|o| json!(o)),
+        "gate" => handle("gate", &cx(m, berth_adapters::config::NoConfig), event, gate::run).await.map(|o| json!(o)),
         other => panic!("no Lambda named {other}"),
     };
     out.map_err(Diagnostic::from)

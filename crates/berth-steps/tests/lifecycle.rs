@@ -39,7 +39,7 @@ fn request(customer: &str, key: &str, extra: Value) -> Value {
 }
 
 async fn take(m: &Memory, op: Operation, request: Value, execution: &str) -> Result<Claimed, BerthError> {
-    claim::run(&cx(m, scale_config()), ClaimInput { operation: op, request, plan: None, execution_id: execution.into() }).await
+    claim::run(&cx(m, scale_config()), ClaimInput { operation: op, request, plan: None, retag: None, execution_id: execution.into() }).await
 }
 
 async fn settled(
@@ -270,6 +270,7 @@ async fn take_for_update(m: &Memory, plan: &berth_domain::plan::Plan) -> Result<
             operation: Operation::Update,
             request: Value::Null,
             plan: Some(plan.clone()),
+            retag: None,
             execution_id: plan.execution_id.clone(),
         },
     )
@@ -369,4 +370,68 @@ async fn a_failed_update_puts_the_previous_revisions_back_and_stays_active() {
     let e = take_for_update(&m, &other).await.unwrap_err();
     assert!(matches!(&e, BerthError::InvalidRequest(v) if v.fields() == ["products"]), "{e}");
     assert_eq!(m.with(|w| w.total_writes()), writes);
+}
+
+#[tokio::test]
+async fn a_rollout_chooses_active_customers_of_the_product_in_waves_and_its_gate_stops_on_failures() {
+    use berth_steps::{gate, waves, Gate, GateInput, Retag, WaveResult, WavesInput};
+    let m = memory();
+    for c in ["aaa", "bbb", "ccc", "ddd", "eee"] {
+        active(&m, c, &format!("exec-{c}")).await;
+    }
+    // One suspended: skipped, with the reason.
+    take(&m, Operation::Suspend, request("eee", "s", json!({})), "exec-s").await.unwrap();
+    let request = json!({ "rollout_id": "r-1", "product": "webapp", "image_tag": "1.5.0", "canary": 1, "wave_size": 2 });
+    let r = waves::run(&cx(&m, table()), WavesInput { request: request.clone(), execution_id: "exec-r".into() }).await.unwrap();
+    assert_eq!(r.waves, vec![vec!["aaa".to_string()], vec!["bbb".into(), "ccc".into()], vec!["ddd".into()]]);
+    assert_eq!(r.gate.current, ["aaa"]);
+    assert_eq!(r.gate.tally.skipped.len(), 1);
+    assert_eq!(r.gate.tally.skipped[0].reason, "is SUSPENDING");
+
+    // Each customer's update takes its recorded plan with the new tag.
+    let c = claim::run(
+        &cx(&m, scale_config()),
+        ClaimInput {
+            operation: Operation::Update,
+            request: json!({ "customer_id": "aaa", "idempotency_key": "r-1" }),
+            plan: None,
+            retag: Some(Retag { product: Some("webapp".into()), image_tag: "1.5.0".into() }),
+            execution_id: "exec-r".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!c.unchanged && c.plan.services.iter().all(|s| s.image.ends_with(":1.5.0")), "{:?}", c.plan.services);
+
+    // The gate: a wave with one failure stops a rollout whose threshold is 0.
+    let result = |id: &str, ok: bool| WaveResult {
+        customer_id: id.into(),
+        outcome: "settled".into(),
+        succeeded: Some(ok),
+        state: Some(CustomerState::Active),
+        error: (!ok).then(|| "Berth.Timeout".into()),
+        cause: None,
+    };
+    let at = |wave: u32| Gate { wave, current: r.waves[wave as usize].clone(), ..r.gate.clone() };
+    let input = |gate: Gate, results: Vec<WaveResult>, max_failures: u32| GateInput {
+        request: berth_domain::rollout::RolloutRequest { max_failures, ..r.request.clone() },
+        waves: r.waves.clone(),
+        gate,
+        results,
+    };
+    let cx0 = cx(&m, berth_adapters::config::NoConfig);
+    let after_canary = gate::run(&cx0, input(at(0), vec![result("aaa", true)], 0)).await.unwrap();
+    assert_eq!((after_canary.done, after_canary.current.clone()), (false, vec!["bbb".to_string(), "ccc".into()]));
+    let stopped = gate::run(&cx0, input(after_canary.clone(), vec![result("bbb", true), result("ccc", false)], 0)).await.unwrap();
+    assert!(stopped.done && stopped.halted);
+    let ids = |v: &Vec<berth_steps::Reached>| v.iter().map(|r| r.customer_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&stopped.tally.updated), ["aaa", "bbb"]);
+    assert_eq!(ids(&stopped.tally.rolled_back), ["ccc"]);
+    assert_eq!(ids(&stopped.tally.not_reached), ["ddd"]);
+    // With a threshold of 1 it goes on, to the end.
+    let on = gate::run(&cx0, input(after_canary, vec![result("bbb", true), result("ccc", false)], 1)).await.unwrap();
+    assert!(!on.done && !on.halted && on.current == ["ddd"]);
+    let end = gate::run(&cx0, input(on, vec![result("ddd", true)], 1)).await.unwrap();
+    assert!(end.done && !end.halted && end.tally.not_reached.is_empty());
+    assert_eq!(ids(&end.tally.updated), ["aaa", "bbb", "ddd"]);
 }

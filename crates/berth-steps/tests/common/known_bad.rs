@@ -5,8 +5,23 @@
 
 use serde_json::{json, Value};
 
-pub const FUNCTIONS: [&str; 13] =
-    ["validate", "intake", "register", "allocate", "resources", "check", "dns", "activate", "fail", "rollback", "claim", "scale", "settle"];
+pub const FUNCTIONS: [&str; 15] = [
+    "validate",
+    "intake",
+    "register",
+    "allocate",
+    "resources",
+    "check",
+    "dns",
+    "activate",
+    "fail",
+    "rollback",
+    "claim",
+    "scale",
+    "settle",
+    "waves",
+    "gate",
+];
 
 /// The function's example event, as `cargo lambda invoke` sends it.
 pub fn example(function: &str) -> Value {
@@ -41,6 +56,11 @@ pub fn field_path(function: &str, field: &str) -> Vec<String> {
         ("validate" | "claim", "execution_id") => vec![field.into()],
         // A lifecycle request's free text.
         ("claim", "display_name") => vec!["request".into(), "note".into()],
+        // A rollout's: its key stands in for the customer id, who asked for the free text.
+        ("waves", "execution_id") => vec![field.into()],
+        ("waves" | "gate", "customer_id") => vec!["request".into(), "rollout_id".into()],
+        ("waves" | "gate", "display_name") => vec!["request".into(), "requested_by".into()],
+        ("gate", "execution_id") => vec!["request".into(), "image_tag".into()],
         ("validate" | "claim", _) => vec!["request".into(), field.into()],
         ("intake", _) => vec![field.into()],
         _ => vec!["plan".into(), field.into()],

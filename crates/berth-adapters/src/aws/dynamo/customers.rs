@@ -288,6 +288,33 @@ impl Customers for DynamoRegistry {
         }
     }
 
+    async fn list(&self) -> Result<Vec<CustomerRecord>> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :profile")
+                .expression_attribute_values(":profile", s(CUSTOMER_SK))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "Scan", e))?;
+            for item in out.items.unwrap_or_default() {
+                records.push(to_record(&item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        records.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        Ok(records)
+    }
+
     async fn history(&self, customer_id: &str) -> Result<Vec<HistoryEntry>> {
         let mut entries: Vec<HistoryEntry> = self
             .query_all(customer_pk(customer_id), Some(HISTORY_PREFIX))
