@@ -239,3 +239,110 @@ async fn a_refused_update_puts_the_services_back_on_their_previous_revisions_and
     let plan: Value = serde_json::from_str(&inv.attr("plan_json").unwrap_or_default()).unwrap_or_default();
     assert!(plan["services"].as_array().is_some_and(|s| s.iter().all(|s| s["image"].as_str().is_some_and(|i| i.ends_with(":1.4.2")))));
 }
+
+/// The customer's rules on the listener, by priority: (priority, path patterns).
+fn rule_order(inv: &berth_tests::Inventory) -> Vec<(u32, Vec<String>)> {
+    let mut rules: Vec<(u32, Vec<String>)> = inv
+        .rules
+        .iter()
+        .map(|r| {
+            let paths = r
+                .conditions()
+                .iter()
+                .filter(|c| c.field() == Some("path-pattern"))
+                .flat_map(|c| c.path_pattern_config().map(|p| p.values().to_vec()).unwrap_or_else(|| c.values().to_vec()))
+                .collect();
+            (r.priority().and_then(|p| p.parse().ok()).unwrap_or(0), paths)
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+fn with_reports(customer: &str, key: &str) -> Value {
+    let mut r = Harness::request(customer);
+    r["idempotency_key"] = json!(key);
+    r["products"] = json!(["webapp", "reports"]);
+    r["services"]["reports"] = json!({ "image_tag": "1.0.0" });
+    r
+}
+
+#[tokio::test]
+async fn a_product_added_gets_its_rule_before_the_catch_all_and_removed_frees_its_priorities() {
+    let h = Harness::new().await;
+    let customer = "lc-prod";
+    for c in [customer, "lc-prod-next"] {
+        let onboarded = h.onboard(&Harness::request(c)).await;
+        assert_eq!(onboarded.status, "SUCCEEDED", "{c}: {:?} {:?}", onboarded.error, onboarded.cause);
+    }
+    let before = h.inventory(customer).await;
+    let held_before = before.priority_claims.clone();
+    assert_eq!(held_before.len(), 2);
+    let neighbour = rule_order(&h.inventory("lc-prod-next").await);
+
+    // Added: the reports product's services, target group and rule; its rule's number sits
+    // between the API's and the catch-all's, which moved to a number the customer took.
+    let u = h.run("berth-update", &with_reports(customer, "add-reports"), &format!("{customer}_add-reports")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let inv = h.inventory(customer).await;
+    assert_eq!(state(&inv), "ACTIVE");
+    let order = rule_order(&inv);
+    let paths: Vec<Vec<String>> = order.iter().map(|(_, p)| p.clone()).collect();
+    assert_eq!(paths, [vec!["/api/*".to_string()], vec!["/reports".into(), "/reports/*".into()], vec![]], "{order:?}");
+    assert_eq!(inv.target_groups.len(), 3);
+    let active = |inv: &berth_tests::Inventory| inv.services.iter().filter(|s| s.status() == Some("ACTIVE")).count();
+    assert_eq!(active(&inv), 4);
+    assert!(inv.task_definitions.iter().any(|t| t.contains("-reports:")), "{:?}", inv.task_definitions);
+    let mut claims = inv.priority_claims.clone();
+    claims.sort();
+    assert_eq!(claims, order.iter().map(|(p, _)| *p).collect::<Vec<_>>(), "the ledger holds exactly the listener's numbers");
+    assert_eq!(rule_order(&h.inventory("lc-prod-next").await), neighbour, "the other customer's rules did not move");
+
+    // Removed: all of it goes, its number is given back, the rest keeps its order.
+    let mut back = Harness::request(customer);
+    back["idempotency_key"] = json!("drop-reports");
+    let u = h.run("berth-update", &back, &format!("{customer}_drop-reports")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let inv = h.inventory(customer).await;
+    assert_eq!(state(&inv), "ACTIVE");
+    let after = rule_order(&inv);
+    assert_eq!(after.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(), [vec!["/api/*".to_string()], vec![]], "{after:?}");
+    assert_eq!(inv.target_groups.len(), 2);
+    assert_eq!(active(&inv), 3);
+    assert_eq!(inv.log_groups.len(), 1, "the log group the other services write to stays");
+    assert!(!inv.task_definitions.iter().any(|t| t.contains("-reports:")), "{:?}", inv.task_definitions);
+    let mut claims = inv.priority_claims.clone();
+    claims.sort();
+    assert_eq!(claims, after.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+    let freed: Vec<u32> = order.iter().map(|(p, _)| *p).filter(|p| !claims.contains(p)).collect();
+    assert_eq!(freed.len(), 1, "{order:?} -> {after:?}");
+    assert!(inv.ledger.iter().all(|r| !r.contains("reports")), "{:?}", inv.ledger);
+    let ops: Vec<String> = h.history(customer).await.iter().map(|e| e["outcome"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(ops, ["succeeded", "succeeded"]);
+
+    // The freed number is handed out again.
+    let next = h.onboard(&Harness::request("lc-prod-third")).await;
+    assert_eq!(next.status, "SUCCEEDED", "{:?} {:?}", next.error, next.cause);
+    assert!(priorities(next.output.as_ref().expect("outputs")).contains(&freed[0]), "{freed:?}");
+
+    // Added by an update that fails (ECS refuses the new service): the product is taken
+    // away again, its numbers given back, the customer ACTIVE on what it had.
+    h.set_faults(json!({"faults": [{"operation": "CreateService", "function": "berth-resources", "times": 0,
+        "error": {"kind": "code", "code": "InvalidParameterException", "message": "refused"}}]}))
+        .await;
+    let u = h.run("berth-update", &with_reports(customer, "add-reports-2"), &format!("{customer}_add-reports-2")).await;
+    let injected = h.fault_counts().await.injected;
+    h.clear_faults().await;
+    assert_eq!(u.status, "FAILED", "{:?}", u.output);
+    assert!(injected.iter().sum::<u64>() >= 1, "the refusal happened: {injected:?}");
+    let inv = h.inventory(customer).await;
+    assert_eq!(state(&inv), "ACTIVE", "{:?} {:?} {:?}", u.error, u.cause, h.history(customer).await.last());
+    let now = rule_order(&inv);
+    assert_eq!(now.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(), [vec!["/api/*".to_string()], vec![]], "{now:?}");
+    assert_eq!((inv.target_groups.len(), active(&inv)), (2, 3));
+    let mut claims = inv.priority_claims.clone();
+    claims.sort();
+    assert_eq!(claims, now.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+    let history = h.history(customer).await;
+    assert_eq!(history.last().and_then(|e| e["outcome"].as_str()), Some("failed"), "{history:?}");
+}

@@ -429,6 +429,54 @@ impl Placements for Memory {
         })
     }
 
+    async fn resize(&self, customer_id: &str, execution_id: &str, release: &[u32], wanted: usize, target_groups: u32) -> Result<Vec<u32>> {
+        self.with(|w| {
+            w.check("Resize")?;
+            let c =
+                w.customers.get(customer_id).ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+            if c.execution_id != execution_id {
+                return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", c.execution_id)));
+            }
+            let (Some(listener), Some(alb_name)) = (c.listener_arn.clone(), c.alb_name.clone()) else {
+                return Err(BerthError::Conflict(format!("customer '{customer_id}' is not placed")));
+            };
+            let mut held = c.priorities.clone();
+            held.sort_unstable();
+            let gone: Vec<u32> = held.iter().filter(|p| release.contains(p)).copied().collect();
+            let kept: Vec<u32> = held.iter().filter(|p| !gone.contains(p)).copied().collect();
+            if kept.len() > wanted {
+                return Err(BerthError::Conflict(format!("customer '{customer_id}' keeps {} priorities, {wanted} wanted", kept.len())));
+            }
+            if gone.is_empty() && kept.len() == wanted && c.target_groups_held == target_groups {
+                return Ok(held);
+            }
+            let (rules_delta, tg_delta) = (wanted as i64 - held.len() as i64, i64::from(target_groups) - i64::from(c.target_groups_held));
+            let alb =
+                w.pool.iter_mut().find(|a| a.name == alb_name).ok_or_else(|| BerthError::NotFound(format!("{alb_name} left the pool")))?;
+            let (rules_used, tgs_used) = (i64::from(alb.rules.used) + rules_delta, i64::from(alb.target_groups.used) + tg_delta);
+            if (rules_delta > 0 && rules_used > i64::from(alb.rules.quota))
+                || (tg_delta > 0 && tgs_used > i64::from(alb.target_groups.quota))
+            {
+                return Err(BerthError::QuotaExceeded(format!(
+                    "ALB {alb_name} has no room for the customer's new rules and target groups"
+                )));
+            }
+            alb.rules.used = rules_used.max(0) as u32;
+            alb.target_groups.used = tgs_used.max(0) as u32;
+            let ledger = w.ledgers.entry(listener).or_insert_with(PriorityLedger::new);
+            allocation::release(ledger, &gone);
+            let choice =
+                allocation::choose(ledger, wanted - kept.len(), &BTreeSet::new()).map_err(|e| BerthError::QuotaExceeded(e.to_string()))?;
+            allocation::apply(ledger, &choice);
+            w.wrote("Resize");
+            let c = w.customers.get_mut(customer_id).expect("checked above");
+            c.priorities = kept.into_iter().chain(choice.priorities).collect();
+            c.priorities.sort_unstable();
+            c.target_groups_held = target_groups;
+            Ok(c.priorities.clone())
+        })
+    }
+
     async fn release(&self, customer_id: &str) -> Result<Vec<u32>> {
         self.with(|w| {
             let Some(c) = w.customers.get_mut(customer_id) else { return Ok(Vec::new()) };
@@ -640,6 +688,39 @@ impl ListenerRules for Memory {
             }
         });
         Ok(())
+    }
+    /// As AWS does: the rules may trade numbers among themselves in one request, but no two
+    /// rules of the listener may hold one number afterwards.
+    async fn set_priorities(&self, moves: &[(String, u32)]) -> Result<()> {
+        self.with(|w| {
+            w.check("SetRulePriorities")?;
+            for rules in w.rules.values_mut() {
+                let mut after: Vec<Option<u32>> = rules
+                    .iter()
+                    .map(|r| moves.iter().find(|(arn, _)| *arn == r.arn).map(|(_, p)| Some(*p)).unwrap_or(r.priority))
+                    .collect();
+                let n = after.iter().flatten().count();
+                after.sort_unstable();
+                after.dedup();
+                if after.iter().flatten().count() != n {
+                    return Err(BerthError::Aws {
+                        kind: berth_domain::ErrorKind::Conflict,
+                        service: "elasticloadbalancing",
+                        operation: "SetRulePriorities",
+                        code: Some("PriorityInUse".into()),
+                        message: Some("a priority is in use".into()),
+                        source: "PriorityInUse".into(),
+                    });
+                }
+            }
+            for r in w.rules.values_mut().flatten() {
+                if let Some((_, p)) = moves.iter().find(|(arn, _)| *arn == r.arn) {
+                    r.priority = Some(*p);
+                }
+            }
+            w.wrote("SetRulePriorities");
+            Ok(())
+        })
     }
     async fn tags(&self, rule_arns: &[String]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
         Ok(self.with(|w| rule_arns.iter().map(|a| (a.clone(), w.rule_tags.get(a).cloned().unwrap_or_default())).collect()))

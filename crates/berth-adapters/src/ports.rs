@@ -98,6 +98,20 @@ pub trait Placements: Send + Sync {
     /// rules berth does not own: records them as such (never handed out again, counted
     /// against the ALB) and gives the customer others. Returns its priorities, ascending.
     fn set_aside(&self, customer_id: &str, execution_id: &str, held: &[(u32, String)]) -> impl Future<Output = Result<Vec<u32>>> + Send;
+    /// For an update that adds or removes products, on the customer this execution holds:
+    /// gives back `release` (numbers of its rules that are gone), then takes numbers on its
+    /// listener until it holds `wanted`, and records `target_groups` as the target groups it
+    /// holds, the ALB's counts moved by the difference (never past a quota:
+    /// `Berth.QuotaExceeded`). Holding `wanted` numbers, none of them in `release`, it
+    /// changes nothing. Returns its priorities, ascending.
+    fn resize(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        release: &[u32],
+        wanted: usize,
+        target_groups: u32,
+    ) -> impl Future<Output = Result<Vec<u32>>> + Send;
 }
 
 /// The pool of shared ALBs.
@@ -134,6 +148,8 @@ pub trait ListenerRules: Send + Sync {
     /// Creates the rule; `Berth.Conflict` (code `PriorityInUse`) when the priority is taken.
     fn create(&self, spec: &RuleSpec) -> impl Future<Output = Result<RuleObserved>> + Send;
     fn set_target(&self, rule_arn: &str, target_group_arn: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Moves rules to new priorities (rule ARN, priority), in one request.
+    fn set_priorities(&self, moves: &[(String, u32)]) -> impl Future<Output = Result<()>> + Send;
     /// The tags of each rule (by ARN).
     fn tags(
         &self,

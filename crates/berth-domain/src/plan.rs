@@ -230,6 +230,39 @@ impl Plan {
         v
     }
 
+    /// What the customer's listener holds while an update adds or removes products: this
+    /// (the desired) plan's services and rules, with `recorded`'s services that this plan
+    /// drops still in it. Rules stay most specific first (rules with paths, then the
+    /// catch-all rules; among equals the desired plan's first), so each of the two plans'
+    /// rules keeps its order within the union: removing either side's rules leaves a
+    /// listener whose order is right without moving a rule.
+    pub fn union(&self, recorded: &Plan) -> Plan {
+        let mut u = self.clone();
+        for s in &recorded.services {
+            if self.service(&s.name).is_none() {
+                u.services.push(s.clone());
+            }
+        }
+        for p in &recorded.products {
+            if !u.products.contains(p) {
+                u.products.push(p.clone());
+            }
+        }
+        u.rules.extend(recorded.rules.iter().filter(|r| self.service(&r.service).is_none()).cloned());
+        u.rules.sort_by_key(|r| r.path_patterns.is_empty());
+        u
+    }
+
+    /// The services of this plan that `other` does not have, by name.
+    pub fn services_not_in(&self, other: &Plan) -> Vec<String> {
+        self.services.iter().filter(|s| other.service(&s.name).is_none()).map(|s| s.name.clone()).collect()
+    }
+
+    /// The target groups the plan's services take.
+    pub fn target_group_count(&self) -> u32 {
+        self.services.iter().filter(|s| s.target_group.is_some()).count() as u32
+    }
+
     /// The tags as (key, value) pairs, for the SDK builders.
     pub fn tag_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -517,6 +517,29 @@ mod tests {
     }
 
     #[test]
+    fn the_union_of_two_plans_keeps_each_ones_rule_order() {
+        let one = run(good()).unwrap();
+        let mut req = good();
+        req["products"] = json!(["webapp", "reports"]);
+        req["services"]["reports"] = json!({"image_tag": "2.0.0"});
+        let both = run(req).unwrap();
+        let order = |p: &Plan| p.rules.iter().map(|r| r.service.clone()).collect::<Vec<_>>();
+        for u in [one.union(&both), both.union(&one)] {
+            assert_eq!(order(&u), ["api", "reports", "frontend"]);
+            assert_eq!(u.services.len(), 4);
+            assert_eq!(u.products.len(), 2);
+            // Without either side's own services, the other side's order is left.
+            let without =
+                |gone: &[String]| u.rules.iter().filter(|r| !gone.contains(&r.service)).map(|r| r.service.clone()).collect::<Vec<_>>();
+            assert_eq!(without(&both.services_not_in(&one)), order(&one));
+            assert_eq!(without(&[]), order(&both));
+        }
+        assert_eq!(both.services_not_in(&one), ["reports"]);
+        assert!(one.services_not_in(&both).is_empty());
+        assert_eq!((one.target_group_count(), both.target_group_count()), (2, 3));
+    }
+
+    #[test]
     fn operator_options_override_the_health_policy() {
         let mut req = good();
         req["options"] = json!({"health_interval_seconds": 0, "health_max_attempts": 3});

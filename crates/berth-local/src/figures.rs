@@ -573,9 +573,16 @@ pub struct Lifecycle {
     pub runs: Vec<(String, Vec<Report>)>,
 }
 
-/// The lifecycle machines, in the order a customer's life runs them.
-pub const LIFECYCLE: [(&str, &str); 4] =
-    [("berth-update", "update"), ("berth-suspend", "suspend"), ("berth-resume", "resume"), ("berth-offboard", "offboard")];
+/// The lifecycle machines, in the order a customer's life runs them: (machine, what it is
+/// asked to do).
+pub const LIFECYCLE: [(&str, &str); 6] = [
+    ("berth-update", "update"),
+    ("berth-update", "add-product"),
+    ("berth-update", "remove-product"),
+    ("berth-suspend", "suspend"),
+    ("berth-resume", "resume"),
+    ("berth-offboard", "offboard"),
+];
 
 /// Updates (every image tag to a new one), suspends, resumes and offboards each of
 /// `customers` (ACTIVE, onboarded with the example request), one execution after another.
@@ -585,11 +592,16 @@ pub async fn lifecycle(stack: &Stack, root: &Path, customers: &[String]) -> Resu
         let arn = stack.infra.state_machine(machine).to_string();
         let mut reports = Vec::new();
         for c in customers {
-            let input = if op == "update" {
+            let input = if machine == "berth-update" {
                 let mut spec = onboarding_input(root, c)?;
                 spec["idempotency_key"] = Value::from(format!("bench-{op}"));
                 if let Some(services) = spec["services"].as_object_mut() {
                     services.values_mut().for_each(|s| s["image_tag"] = Value::from("1.5.0"));
+                }
+                // The reports product added with the tags unchanged, then removed again.
+                if op == "add-product" {
+                    spec["products"] = serde_json::json!(["webapp", "reports"]);
+                    spec["services"]["reports"] = serde_json::json!({ "image_tag": "1.0.0" });
                 }
                 spec
             } else {
@@ -602,7 +614,7 @@ pub async fn lifecycle(stack: &Stack, root: &Path, customers: &[String]) -> Resu
             }
             reports.push(r);
         }
-        runs.push((machine.to_string(), reports));
+        runs.push((if machine == "berth-update" { format!("{machine} ({op})") } else { machine.to_string() }, reports));
     }
     Ok(Lifecycle { runs })
 }
@@ -611,7 +623,7 @@ impl Lifecycle {
     pub fn markdown(&self) -> String {
         let mut o = String::from(
             "\n## Lifecycle executions per customer\n\nEach machine run once per customer, one execution after another, on customers the onboardings above left\n\
-             ACTIVE: update (every image tag to a new one), then suspend, resume and offboard. Durations from the execution's own dates; API calls counted at the router.\n\n\
+             ACTIVE: update (every image tag to a new one), an update adding the reports product and one removing it, then suspend, resume and offboard. Durations from the execution's own dates; API calls counted at the router.\n\n\
              | machine | runs | median | p95 | state transitions | Lambda invocations | AWS API calls | by service |\n|---|---|---|---|---|---|---|---|\n",
         );
         for (machine, reports) in &self.runs {

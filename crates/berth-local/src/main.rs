@@ -122,7 +122,8 @@ enum Cmd {
         max_concurrency: u32,
     },
     /// The lifecycle figures alone, on a running stack (reset first): onboards `runs`
-    /// customers, then updates, suspends, resumes and offboards each.
+    /// customers, then updates each (new tags, a product added, removed), suspends, resumes
+    /// and offboards each.
     LifecycleBench {
         #[command(flatten)]
         stack: StackArgs,

@@ -5,8 +5,9 @@
 //! execution that holds it, and changes nothing. Returns the plan the execution works to,
 //! now carrying this execution: the customer's recorded plan (the names of what berth made
 //! for it), or an update's desired plan with where the customer is placed and what its
-//! services run now. An update whose desired plan is the recorded one, for an ACTIVE
-//! customer, takes nothing and writes nothing: `unchanged`.
+//! services run now, and the services it adds or removes (see [`crate::reshape`]). An
+//! update whose desired plan is the recorded one, for an ACTIVE customer, takes nothing and
+//! writes nothing: `unchanged`.
 
 use berth_adapters::config::ScaleConfig;
 use berth_adapters::model::{AlbRef, CustomerRecord};
@@ -17,7 +18,7 @@ use berth_domain::rollout;
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
-use crate::io::{checked, AllocationOutput, ClaimInput, Claimed, Outputs, RulePriority, ServiceState, TargetGroupRef};
+use crate::io::{checked, AllocationOutput, ClaimInput, Claimed, Outputs, Reshape, RulePriority, ServiceState, TargetGroupRef};
 use crate::Context;
 
 pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> Result<Claimed, BerthError> {
@@ -26,7 +27,8 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
         return Err(BerthError::invalid("execution_id", "must be the execution's ARN"));
     }
     let customers = cx.ports.customers();
-    let (request, desired) = match (op, &input.plan, &input.retag) {
+    // An update's desired plan, and the record when reading it was needed to build it.
+    let (request, desired, read) = match (op, &input.plan, &input.retag) {
         (Operation::Update, Some(plan), _) => {
             checked(plan)?;
             let request = LifecycleRequest {
@@ -37,7 +39,7 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
                 requested_by: None,
                 note: None,
             };
-            (request, Some(plan.clone()))
+            (request, Some(plan.clone()), None)
         }
         // A rollout's update: the customer's recorded plan with the product's services on
         // the new tag.
@@ -50,17 +52,20 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
             let recorded = recorded_plan(&current)?;
             let mut desired = rollout::retagged(&recorded, retag.product.as_deref(), &retag.image_tag).unwrap_or(recorded);
             desired.idempotency_key = request.idempotency_key.clone();
-            (request, Some(desired))
+            (request, Some(desired), Some(current))
         }
         (Operation::Update, None, None) => {
             return Err(BerthError::invalid("plan", "an update takes the desired plan (from validate) or a rollout's new tag"))
         }
-        (_, _, _) => (LifecycleRequest::parse(op, &input.request)?, None),
+        (_, _, _) => (LifecycleRequest::parse(op, &input.request)?, None, None),
     };
     let desired = desired.as_ref();
 
     if let Some(desired) = desired {
-        let current = customers.get(&request.customer_id).await?.ok_or_else(|| not_registered(&request.customer_id))?;
+        let current = match read {
+            Some(current) => current,
+            None => customers.get(&request.customer_id).await?.ok_or_else(|| not_registered(&request.customer_id))?,
+        };
         let recorded = recorded_plan(&current)?;
         if current.state == CustomerState::Active && same_spec(&recorded, desired) {
             tracing::info!(customer = %request.customer_id, execution = %input.execution_id, "the desired spec is the current one: nothing to do");
@@ -72,13 +77,22 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
                 unchanged: true,
                 placement: None,
                 before: Vec::new(),
+                reshape: Reshape::default(),
             });
         }
-        if recorded.products != desired.products {
-            return Err(BerthError::invalid(
-                "products",
-                format!("an update keeps the customer's products {:?}: adding or removing a product is not supported", recorded.products),
-            ));
+        // Refused before anything is taken: numbers that do not match the customer's rules
+        // (of a customer an update may take at all; begin refuses the others).
+        let union = desired.union(&recorded);
+        if op.allowed_from().contains(&current.state)
+            && current.priorities.len() != union.rules.len()
+            && desired.services_not_in(&recorded).is_empty()
+        {
+            return Err(BerthError::Conflict(format!(
+                "customer '{}' holds {} priorities and its rules take {}",
+                current.customer_id,
+                current.priorities.len(),
+                union.rules.len()
+            )));
         }
     }
 
@@ -89,12 +103,29 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
     let Some(desired) = desired else {
         tracing::info!(customer = %request.customer_id, execution = %input.execution_id, operation = %op, from = %from, "customer taken");
         let target_groups = target_groups(&recorded, &record);
-        return Ok(Claimed { plan: recorded, request, from, target_groups, unchanged: false, placement: None, before: Vec::new() });
+        return Ok(Claimed {
+            plan: recorded,
+            request,
+            from,
+            target_groups,
+            unchanged: false,
+            placement: None,
+            before: Vec::new(),
+            reshape: Reshape::default(),
+        });
     };
 
-    // An update: where the customer is, and what its services run now.
+    // An update: what it adds and removes, where the customer is, what its services run now.
     let desired = with_execution(desired, &input.execution_id);
-    let placement = placement(cx, &desired, &record).await?;
+    let (added, removed) = (desired.services_not_in(&recorded), recorded.services_not_in(&desired));
+    let union = desired.union(&recorded);
+    let reshape = if added.is_empty() && removed.is_empty() {
+        Reshape::default()
+    } else {
+        Reshape { plan: Some(union.clone()), grow: !added.is_empty(), prune: !removed.is_empty(), added, removed }
+    };
+    // Until the reshape step took the numbers of added rules, the placement is its to give.
+    let placement = if record.priorities.len() == union.rules.len() { Some(placement(cx, &union, &record).await?) } else { None };
     let names: Vec<String> = recorded.services.iter().map(|s| s.ecs_service.clone()).collect();
     let observed = cx.ports.services().describe(&cx.config.cluster, &names).await?;
     let before = recorded
@@ -110,9 +141,9 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
             })
         })
         .collect();
-    tracing::info!(customer = %request.customer_id, execution = %input.execution_id, operation = %op, from = %from, "customer taken for an update");
+    tracing::info!(customer = %request.customer_id, execution = %input.execution_id, operation = %op, from = %from, added = ?reshape.added, removed = ?reshape.removed, "customer taken for an update");
     let target_groups = target_groups(&desired, &record);
-    Ok(Claimed { plan: desired, request, from, target_groups, unchanged: false, placement: Some(placement), before })
+    Ok(Claimed { plan: desired, request, from, target_groups, unchanged: false, placement, before, reshape })
 }
 
 fn not_registered(customer_id: &str) -> BerthError {
@@ -155,7 +186,8 @@ fn target_groups(plan: &Plan, record: &CustomerRecord) -> Vec<TargetGroupRef> {
 }
 
 /// The customer's placement as allocation gave it: its ALB and listener, its priorities
-/// in the plan's rule order (the most specific rule has the lowest).
+/// in the plan's rule order (the most specific rule has the lowest); the plan is the union
+/// of the recorded and the desired one, so that each has its own rules' numbers.
 async fn placement<P: Ports>(cx: &Context<ScaleConfig, P>, plan: &Plan, record: &CustomerRecord) -> Result<AllocationOutput, BerthError> {
     let (Some(alb_name), Some(listener_arn)) = (&record.alb_name, &record.listener_arn) else {
         return Err(BerthError::Conflict(format!("customer '{}' is not placed on an ALB: onboard it again", record.customer_id)));

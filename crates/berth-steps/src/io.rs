@@ -148,6 +148,53 @@ pub struct Claimed {
     /// back to.
     #[serde(default)]
     pub before: Vec<ServiceState>,
+    /// Update: the products (services) the update adds and removes.
+    #[serde(default)]
+    pub reshape: Reshape,
+}
+
+/// An update that adds or removes services (a product, or a catalog change): the plan of
+/// everything the customer's listener holds meanwhile (the desired plan with the services
+/// it drops), what is added and what is removed. `grow`: services are added (their
+/// priorities are taken and the rules re-ordered before the resources step, and removed
+/// again when the update fails); `prune`: services are removed (after the health gate).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reshape {
+    #[serde(default)]
+    pub plan: Option<Plan>,
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub removed: Vec<String>,
+    #[serde(default)]
+    pub grow: bool,
+    #[serde(default)]
+    pub prune: bool,
+}
+
+/// The reshape step's input: the plan of every service the customer's listener holds
+/// rules for, or is to (an update's union of the recorded and the desired plan), and the
+/// services of it to take away.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReshapeInput {
+    pub plan: Plan,
+    /// Services of the plan whose resources are removed and whose priorities are given
+    /// back; empty: the customer takes the priorities the plan's rules need.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// What the reshape step did: the placement of the rules the customer keeps (for the
+/// resources step), the rules it moved, what it removed and the numbers it gave back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReshapeOutput {
+    pub placement: Option<AllocationOutput>,
+    /// `rule-arn: old -> new`.
+    pub moved: Vec<String>,
+    pub removed: Vec<String>,
+    pub released: Vec<u32>,
+    /// Of a removed service's names, but not berth's for the customer by its tags: left.
+    pub not_ours: Vec<String>,
 }
 
 /// A service's task definition revision and desired count, as observed.
@@ -299,7 +346,18 @@ pub enum RollbackOutcome {
     Failed(CaughtError),
 }
 
-planned_input!(PlanInput, TeardownInput, ScaleInput, SettleInput, ResourcesInput, CheckInput, DnsInput, ActivateInput, FailInput);
+planned_input!(
+    PlanInput,
+    TeardownInput,
+    ReshapeInput,
+    ScaleInput,
+    SettleInput,
+    ResourcesInput,
+    CheckInput,
+    DnsInput,
+    ActivateInput,
+    FailInput
+);
 
 /// What the rollback undid and what it could not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod io;
 pub mod lambda;
 pub mod pipeline;
 pub mod register;
+pub mod reshape;
 pub mod resource;
 pub mod resources;
 pub mod rollback;

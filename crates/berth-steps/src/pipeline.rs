@@ -143,6 +143,13 @@ pub const CLAIM: Step = Step {
     vars: ScaleConfig::VARS,
     read_config: read::<ScaleConfig>,
 };
+pub const RESHAPE: Step = Step {
+    name: "reshape",
+    summary: "For an update that adds or removes products: the customer takes the priorities its new rules need and its rules are re-ordered (most specific first, the catch-all last); or the removed services' resources are removed (the teardown code, the host's DNS kept) and their priorities given back. On the customer this execution holds; idempotent.",
+    retry: Retry::Patient,
+    vars: TeardownConfig::VARS,
+    read_config: read::<TeardownConfig>,
+};
 pub const SCALE: Step = Step {
     name: "scale",
     summary: "Every service of the customer to 0 tasks, each one's count remembered first; or back to the remembered counts; or back to the revisions and counts before an update. DNS, rules and target groups stay.",
@@ -181,8 +188,8 @@ pub const INTAKE: Step = Step {
 };
 
 /// Every berth Lambda: the onboarding's, in its order, then the lifecycle machines' own.
-pub const STEPS: [Step; 15] =
-    [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, SCALE, SETTLE, WAVES, GATE, INTAKE];
+pub const STEPS: [Step; 16] =
+    [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, RESHAPE, SCALE, SETTLE, WAVES, GATE, INTAKE];
 
 pub fn step(name: &str) -> Option<&'static Step> {
     STEPS.iter().find(|s| s.name == name)
@@ -303,6 +310,10 @@ pub fn onboard() -> Machine {
                 json!({ "Catch": caught, "Next": CHECK.state() }),
             ),
         ),
+    ];
+    // The health gate after the resources, before DNS.
+    states.extend(health_gate("$.plan", "$.resources.services", caught.clone(), &DNS.state()));
+    states.extend([
         (
             DNS.state(),
             then(
@@ -339,10 +350,7 @@ pub fn onboard() -> Machine {
             "Failed".into(),
             json!({ "Type": "Fail", "Comment": "Ends with the error that failed the step.", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause" }),
         ),
-    ];
-    // The health gate after the resources, before DNS.
-    let at = states.iter().position(|(n, _)| n == &DNS.state()).unwrap_or(states.len());
-    states.splice(at..at, health_gate("$.plan", "$.resources.services", caught.clone(), &DNS.state()));
+    ]);
     Machine {
         name: "berth-onboard",
         file: "statemachines/onboard.asl.json",
@@ -474,9 +482,11 @@ fn caught(next: &str) -> Value {
 /// Update: validate the desired spec, take the customer (nothing at all when the spec is the
 /// current one), reconcile its resources to the new plan (new task definition revisions
 /// rolled out by the services' deployments, the circuit breaker on), and the health gate as
-/// at onboarding. When that fails for good, the services go back to the revisions and counts
-/// they ran before and the customer stays ACTIVE with the failure in its history (DEGRADED
-/// when going back fails too).
+/// at onboarding. A product added first takes its priorities, the rules re-ordered (the
+/// reshape step); a product removed is taken away once the rest is healthy. When the update
+/// fails for good, the services go back to the revisions and counts they ran before, what
+/// it added is taken away again, and the customer stays ACTIVE with the failure in its
+/// history (DEGRADED when going back fails too).
 pub fn update() -> Machine {
     let op = Operation::Update;
     let mut states = vec![
@@ -500,7 +510,14 @@ pub fn update() -> Machine {
         ),
         (
             "Changed?".into(),
-            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.unchanged", "BooleanEquals": true, "Next": "Unchanged" }], "Default": RESOURCES.state() }),
+            json!({
+                "Type": "Choice",
+                "Choices": [
+                    { "Variable": "$.unchanged", "BooleanEquals": true, "Next": "Unchanged" },
+                    { "Variable": "$.reshape.grow", "BooleanEquals": true, "Next": "AddProducts" }
+                ],
+                "Default": RESOURCES.state()
+            }),
         ),
         (
             "Unchanged".into(),
@@ -512,6 +529,19 @@ pub fn update() -> Machine {
             }),
         ),
         (
+            "AddProducts".into(),
+            then(
+                task(&RESHAPE, json!({ "plan.$": "$.reshape.plan" })),
+                json!({
+                    "Comment": "The added services' priorities taken, the customer's rules re-ordered: the placement of every rule for the resources step.",
+                    "ResultSelector": { "alb.$": "$.placement.alb", "listener_arn.$": "$.placement.listener_arn", "priorities.$": "$.placement.priorities" },
+                    "ResultPath": "$.placement",
+                    "Catch": caught("PutBack"),
+                    "Next": RESOURCES.state()
+                }),
+            ),
+        ),
+        (
             RESOURCES.state(),
             then(
                 task(&RESOURCES, json!({ "plan.$": "$.plan", "placement.$": "$.placement" })),
@@ -519,19 +549,51 @@ pub fn update() -> Machine {
             ),
         ),
     ];
-    states.extend(health_gate("$.plan", "$.resources.services", caught("PutBack"), &SETTLE.state()));
+    states.extend(health_gate("$.plan", "$.resources.services", caught("PutBack"), "Removed?"));
+    states.push((
+        "Removed?".into(),
+        json!({ "Type": "Choice", "Choices": [{ "Variable": "$.reshape.prune", "BooleanEquals": true, "Next": "RemoveProducts" }], "Default": SETTLE.state() }),
+    ));
+    states.push((
+        "RemoveProducts".into(),
+        then(
+            task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "remove.$": "$.reshape.removed" })),
+            json!({
+                "Comment": "The rest is healthy: the removed services' resources removed, their priorities given back.",
+                "ResultPath": "$.pruned",
+                "Catch": caught("SettleFailure"),
+                "Next": SETTLE.state()
+            }),
+        ),
+    ));
     states.extend(settled(op, "$.resources"));
     states.push((
         "PutBack".into(),
         then(
             task(&SCALE, json!({ "plan.$": "$.plan", "to": "before", "before.$": "$.before" })),
-            json!({ "ResultPath": "$.undo", "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }], "Next": "SettleFailure" }),
+            json!({ "ResultPath": "$.undo", "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }], "Next": "Added?" }),
+        ),
+    ));
+    states.push((
+        "Added?".into(),
+        json!({ "Type": "Choice", "Choices": [{ "Variable": "$.reshape.grow", "BooleanEquals": true, "Next": "TakeBackProducts" }], "Default": "SettleFailure" }),
+    ));
+    states.push((
+        "TakeBackProducts".into(),
+        then(
+            task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "remove.$": "$.reshape.added" })),
+            json!({
+                "Comment": "What the failed update added is taken away again, its priorities given back.",
+                "ResultPath": "$.taken_back",
+                "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }],
+                "Next": "SettleFailure"
+            }),
         ),
     ));
     states.extend(settle_failure(op, Some("$.undo")));
     lifecycle_machine(
         op,
-        "berth: update one customer (ACTIVE or DEGRADED, through UPDATING, to ACTIVE): its services reconciled to a new desired spec (image tags, desired counts, cpu/memory, environment, secret references), new task definition revisions rolled out (rolling deployment, circuit breaker) and gated on health; on failure the services go back to their previous revisions and counts, the failure in the history. A request identical to the current spec takes and writes nothing.",
+        "berth: update one customer (ACTIVE or DEGRADED, through UPDATING, to ACTIVE): its services reconciled to a new desired spec (image tags, desired counts, cpu/memory, environment, secret references, products added or removed), new task definition revisions rolled out (rolling deployment, circuit breaker) and gated on health; a product added takes its priorities before the catch-all rule, a product removed is taken away once the rest is healthy; on failure the services go back to their previous revisions and counts and what was added is taken away, the failure in the history. A request identical to the current spec takes and writes nothing.",
         "",
         states,
     )
@@ -542,7 +604,7 @@ pub fn update() -> Machine {
 fn update_claimed() -> Value {
     json!({
         "plan.$": "$.plan", "request.$": "$.request", "from.$": "$.from", "target_groups.$": "$.target_groups",
-        "unchanged.$": "$.unchanged", "placement.$": "$.placement", "before.$": "$.before",
+        "unchanged.$": "$.unchanged", "placement.$": "$.placement", "before.$": "$.before", "reshape.$": "$.reshape",
         "check": { "attempts": 0, "stable": false }
     })
 }

@@ -65,10 +65,10 @@ async fn build<P: Ports>(
         // listener holds each priority once, so a rule of ours from an earlier attempt
         // surfaces as PriorityInUse.
         let mut existing: Option<Vec<RuleObserved>> = None;
-        for (rule, held) in plan.rules.iter().zip(&allocation.priorities) {
-            if rule.service != held.service {
-                return Err(BerthError::Internal(format!("allocation order {} does not match rule {}", held.service, rule.service)));
-            }
+        for rule in &plan.rules {
+            let held = allocation.priorities.iter().find(|p| p.service == rule.service).ok_or_else(|| {
+                BerthError::invalid("placement.priorities", format!("no priority for the rule of service '{}'", rule.service))
+            })?;
             let tg = &target_groups[&rule.service];
             let spec = RuleSpec {
                 listener_arn: listener_arn.to_string(),

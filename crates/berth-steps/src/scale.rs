@@ -18,10 +18,16 @@ use crate::Context;
 pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ScaleInput) -> Result<ScaleOutput, BerthError> {
     let plan = checked(&input.plan)?;
     let (services, customers, cluster) = (cx.ports.services(), cx.ports.customers(), cx.config.cluster.as_str());
-    let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
+    // Putting an update back touches the services that ran before it; one it added is
+    // taken away by the reshape step.
+    let wanted: Vec<&berth_domain::plan::ServicePlan> = match input.to {
+        ScaleTo::Before => plan.services.iter().filter(|s| input.before.iter().any(|b| b.service == s.name)).collect(),
+        _ => plan.services.iter().collect(),
+    };
+    let names: Vec<String> = wanted.iter().map(|s| s.ecs_service.clone()).collect();
     let observed = services.describe(cluster, &names).await?;
     let mut found = Vec::new();
-    for s in &plan.services {
+    for s in wanted {
         let o = observed.iter().find(|o| o.name == s.ecs_service && o.status == "ACTIVE").ok_or_else(|| {
             BerthError::NotFound(format!("service {} of customer '{}' is not on cluster {cluster}", s.ecs_service, plan.customer_id))
         })?;

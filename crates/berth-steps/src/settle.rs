@@ -126,9 +126,22 @@ async fn updated_outputs<P: Ports>(
     let Some(mut outputs) = cx.ports.customers().get(&plan.customer_id).await?.and_then(|r| r.outputs) else {
         return Ok(None);
     };
+    // A product added or removed adds or removes its services' entries.
+    for key in ["task_definitions", "services", "target_groups", "rules", "priorities", "log_groups"] {
+        if let Some(m) = outputs.get_mut(key).and_then(|m| m.as_object_mut()) {
+            m.retain(|service, _| plan.service(service).is_some());
+        }
+    }
+    let text = |v: &str| serde_json::Value::String(v.to_string());
     for s in &resources.services {
-        outputs["task_definitions"][&s.service] = serde_json::Value::String(s.task_definition_arn.clone());
-        outputs["services"][&s.service] = serde_json::Value::String(s.service_arn.clone());
+        outputs["task_definitions"][&s.service] = text(&s.task_definition_arn);
+        outputs["services"][&s.service] = text(&s.service_arn);
+        outputs["log_groups"][&s.service] = text(&s.log_group);
+        if let (Some(tg), Some(rule), Some(priority)) = (&s.target_group_arn, &s.rule_arn, s.priority) {
+            outputs["target_groups"][&s.service] = text(tg);
+            outputs["rules"][&s.service] = text(rule);
+            outputs["priorities"][&s.service] = serde_json::Value::from(priority);
+        }
     }
     Ok(Some(outputs))
 }

@@ -129,8 +129,19 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
                 n if n == SETTLE.state() || n == "SettleFailure" => {
                     assert!(catches_to("NotRecorded", &SETTLE.result_path()), "{file}: {name}");
                 }
-                // Putting a suspend back ends in recording the failure, whatever happens.
+                // Putting an update or a suspend back ends in recording the failure, whatever
+                // happens; an update that added products takes them away first.
                 "PutBack" => {
+                    assert!(catches_to("SettleFailure", "$.undo"), "{file}: {name}");
+                    if s["Next"] == "Added?" {
+                        let choice = &m["States"]["Added?"];
+                        assert_eq!(choice["Default"], "SettleFailure", "{file}");
+                        assert_eq!(choice["Choices"][0]["Next"], "TakeBackProducts", "{file}");
+                    } else {
+                        assert_eq!(s["Next"], "SettleFailure", "{file}: {name}");
+                    }
+                }
+                "TakeBackProducts" => {
                     assert!(catches_to("SettleFailure", "$.undo"), "{file}: {name}");
                     assert_eq!(s["Next"], "SettleFailure");
                 }

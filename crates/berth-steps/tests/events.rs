@@ -37,6 +37,7 @@ fn settings() -> Settings {
 
 fn events() -> Vec<(&'static str, Value)> {
     let request: Value = serde_json::from_str(&std::fs::read_to_string(root().join("events/onboard.json")).unwrap()).unwrap();
+    let request_onboard = request.clone();
     let settings = settings();
     let machine = pipeline::onboard();
     let mut run = Run { machine: &machine, state: request.clone(), events: Vec::new() };
@@ -176,6 +177,7 @@ fn events() -> Vec<(&'static str, Value)> {
             unchanged: false,
             placement: None,
             before: vec![],
+            reshape: Default::default(),
         }),
     );
     let mut zero = taken.clone();
@@ -193,6 +195,40 @@ fn events() -> Vec<(&'static str, Value)> {
         }),
     );
     run.event("Settle");
+    events.extend(run.events);
+
+    // An update that adds a product: validate, claim, then the reshape step takes the
+    // numbers of the product's rule.
+    let update = pipeline::update();
+    let mut request = request_onboard.clone();
+    request["products"] = json!(["webapp", "reports"]);
+    request["services"]["reports"] = json!({ "image_tag": "2.0.0" });
+    let mut run = Run { machine: &update, state: request.clone(), events: Vec::new() };
+    let desired =
+        validate::plan(ValidateInput { request: request.clone(), execution_id: EXECUTION.into() }, &Catalog::builtin(), &settings).unwrap();
+    run.result("Validate", json!(desired));
+    let union = desired.union(&plan);
+    run.result(
+        "Claim",
+        json!(Claimed {
+            plan: desired.clone(),
+            request: berth_domain::lifecycle::LifecycleRequest {
+                customer_id: desired.customer_id.clone(),
+                idempotency_key: desired.idempotency_key.clone(),
+                reason: None,
+                keep_log_groups: false,
+                requested_by: None,
+                note: None,
+            },
+            from: berth_domain::state::CustomerState::Active,
+            target_groups: vec![],
+            unchanged: false,
+            placement: None,
+            before: vec![],
+            reshape: Reshape { plan: Some(union), added: desired.services_not_in(&plan), removed: vec![], grow: true, prune: false },
+        }),
+    );
+    run.event("AddProducts");
     events.extend(run.events);
 
     // A rollout: its waves, then the gate after its first wave.
@@ -243,6 +279,10 @@ impl Run<'_> {
     }
     fn step(&mut self, state: &str, result: Value) {
         self.event(state);
+        self.result(state, result);
+    }
+    /// The state's result, placed without recording its input as an event.
+    fn result(&mut self, state: &str, result: Value) {
         let (task, _) = self.task(state);
         pipeline::apply_result(&task, &mut self.state, result, EXECUTION).unwrap();
     }
@@ -291,6 +331,7 @@ fn step_events_match_the_onboarding_example() {
             "rollback" => berth_steps::lambda::parse::<TeardownInput>(&committed).map(|_| ()),
             "claim" => berth_steps::lambda::parse::<ClaimInput>(&committed).map(|_| ()),
             "scale" => berth_steps::lambda::parse::<ScaleInput>(&committed).map(|_| ()),
+            "reshape" => berth_steps::lambda::parse::<ReshapeInput>(&committed).map(|_| ()),
             "settle" => berth_steps::lambda::parse::<SettleInput>(&committed).map(|_| ()),
             "waves" => berth_steps::lambda::parse::<WavesInput>(&committed).map(|_| ()),
             "gate" => berth_steps::lambda::parse::<GateInput>(&committed).map(|_| ()),

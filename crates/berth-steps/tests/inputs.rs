@@ -17,7 +17,7 @@ use berth_adapters::memory::Memory;
 use berth_domain::ErrorKind;
 use berth_steps::lambda::{self, handle, StepError};
 use berth_steps::{
-    activate, allocate, check, claim, dns, fail, gate, intake, register, resources, rollback, scale, settle, validate, waves,
+    activate, allocate, check, claim, dns, fail, gate, intake, register, reshape, resources, rollback, scale, settle, validate, waves,
 };
 use common::*;
 use known_bad::{example, field_path, known_bad, replace, FUNCTIONS};
@@ -51,6 +51,7 @@ async fn invoke(m: &Memory, function: &str, payload: &str) -> Result<Value, Diag
         "rollback" => handle("rollback", &cx(m, teardown()), event, rollback::run).await.map(|o| json!(o)),
         "claim" => handle("claim", &cx(m, scale_config()), event, claim::run).await.map(|o| json!(o)),
         "scale" => handle("scale", &cx(m, scale_config()), event, scale::run).await.map(|o| json!(o)),
+        "reshape" => handle("reshape", &cx(m, teardown()), event, reshape::run).await.map(|o| json!(o)),
         "settle" => handle("settle", &cx(m, table()), event, settle::run).await.map(|o| json!(o)),
         "waves" => handle("waves", &cx(m, table()), event, waves::run).await.map(|o| json!(o)),
         "gate" => handle("gate", &cx(m, berth_adapters::config::NoConfig), event, gate::run).await.map(|o| json!(o)),

@@ -360,16 +360,131 @@ async fn a_failed_update_puts_the_previous_revisions_back_and_stays_active() {
     assert!(recorded.services.iter().all(|s| !s.image.ends_with(":2.0.0")), "the last good spec stays");
     let h = m.history("acme").await.unwrap();
     assert_eq!((h[0].outcome.as_str(), h[0].error.as_deref()), ("failed", Some("Berth.Timeout")));
+}
 
-    // A product added or removed is refused, naming the field, and nothing is taken.
-    let other = desired_plan("acme", "exec-p", |r| {
+/// The customer's rules on its listener: (service, priority), by priority.
+fn rules_of(m: &Memory, customer: &str) -> Vec<(String, u32)> {
+    m.with(|w| {
+        let mut v: Vec<(String, u32)> = w
+            .rules
+            .values()
+            .flatten()
+            .filter(|r| w.rule_tags.get(&r.arn).and_then(|t| t.get("berth:customer")).map(String::as_str) == Some(customer))
+            .map(|r| (w.rule_tags[&r.arn]["berth:service"].clone(), r.priority.unwrap_or_default()))
+            .collect();
+        v.sort_by_key(|(_, p)| *p);
+        v
+    })
+}
+
+fn alb_counts(m: &Memory) -> (u32, u32) {
+    m.with(|w| (w.pool[0].rules.used, w.pool[0].target_groups.used))
+}
+
+/// One update through the update machine's steps, as it chains them: claim, reshape (when
+/// products are added), resources, the health gate, reshape (when products are removed),
+/// settle; or, when `fail` says so, the put-back and the added products taken away.
+async fn update_through(m: &Memory, plan: &berth_domain::plan::Plan, fail: bool) -> berth_steps::SettleOutput {
+    use berth_steps::{reshape, ReshapeInput};
+    let c = take_for_update(m, plan).await.unwrap();
+    let union = c.reshape.plan.clone();
+    let placement = if c.reshape.grow {
+        reshape::run(&cx(m, teardown()), ReshapeInput { plan: union.clone().unwrap(), remove: vec![] }).await.unwrap().placement.unwrap()
+    } else {
+        c.placement.clone().unwrap()
+    };
+    let done = resources::run(&cx(m, infra()), berth_steps::ResourcesInput { plan: c.plan.clone(), placement }).await.unwrap();
+    if fail {
+        let undo = scale::run(&cx(m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Before, before: c.before.clone() })
+            .await
+            .unwrap();
+        if c.reshape.grow {
+            let back = ReshapeInput { plan: union.unwrap(), remove: c.reshape.added.clone() };
+            reshape::run(&cx(m, teardown()), back).await.unwrap();
+        }
+        let error = CaughtError { error: "Berth.Timeout".into(), cause: "not healthy".into() };
+        return settled(m, Operation::Update, &c, None, Some(error), Some(json!(undo))).await;
+    }
+    let tgs = done
+        .services
+        .iter()
+        .map(|s| berth_steps::TargetGroupRef { service: s.service.clone(), target_group_arn: s.target_group_arn.clone() })
+        .collect();
+    assert!(check::run(&cx(m, cluster()), CheckInput { plan: c.plan.clone(), target_groups: tgs, attempts: 0 }).await.unwrap().stable);
+    if c.reshape.prune {
+        let pruned =
+            reshape::run(&cx(m, teardown()), ReshapeInput { plan: union.unwrap(), remove: c.reshape.removed.clone() }).await.unwrap();
+        assert!(pruned.not_ours.is_empty(), "{pruned:?}");
+    }
+    settled(m, Operation::Update, &c, Some(json!(done)), None, None).await
+}
+
+#[tokio::test]
+async fn a_product_added_takes_priorities_before_the_catch_all_and_removed_gives_them_back() {
+    let m = memory();
+    active(&m, "acme", "exec-1").await;
+    active(&m, "bbb", "exec-b").await;
+    assert_eq!(rules_of(&m, "acme"), [("api".to_string(), 1), ("frontend".to_string(), 2)]);
+    let (rules_before, tgs_before) = alb_counts(&m);
+    let bbb = rules_of(&m, "bbb");
+
+    // Added: its number comes after the other customer's, so the catch-all moves up to it and
+    // the new path rule takes the catch-all's old number.
+    let with_reports = desired_plan("acme", "exec-add", |r| {
         r["products"] = json!(["webapp", "reports"]);
         r["services"]["reports"] = json!({ "image_tag": "1.0.0" });
     });
-    let writes = m.with(|w| w.total_writes());
-    let e = take_for_update(&m, &other).await.unwrap_err();
-    assert!(matches!(&e, BerthError::InvalidRequest(v) if v.fields() == ["products"]), "{e}");
-    assert_eq!(m.with(|w| w.total_writes()), writes);
+    let out = update_through(&m, &with_reports, false).await;
+    assert!(out.succeeded, "{out:?}");
+    let rules = rules_of(&m, "acme");
+    assert_eq!(rules.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["api", "reports", "frontend"]);
+    assert_eq!(rules.iter().map(|(_, p)| *p).collect::<Vec<_>>(), [1, 2, 5]);
+    assert_eq!(rules_of(&m, "bbb"), bbb, "the other customer's rules do not move");
+    let record = m.get("acme").await.unwrap().unwrap();
+    assert_eq!((record.priorities.clone(), record.target_groups_held), (vec![1, 2, 5], 3));
+    assert_eq!(alb_counts(&m), (rules_before + 1, tgs_before + 1));
+    m.with(|w| {
+        assert!(w.services.contains_key("berth-acme-reports"));
+        assert!(w.target_groups.values().any(|t| t.name == "berth-acme-reports"));
+    });
+    let outputs = record.outputs.unwrap();
+    assert_eq!(outputs["priorities"]["reports"], 2);
+    assert!(outputs["target_groups"]["reports"].is_string());
+
+    // Removed again: its resources go, its number is given back and handed out next.
+    let without = desired_plan("acme", "exec-rm", |_| {});
+    let out = update_through(&m, &without, false).await;
+    assert!(out.succeeded, "{out:?}");
+    assert_eq!(rules_of(&m, "acme"), [("api".to_string(), 1), ("frontend".to_string(), 5)]);
+    let record = m.get("acme").await.unwrap().unwrap();
+    assert_eq!((record.priorities.clone(), record.target_groups_held), (vec![1, 5], 2));
+    assert_eq!(alb_counts(&m), (rules_before, tgs_before));
+    m.with(|w| {
+        assert_eq!(w.services["berth-acme-reports"].status, "INACTIVE");
+        assert!(!w.target_groups.values().any(|t| t.name == "berth-acme-reports"));
+        assert!(!w.task_definitions.get("berth-acme-reports").is_some_and(|t| t.iter().any(|d| d.active)));
+        assert!(w.ledgers.values().any(|l| l.free.contains(&2)), "number 2 is free again");
+        assert!(w.log_groups.contains_key("/berth/acme"), "the log group the other services write to stays");
+    });
+    assert!(m.with(|w| w.resources["acme"].iter().all(|e| !e.id.contains("reports"))), "the ledger forgets them");
+    assert!(record.outputs.unwrap()["priorities"].get("reports").is_none());
+    active(&m, "ccc", "exec-c").await;
+    assert!(rules_of(&m, "ccc").iter().any(|(_, p)| *p == 2), "the freed number is handed out again");
+
+    // A failed update that adds a product: the product is taken away again, its numbers
+    // given back, the customer ACTIVE on what it had.
+    let (rules_before, tgs_before) = alb_counts(&m);
+    let again = desired_plan("acme", "exec-add2", |r| {
+        r["products"] = json!(["webapp", "reports"]);
+        r["services"]["reports"] = json!({ "image_tag": "1.0.0" });
+    });
+    let out = update_through(&m, &again, true).await;
+    assert_eq!((out.succeeded, out.state), (false, CustomerState::Active), "{out:?}");
+    let rules = rules_of(&m, "acme");
+    assert_eq!(rules.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["api", "frontend"]);
+    assert_eq!(m.get("acme").await.unwrap().unwrap().priorities.len(), 2);
+    assert_eq!(alb_counts(&m), (rules_before, tgs_before));
+    m.with(|w| assert_eq!(w.services["berth-acme-reports"].status, "INACTIVE"));
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use aws_sdk_elasticloadbalancingv2::operation::delete_rule::DeleteRuleError;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, Matcher, PathPatternConditionConfig, ProtocolEnum, Rule, RuleCondition, Tag,
-    TargetGroup, TargetTypeEnum,
+    Action, ActionTypeEnum, HostHeaderConditionConfig, Matcher, PathPatternConditionConfig, ProtocolEnum, Rule, RuleCondition,
+    RulePriorityPair, Tag, TargetGroup, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use berth_domain::BerthError;
@@ -247,6 +247,23 @@ impl ListenerRules for ElbApi {
             .send()
             .await
             .map_err(|e| classify(SERVICE, "ModifyRule", e))?;
+        Ok(())
+    }
+
+    async fn set_priorities(&self, moves: &[(String, u32)]) -> Result<()> {
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let moves = moves
+            .iter()
+            .map(|(arn, p)| RulePriorityPair::builder().rule_arn(arn).priority(i32::try_from(*p).unwrap_or(i32::MAX)).build())
+            .collect();
+        self.client
+            .set_rule_priorities()
+            .set_rule_priorities(Some(moves))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "SetRulePriorities", e))?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-pub const FUNCTIONS: [&str; 15] = [
+pub const FUNCTIONS: [&str; 16] = [
     "validate",
     "intake",
     "register",
@@ -17,6 +17,7 @@ pub const FUNCTIONS: [&str; 15] = [
     "fail",
     "rollback",
     "claim",
+    "reshape",
     "scale",
     "settle",
     "waves",

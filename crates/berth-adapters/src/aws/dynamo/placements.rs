@@ -110,6 +110,59 @@ impl DynamoRegistry {
         Ok(items)
     }
 
+    /// Transaction items that delete the customer's claims on `numbers` (if they are still
+    /// its) and put the numbers on the listener's free list.
+    fn free_items(&self, listener: &str, customer_id: &str, numbers: &[u32]) -> Result<Vec<TransactWriteItem>> {
+        let mut items = Vec::with_capacity(2 * numbers.len());
+        for p in numbers {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(listener_pk(listener), &priority_sk(*p))))
+                            .condition_expression("attribute_not_exists(pk) OR customer_id = :c")
+                            .expression_attribute_values(":c", s(customer_id))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+            let mut free = key(listener_pk(listener), &free_sk(*p));
+            free.insert("priority".into(), n(p));
+            items.push(
+                TransactWriteItem::builder().put(built(Put::builder().table_name(&self.table).set_item(Some(free)).build())?).build(),
+            );
+        }
+        Ok(items)
+    }
+
+    /// The transaction item that gives the customer `new` numbers (and `target_groups`), only
+    /// if this execution holds it and its numbers are still `old`.
+    fn renumber_item(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        old: &[u32],
+        new: &[u32],
+        target_groups: Option<u32>,
+    ) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
+            .condition_expression("execution_id = :exec AND priorities = :old")
+            .expression_attribute_values(":ps", AttributeValue::L(new.iter().map(n).collect()))
+            .expression_attribute_values(":old", AttributeValue::L(old.iter().map(n).collect()))
+            .expression_attribute_values(":exec", s(execution_id))
+            .expression_attribute_values(":now", s(now()));
+        let update = match target_groups {
+            Some(t) => update
+                .update_expression("SET priorities = :ps, target_groups_held = :t, updated_at = :now")
+                .expression_attribute_values(":t", n(t)),
+            None => update.update_expression("SET priorities = :ps, updated_at = :now"),
+        };
+        Ok(TransactWriteItem::builder().update(built(update.build())?).build())
+    }
+
     /// Puts numbers back on the listener's free list.
     async fn give_back(&self, listener: &str, numbers: &[u32]) -> Result<()> {
         for chunk in numbers.chunks(25) {
@@ -366,22 +419,7 @@ impl Placements for DynamoRegistry {
                     )?)
                     .build(),
             );
-            items.push(
-                TransactWriteItem::builder()
-                    .update(built(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
-                            .update_expression("SET priorities = :ps, updated_at = :now")
-                            .condition_expression("execution_id = :exec AND priorities = :old")
-                            .expression_attribute_values(":ps", AttributeValue::L(priorities.iter().map(n).collect()))
-                            .expression_attribute_values(":old", AttributeValue::L(customer.priorities.iter().map(n).collect()))
-                            .expression_attribute_values(":exec", s(execution_id))
-                            .expression_attribute_values(":now", s(now()))
-                            .build(),
-                    )?)
-                    .build(),
-            );
+            items.push(self.renumber_item(customer_id, execution_id, &customer.priorities, &priorities, None)?);
             match self.transact(items).await {
                 Ok(()) => {
                     tracing::warn!(customer = customer_id, listener = %listener, set_aside = ?held, priorities = ?priorities, "priorities held by rules berth does not own were set aside");
@@ -401,6 +439,104 @@ impl Placements for DynamoRegistry {
         Err(BerthError::Transient(format!("setting aside priorities of '{customer_id}': still contended")))
     }
 
+    /// One read of the customer and of its ALB, then one transaction: the released numbers'
+    /// claims deleted and put on the free list, the new ones claimed (released numbers of the
+    /// listener first, then minted), the ALB's counts moved (within its quotas when they
+    /// grow) and the customer's numbers replaced, only if they are still the ones read.
+    async fn resize(&self, customer_id: &str, execution_id: &str, release: &[u32], wanted: usize, target_groups: u32) -> Result<Vec<u32>> {
+        if wanted > 49 {
+            return Err(BerthError::QuotaExceeded(format!("{wanted} rules for one customer: at most 49 fit one allocation")));
+        }
+        let customer =
+            self.get(customer_id).await?.ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is not registered")))?;
+        if customer.execution_id != execution_id {
+            return Err(BerthError::Conflict(format!("customer '{customer_id}' is owned by execution {}", customer.execution_id)));
+        }
+        let (Some(listener), Some(alb_name)) = (customer.listener_arn.clone(), customer.alb_name.clone()) else {
+            return Err(BerthError::Conflict(format!("customer '{customer_id}' is not placed")));
+        };
+        let mut held = customer.priorities.clone();
+        held.sort_unstable();
+        let gone: Vec<u32> = held.iter().filter(|p| release.contains(p)).copied().collect();
+        let kept: Vec<u32> = held.iter().filter(|p| !gone.contains(p)).copied().collect();
+        if kept.len() > wanted {
+            return Err(BerthError::Conflict(format!(
+                "customer '{customer_id}' keeps {} priorities {kept:?}, more than the {wanted} its rules take",
+                kept.len()
+            )));
+        }
+        if gone.is_empty() && kept.len() == wanted && customer.target_groups_held == target_groups {
+            return Ok(held);
+        }
+        let alb = self
+            .get_item(POOL_PK.to_string(), &alb_sk(&alb_name))
+            .await?
+            .ok_or_else(|| BerthError::NotFound(format!("customer '{customer_id}' is placed on '{alb_name}', which left the pool")))
+            .and_then(|item| to_alb(&item))?;
+        let rules_delta = wanted as i64 - held.len() as i64;
+        let tg_delta = i64::from(target_groups) - i64::from(customer.target_groups_held);
+        let missing = wanted - kept.len();
+        let mut minted = Vec::new();
+        for attempt in 0..ALLOCATION_ATTEMPTS {
+            let reused = self.take_numbers(&listener, missing - minted.len(), attempt, &mut minted).await?;
+            let taken: Vec<u32> = minted.iter().chain(&reused).copied().collect();
+            let mut priorities: Vec<u32> = kept.iter().chain(&taken).copied().collect();
+            priorities.sort_unstable();
+
+            let mut items = self.free_items(&listener, customer_id, &gone)?;
+            items.extend(self.claim_items(&listener, customer_id, &reused, &taken)?);
+            let pool_index = items.len();
+            // Counts that grow stay within the ALB's quotas.
+            let room = |quota: u32, delta: i64| (i64::from(quota) - delta.max(0)).max(0);
+            items.push(
+                TransactWriteItem::builder()
+                    .update(built(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(POOL_PK.to_string(), &alb_sk(&alb_name))))
+                            .update_expression("ADD rules_used :r, target_groups_used :t")
+                            .condition_expression("rules_used <= :rmax AND target_groups_used <= :tmax")
+                            .expression_attribute_values(":r", n(rules_delta))
+                            .expression_attribute_values(":t", n(tg_delta))
+                            .expression_attribute_values(":rmax", n(room(alb.rules.quota, rules_delta)))
+                            .expression_attribute_values(":tmax", n(room(alb.target_groups.quota, tg_delta)))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+            items.push(self.renumber_item(customer_id, execution_id, &customer.priorities, &priorities, Some(target_groups))?);
+            let customer_index = items.len() - 1;
+            match self.transact(items).await {
+                Ok(()) => {
+                    tracing::info!(customer = customer_id, listener = %listener, released = ?gone, taken = ?taken, priorities = ?priorities, "priorities resized");
+                    return Ok(priorities);
+                }
+                Err(TransactOutcome::Failed(e)) => {
+                    tracing::warn!(customer = customer_id, listener = %listener, minted = ?minted, error = %e, "resize transaction failed with an unknown outcome; minted numbers kept out of the free list");
+                    return Err(e);
+                }
+                Err(TransactOutcome::Cancelled(reasons)) => {
+                    let full = reason_code(&reasons, pool_index) == Some("ConditionalCheckFailed");
+                    let changed = reason_code(&reasons, customer_index) == Some("ConditionalCheckFailed");
+                    if full || changed {
+                        self.give_back(&listener, &minted).await?;
+                        return Err(if full {
+                            BerthError::QuotaExceeded(format!(
+                                "ALB {alb_name} has no room for {rules_delta} more rules and {tg_delta} more target groups of customer '{customer_id}'"
+                            ))
+                        } else {
+                            BerthError::Transient(format!("customer '{customer_id}' changed while its priorities were resized"))
+                        });
+                    }
+                    let backoff = 5u64 * (1 << attempt.min(7));
+                    tokio::time::sleep(Duration::from_millis(backoff / 2 + jitter(backoff))).await;
+                }
+            }
+        }
+        self.give_back(&listener, &minted).await?;
+        Err(BerthError::Transient(format!("resizing the priorities of '{customer_id}': still contended")))
+    }
+
     async fn release(&self, customer_id: &str) -> Result<Vec<u32>> {
         let Some(customer) = self.get(customer_id).await? else {
             return Ok(Vec::new());
@@ -408,26 +544,7 @@ impl Placements for DynamoRegistry {
         let (Some(listener), Some(alb_name)) = (customer.listener_arn.clone(), customer.alb_name.clone()) else {
             return Ok(Vec::new());
         };
-        let mut items = Vec::new();
-        for p in &customer.priorities {
-            items.push(
-                TransactWriteItem::builder()
-                    .delete(built(
-                        Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(listener_pk(&listener), &priority_sk(*p))))
-                            .condition_expression("attribute_not_exists(pk) OR customer_id = :c")
-                            .expression_attribute_values(":c", s(customer_id))
-                            .build(),
-                    )?)
-                    .build(),
-            );
-            let mut free = key(listener_pk(&listener), &free_sk(*p));
-            free.insert("priority".into(), n(p));
-            items.push(
-                TransactWriteItem::builder().put(built(Put::builder().table_name(&self.table).set_item(Some(free)).build())?).build(),
-            );
-        }
+        let mut items = self.free_items(&listener, customer_id, &customer.priorities)?;
         items.push(
             TransactWriteItem::builder()
                 .update(built(

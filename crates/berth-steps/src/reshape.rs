@@ -1,0 +1,267 @@
+//! An update that adds or removes products: the customer's listener rules and priorities to
+//! a new set of services, on the customer this execution holds.
+//!
+//! The input plan names every service whose rule the listener holds or is to hold (an
+//! update's union of the recorded and the desired plan), its rules most specific first;
+//! the customer's priorities, ascending, go to those rules in that order. Without
+//! `remove`, the customer takes the numbers its new rules need (released numbers of the
+//! listener first; a number a rule berth does not own holds is set aside), and its rules
+//! that exist are moved where the order puts them, so that a new rule with paths comes
+//! before the catch-all rule. With `remove`, those services' resources are removed (the
+//! teardown code of rollback and offboarding; the host's DNS and a log group a kept
+//! service writes to stay) and their numbers given back; the rules left keep their order without moving.
+//!
+//! Moves go in rounds, each to numbers no rule holds at the time, so the listener never
+//! holds one number twice; an order-keeping move never forms a cycle. Running it again
+//! changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use berth_adapters::config::TeardownConfig;
+use berth_adapters::model::{same_dns_name, AlbRef, RuleObserved};
+use berth_adapters::ports::{Customers, Ledger, ListenerRules, Placements, Pool, Ports};
+use berth_adapters::CustomerRecord;
+use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
+use berth_domain::naming::TAG_SERVICE;
+use berth_domain::plan::{Plan, RulePlan};
+use berth_domain::BerthError;
+
+use crate::io::{checked, AllocationOutput, ReshapeInput, ReshapeOutput, RulePriority};
+use crate::resource::{self, owned_by, Site};
+use crate::Context;
+
+pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput) -> Result<ReshapeOutput, BerthError> {
+    let (ports, site) = (&cx.ports, &cx.config);
+    let plan = checked(&input.plan)?;
+    if let Some(stray) = input.remove.iter().find(|name| plan.service(name).is_none()) {
+        return Err(BerthError::invalid("remove", format!("'{stray}' is not a service of the plan")));
+    }
+    let record = ports
+        .customers()
+        .get(&plan.customer_id)
+        .await?
+        .ok_or_else(|| BerthError::NotFound(format!("customer '{}' is not registered", plan.customer_id)))?;
+    if record.execution_id != plan.execution_id {
+        return Err(BerthError::Conflict(format!("customer '{}' is held by execution {}", plan.customer_id, record.execution_id)));
+    }
+    let (Some(listener), Some(alb_name)) = (record.listener_arn.clone(), record.alb_name.clone()) else {
+        return Err(BerthError::Conflict(format!("customer '{}' is not placed on an ALB: onboard it again", plan.customer_id)));
+    };
+    let alb = ports
+        .pool()
+        .albs()
+        .await?
+        .into_iter()
+        .find(|a| a.name == alb_name)
+        .ok_or_else(|| BerthError::NotFound(format!("ALB {alb_name} of customer '{}' is not in the pool", plan.customer_id)))?;
+    let keep: Vec<&RulePlan> = plan.rules.iter().filter(|r| !input.remove.contains(&r.service)).collect();
+    let keep_target_groups = plan.services.iter().filter(|s| s.target_group.is_some() && !input.remove.contains(&s.name)).count() as u32;
+    let mut out = ReshapeOutput::default();
+
+    if !input.remove.is_empty() {
+        take_away(ports, Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id }, plan, &record, &input.remove, &mut out)
+            .await?;
+    }
+
+    // The numbers: the customer's, ascending, go to the plan's rules in order.
+    let mut held = record.priorities.clone();
+    held.sort_unstable();
+    let mut release = Vec::new();
+    if input.remove.is_empty() && held.len() < plan.rules.len() {
+        held = ports.placements().resize(&plan.customer_id, &plan.execution_id, &[], plan.rules.len(), keep_target_groups).await?;
+        held = clear_of_strangers(ports, plan, &listener, held).await?;
+    } else if held.len() == plan.rules.len() {
+        release = held.iter().zip(&plan.rules).filter(|(_, r)| input.remove.contains(&r.service)).map(|(p, _)| *p).collect();
+    } else if held.len() != keep.len() {
+        return Err(BerthError::Conflict(format!(
+            "customer '{}' holds {} priorities: its rules take {} ({} without the services removed)",
+            plan.customer_id,
+            held.len(),
+            plan.rules.len(),
+            keep.len()
+        )));
+    }
+    let kept: Vec<u32> = held.iter().filter(|p| !release.contains(p)).copied().collect();
+    let targets: BTreeMap<&str, u32> = keep.iter().map(|r| r.service.as_str()).zip(kept.iter().copied()).collect();
+
+    let (live, ours) = our_rules(ports.rules(), plan, &listener).await?;
+    out.moved = move_rules(ports.rules(), &live, &ours, &targets).await?;
+    if !release.is_empty() || record.target_groups_held != keep_target_groups {
+        out.released = release.clone();
+        ports.placements().resize(&plan.customer_id, &plan.execution_id, &release, keep.len(), keep_target_groups).await?;
+    }
+    out.placement = Some(AllocationOutput {
+        alb: AlbRef::from(&alb),
+        listener_arn: listener.clone(),
+        priorities: keep.iter().map(|r| RulePriority { service: r.service.clone(), priority: targets[r.service.as_str()] }).collect(),
+    });
+    tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, listener = %listener, moved = ?out.moved, removed = out.removed.len(), released = ?out.released, "rules reshaped");
+    Ok(out)
+}
+
+/// The live rules of the listener, and the customer's among them by their tags: the service
+/// each serves.
+async fn our_rules<R: ListenerRules>(
+    rules: &R,
+    plan: &Plan,
+    listener: &str,
+) -> Result<(Vec<RuleObserved>, BTreeMap<String, RuleObserved>), BerthError> {
+    let live = rules.list(listener).await?;
+    let at_host: Vec<String> = live
+        .iter()
+        .filter(|r| r.priority.is_some() && r.hosts.iter().any(|h| same_dns_name(h, &plan.host)))
+        .map(|r| r.arn.clone())
+        .collect();
+    let mut ours = BTreeMap::new();
+    if !at_host.is_empty() {
+        let tags = rules.tags(&at_host).await?;
+        for r in live.iter().filter(|r| at_host.contains(&r.arn)) {
+            let Some(t) = tags.get(&r.arn).filter(|t| owned_by(t, plan)) else { continue };
+            if let Some(service) = t.get(TAG_SERVICE) {
+                ours.insert(service.clone(), r.clone());
+            }
+        }
+    }
+    Ok((live, ours))
+}
+
+/// Moves the customer's rules to their target numbers, in rounds of moves to numbers no rule
+/// holds at the time.
+async fn move_rules<R: ListenerRules>(
+    rules: &R,
+    live: &[RuleObserved],
+    ours: &BTreeMap<String, RuleObserved>,
+    targets: &BTreeMap<&str, u32>,
+) -> Result<Vec<String>, BerthError> {
+    let mut occupied: BTreeSet<u32> = live.iter().filter_map(|r| r.priority).collect();
+    let mut pending: Vec<(String, u32, u32)> = ours
+        .iter()
+        .filter_map(|(service, r)| {
+            let to = *targets.get(service.as_str())?;
+            let from = r.priority?;
+            (from != to).then(|| (r.arn.clone(), from, to))
+        })
+        .collect();
+    let mut moved = Vec::new();
+    while !pending.is_empty() {
+        let (now, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, _, to)| !occupied.contains(to));
+        // Every target is held by a rule still to move: a trade of numbers, which AWS takes
+        // in one request.
+        let (round, rest) = if now.is_empty() { (later, Vec::new()) } else { (now, later) };
+        rules.set_priorities(&round.iter().map(|(arn, _, to)| (arn.clone(), *to)).collect::<Vec<_>>()).await?;
+        for (_, from, _) in &round {
+            occupied.remove(from);
+        }
+        for (arn, from, to) in &round {
+            occupied.insert(*to);
+            tracing::info!(rule = %arn, from, to, "listener rule moved");
+            moved.push(format!("{arn}: {from} -> {to}"));
+        }
+        pending = rest;
+    }
+    Ok(moved)
+}
+
+/// Numbers just taken that a rule berth does not own holds on the live listener are set
+/// aside and replaced (as at allocation).
+async fn clear_of_strangers<P: Ports>(ports: &P, plan: &Plan, listener: &str, mut held: Vec<u32>) -> Result<Vec<u32>, BerthError> {
+    for _ in 0..3 {
+        let (live, ours) = our_rules(ports.rules(), plan, listener).await?;
+        let strangers: Vec<(u32, String)> = live
+            .iter()
+            .filter(|r| r.priority.is_some_and(|p| held.contains(&p)) && !ours.values().any(|o| o.arn == r.arn))
+            .map(|r| (r.priority.unwrap_or_default(), r.arn.clone()))
+            .collect();
+        if strangers.is_empty() {
+            return Ok(held);
+        }
+        tracing::warn!(customer = %plan.customer_id, listener, held = ?strangers, "priorities held by rules berth does not own");
+        held = ports.placements().set_aside(&plan.customer_id, &plan.execution_id, &strangers).await?;
+    }
+    Ok(held)
+}
+
+/// Removes the resources of the services in `remove` (found by their names and tags, and
+/// their rules by the service tag), in teardown order, and forgets them in the ledger. A
+/// transient failure fails the step (it is retried); anything else is reported by name,
+/// after all that could be removed was, and the numbers stay held.
+async fn take_away<P: Ports>(
+    ports: &P,
+    site: Site<'_>,
+    plan: &Plan,
+    record: &CustomerRecord,
+    remove: &[String],
+    out: &mut ReshapeOutput,
+) -> Result<(), BerthError> {
+    let mut subset = plan.clone();
+    subset.services.retain(|s| remove.contains(&s.name));
+    subset.rules.retain(|r| remove.contains(&r.service));
+    // A log group the services kept write to stays.
+    let shared: BTreeSet<&str> = plan.services.iter().filter(|s| !remove.contains(&s.name)).map(|s| s.log_group.as_str()).collect();
+    let mut logs = subset.clone();
+    logs.services.retain(|s| !shared.contains(s.log_group.as_str()));
+    let mut strangers = Vec::new();
+    let mut found = Vec::new();
+    found.extend(resource::service::find(ports.services(), site.cluster, &subset, &mut strangers).await?);
+    found.extend(resource::task_definition::find(ports.task_definitions(), &subset, &mut strangers).await?);
+    if let Some(listener) = &record.listener_arn {
+        let (_, ours) = our_rules(ports.rules(), plan, listener).await?;
+        for (service, r) in ours.iter().filter(|(service, _)| remove.contains(service)) {
+            tracing::debug!(service = %service, rule = %r.arn, "rule of a service removed");
+            found.push(LedgerEntry::new(ResourceKind::ListenerRule, &r.arn, Some(listener.clone()), plan.execution_id.as_str()));
+        }
+    }
+    found.extend(resource::target_group::find(ports.target_groups(), &subset, &mut strangers).await?);
+    found.extend(resource::log_group::find(ports.logs(), &logs, &mut strangers).await?);
+    out.not_ours = strangers;
+
+    let mut removed = Vec::new();
+    let mut retry = Vec::new();
+    let mut failed: Option<BerthError> = None;
+    for entry in ledger::teardown_order(found) {
+        match resource::remove(ports, site, &entry, &[]).await {
+            Ok(existed) => {
+                tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "removed with its product");
+                out.removed.push(entry.label());
+                removed.push(entry);
+            }
+            Err(e) if e.kind().is_transient() => retry.push(format!("{}: {e}", entry.label())),
+            Err(e) => {
+                tracing::error!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, error_type = e.kind().name(), error = %e, "removal failed");
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    // The ledger forgets what is gone: what was removed, and what it holds of the removed
+    // services that no longer exists.
+    let recorded = ports.ledger().entries(&plan.customer_id).await?;
+    let gone: Vec<LedgerEntry> =
+        recorded.into_iter().filter(|e| removed.iter().any(|r| r.kind == e.kind && r.id == e.id) || of_services(e, &logs)).collect();
+    if !gone.is_empty() {
+        ports.ledger().forget(&plan.customer_id, &gone).await?;
+    }
+    if !retry.is_empty() {
+        return Err(BerthError::Transient(format!(
+            "removing services of '{}': {} to retry: {}",
+            plan.customer_id,
+            retry.len(),
+            retry.join("; ")
+        )));
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// True when the ledger entry names a resource of one of the subset's services (`subset`
+/// without the log groups that stay).
+fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
+    subset.services.iter().any(|s| match e.kind {
+        ResourceKind::LogGroup => e.id == s.log_group,
+        ResourceKind::TaskDefinition => e.id.contains(&format!(":task-definition/{}:", s.task_family)),
+        ResourceKind::Service => e.id.rsplit('/').next() == Some(s.ecs_service.as_str()),
+        ResourceKind::TargetGroup => s.target_group.as_ref().is_some_and(|tg| e.id.contains(&format!(":targetgroup/{}/", tg.name))),
+        ResourceKind::ListenerRule | ResourceKind::DnsRecord => false,
+    })
+}
