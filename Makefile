@@ -65,12 +65,12 @@ test-unit:
 test-integration: build
 	cargo test -p berth-tests --no-run
 	@$(LOCAL) down --dir $(TEST_STACK) >/dev/null
-	$(LOCAL) up --dir $(TEST_STACK) --concurrency 8 >/dev/null
+	$(LOCAL) up --dir $(TEST_STACK) --concurrency 4 >/dev/null
 	@trap '$(LOCAL) down --dir $(TEST_STACK) >/dev/null' EXIT; \
 	for suite in "adapters 1" "registry 1" "onboarding 4" "ownership 1" "inputs 1" "faults 1" "lifecycle 1" "limits 1 --albs 2" "rollout 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
 	  set -- $$suite; name=$$1; threads=$$2; shift 2; \
 	  echo "--- suite $$name (fresh emulator $$*)"; \
-	  $(LOCAL) reset --dir $(TEST_STACK) "$$@" >/dev/null; \
+	  $(LOCAL) reset --dir $(TEST_STACK) --keep-lambdas "$$@" >/dev/null; \
 	  BERTH_STACK_DIR=$(TEST_STACK) cargo test -p berth-tests --test $$name -- --test-threads=$$threads; \
 	done
 

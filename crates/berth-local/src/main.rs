@@ -40,6 +40,11 @@ struct StackArgs {
     /// API, answered with each service's throttling error).
     #[arg(long)]
     aws_rate_limits: bool,
+    /// On reset, keep each function's running `cargo lambda watch` whose environment is
+    /// unchanged (its binary is not rebuilt: for runs of the code as built, such as the
+    /// suites of `make test`).
+    #[arg(long)]
+    keep_lambdas: bool,
 }
 
 impl StackArgs {
@@ -54,6 +59,7 @@ impl StackArgs {
                 target_group_quota: self.target_group_quota,
             },
             rate_limits: self.aws_rate_limits,
+            keep_lambdas: self.keep_lambdas,
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct Stack {
     /// Process name to PID (each the leader of its own process group).
     pub pids: BTreeMap<String, u32>,
     pub infra: Infra,
+    /// Each running `cargo lambda watch`'s settings (its environment and concurrency), by
+    /// process name.
+    #[serde(default)]
+    pub watch_settings: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +54,8 @@ pub struct Options {
     /// The router enforces AWS's API request rates on berth's functions from the start
     /// (see [`crate::limits`]; tests may also turn them on and off at run time).
     pub rate_limits: bool,
+    /// A reset keeps the functions whose settings are unchanged running (no rebuild).
+    pub keep_lambdas: bool,
 }
 
 pub fn stack_file(dir: &Path) -> PathBuf {
@@ -124,10 +130,33 @@ async fn configure_moto(moto: &str) -> Result<()> {
 
 /// Each function's `cargo lambda watch`, started with the AWS settings of the local stack
 /// and exactly the function's own variables.
-fn start_watches(opts: &Options, infra: &Infra, endpoint: &str, endpoints: &BTreeMap<String, String>) -> Result<BTreeMap<String, u32>> {
+/// What each function's `cargo lambda watch` is started with, by process name: its
+/// environment from the stack and its concurrency.
+fn watch_settings(opts: &Options, infra: &Infra) -> Result<BTreeMap<String, String>> {
+    let values: BTreeMap<String, String> = infra.lambda_env().into_iter().collect();
+    let mut settings = BTreeMap::new();
+    for step in &STEPS {
+        let mut line = format!("concurrency={}", opts.concurrency);
+        for var in step.vars {
+            let v = values.get(*var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
+            line.push_str(&format!(";{var}={v}"));
+        }
+        settings.insert(watch_key(step), line);
+    }
+    Ok(settings)
+}
+
+/// Starts `cargo lambda watch` for each step in `only` (every step when None).
+fn start_watches(
+    opts: &Options,
+    infra: &Infra,
+    endpoint: &str,
+    endpoints: &BTreeMap<String, String>,
+    only: Option<&[String]>,
+) -> Result<BTreeMap<String, u32>> {
     let values: BTreeMap<String, String> = infra.lambda_env().into_iter().collect();
     let mut pids = BTreeMap::new();
-    for step in &STEPS {
+    for step in STEPS.iter().filter(|s| only.is_none_or(|o| o.contains(&watch_key(s)))) {
         let port = port_of(endpoints, step)?;
         let mut cmd = Command::new("cargo");
         cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
@@ -165,7 +194,7 @@ fn port_of(endpoints: &BTreeMap<String, String>, step: &Step) -> Result<u16> {
 }
 
 async fn wait_watches(endpoints: &BTreeMap<String, String>, pids: &BTreeMap<String, u32>) -> Result<()> {
-    for step in &STEPS {
+    for step in STEPS.iter().filter(|s| pids.contains_key(&watch_key(s))) {
         let pid = pids.get(&watch_key(step)).copied().unwrap_or_default();
         wait_port(&watch_key(step), port_of(endpoints, step)?, Duration::from_secs(300), pid).await?;
     }
@@ -232,7 +261,7 @@ pub async fn up(opts: &Options) -> Result<Stack> {
         configure_moto(&moto).await?;
         let infra = bootstrap::bootstrap(&endpoint, &opts.root, &opts.pool).await?;
 
-        let watches = start_watches(opts, &infra, &endpoint, &lambdas)?;
+        let watches = start_watches(opts, &infra, &endpoint, &lambdas, None)?;
         pids.extend(watches.clone());
         wait_watches(&lambdas, &watches).await?;
         warm(&endpoint).await?;
@@ -250,6 +279,7 @@ pub async fn up(opts: &Options) -> Result<Stack> {
                 moto_endpoint: moto,
                 lambda_endpoints: lambdas,
                 pids,
+                watch_settings: watch_settings(opts, &infra)?,
                 infra,
             };
             save(&opts.dir, &stack)?;
@@ -295,11 +325,20 @@ pub async fn reset(opts: &Options) -> Result<Stack> {
     }
     configure_moto(&stack.moto_endpoint).await?;
     let infra = bootstrap::bootstrap(&stack.endpoint, &opts.root, &opts.pool).await?;
-    let old: BTreeMap<String, u32> = stack.pids.iter().filter(|(k, _)| k.starts_with("watch-")).map(|(k, v)| (k.clone(), *v)).collect();
+    // The functions to start again: all of them, or with --keep-lambdas those whose settings
+    // changed (or whose process is gone).
+    let settings = watch_settings(opts, &infra)?;
+    let restart: Vec<String> = settings
+        .iter()
+        .filter(|(k, v)| !opts.keep_lambdas || stack.watch_settings.get(*k) != Some(*v) || !stack.pids.get(*k).is_some_and(|p| alive(*p)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let old: BTreeMap<String, u32> = stack.pids.iter().filter(|(k, _)| restart.contains(k)).map(|(k, v)| (k.clone(), *v)).collect();
     stop(&old);
-    stack.pids.retain(|k, _| !k.starts_with("watch-"));
-    let watches = start_watches(opts, &infra, &stack.endpoint, &stack.lambda_endpoints)?;
+    stack.pids.retain(|k, _| !restart.contains(k));
+    let watches = start_watches(opts, &infra, &stack.endpoint, &stack.lambda_endpoints, Some(&restart))?;
     stack.pids.extend(watches.clone());
+    stack.watch_settings = settings;
     save(&opts.dir, &stack)?;
     wait_watches(&stack.lambda_endpoints, &watches).await?;
     warm(&stack.endpoint).await?;
