@@ -1,6 +1,6 @@
 """Checks the request schemas: every example in events/ validates against its schema (the
-onboarding request, the lifecycle requests), and requests berth rejects for a shape reason
-are rejected by the schema too."""
+onboarding request, the lifecycle requests, and each request event's detail in events/bus/),
+and requests berth rejects for a shape reason are rejected by the schema too."""
 import json
 import pathlib
 import sys
@@ -55,6 +55,30 @@ for what, patch in {
     if lifecycle_validator.is_valid({**base, **patch}):
         print(f"lifecycle schema accepts a bad request: {what}")
         failures += 1
+
+# The request events as EventBridge delivers them: each detail is its machine's request.
+detail_types = {
+    "Customer Onboarding Requested": validator,
+    "Customer Update Requested": validator,
+    "Customer Suspend Requested": lifecycle_validator,
+    "Customer Resume Requested": lifecycle_validator,
+    "Customer Offboarding Requested": lifecycle_validator,
+}
+seen = set()
+for path in sorted((root / "events/bus").glob("*.json")):
+    event = json.loads(path.read_text())
+    missing = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"} - event.keys()
+    if missing or event.get("detail-type") not in detail_types:
+        print(f"bus/{path.name}: not a request event (missing {sorted(missing)}, detail-type {event.get('detail-type')!r})")
+        failures += 1
+        continue
+    seen.add(event["detail-type"])
+    for e in detail_types[event["detail-type"]].iter_errors(event["detail"]):
+        print(f"bus/{path.name}: detail/{'/'.join(map(str, e.path))}: {e.message}")
+        failures += 1
+for t in sorted(set(detail_types) - seen):
+    print(f"events/bus has no example of {t!r}")
+    failures += 1
 
 if failures:
     sys.exit(1)

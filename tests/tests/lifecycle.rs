@@ -346,3 +346,45 @@ async fn a_product_added_gets_its_rule_before_the_catch_all_and_removed_frees_it
     let history = h.history(customer).await;
     assert_eq!(history.last().and_then(|e| e["outcome"].as_str()), Some("failed"), "{history:?}");
 }
+
+/// A request event as EventBridge delivers it (`events/bus/{file}.json`), for `customer`.
+fn bus_event(file: &str, customer: &str) -> Value {
+    let path = berth_tests::root().join(format!("events/bus/{file}.json"));
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("example event")).expect("JSON");
+    v["detail"]["customer_id"] = json!(customer);
+    v
+}
+
+#[tokio::test]
+async fn request_events_as_eventbridge_delivers_them_start_their_machines_once() {
+    let h = Harness::new().await;
+    let customer = "lc-bus";
+    let onboard = bus_event("onboarding-requested", customer);
+    let started = h.intake(&onboard).await;
+    assert_eq!(started["started"], json!(true), "{started}");
+    let arn = started["execution_arn"].as_str().expect("execution arn").to_string();
+    assert!(arn.contains(":execution:berth-onboard:"), "{arn}");
+    let done = h.follow(&arn).await;
+    assert_eq!(done.status, "SUCCEEDED", "{:?} {:?}", done.error, done.cause);
+
+    let suspend = bus_event("suspend-requested", customer);
+    let started = h.intake(&suspend).await;
+    let arn = started["execution_arn"].as_str().expect("execution arn").to_string();
+    assert!(arn.contains(":execution:berth-suspend:"), "{arn}");
+    // Delivered again, as EventBridge may: the same execution, nothing new.
+    let again = h.intake(&suspend).await;
+    assert_eq!((again["started"].as_bool(), again["execution_arn"].as_str()), (Some(false), Some(arn.as_str())), "{again}");
+    let done = h.follow(&arn).await;
+    assert_eq!(done.status, "SUCCEEDED", "{:?} {:?}", done.error, done.cause);
+    let inv = h.inventory(customer).await;
+    assert_eq!((state(&inv), inv.attr("suspend_reason")), ("SUSPENDED".into(), Some("unpaid".into())));
+
+    // An unknown detail-type is refused by the real Lambda, naming the field; nothing starts.
+    let mut unknown = bus_event("resume-requested", customer);
+    unknown["detail-type"] = json!("Customer Deleted");
+    let (err, out) = h.invoke("berth-intake", &unknown).await;
+    assert!(err, "{out}");
+    assert_eq!(out["errorType"], "Berth.InvalidRequest", "{out}");
+    assert!(out["errorMessage"].as_str().is_some_and(|m| m.contains("detail-type")), "{out}");
+    assert_eq!(state(&h.inventory(customer).await), "SUSPENDED");
+}

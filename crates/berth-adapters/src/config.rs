@@ -266,17 +266,39 @@ impl FromEnv for TeardownConfig {
     }
 }
 
-/// Intake: the registry, the state machine it starts, and the settings it validates with.
+/// Intake: the registry, the state machines it starts (the onboarding's, and each lifecycle
+/// machine's), and the settings it validates with.
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
     pub table: String,
     pub state_machine_arn: String,
+    pub update_state_machine_arn: String,
+    pub suspend_state_machine_arn: String,
+    pub resume_state_machine_arn: String,
+    pub offboard_state_machine_arn: String,
     pub settings: Settings,
 }
 
-const INTAKE_VARS: [&str; 8] = [
+impl IntakeConfig {
+    /// The state machine that runs a lifecycle operation.
+    pub fn lifecycle_state_machine(&self, op: berth_domain::lifecycle::Operation) -> &str {
+        use berth_domain::lifecycle::Operation;
+        match op {
+            Operation::Update => &self.update_state_machine_arn,
+            Operation::Suspend => &self.suspend_state_machine_arn,
+            Operation::Resume => &self.resume_state_machine_arn,
+            Operation::Offboard => &self.offboard_state_machine_arn,
+        }
+    }
+}
+
+const INTAKE_VARS: [&str; 12] = [
     "BERTH_TABLE",
     "BERTH_ONBOARD_STATE_MACHINE_ARN",
+    "BERTH_UPDATE_STATE_MACHINE_ARN",
+    "BERTH_SUSPEND_STATE_MACHINE_ARN",
+    "BERTH_RESUME_STATE_MACHINE_ARN",
+    "BERTH_OFFBOARD_STATE_MACHINE_ARN",
     SETTINGS_VARS[0],
     SETTINGS_VARS[1],
     SETTINGS_VARS[2],
@@ -291,6 +313,10 @@ impl FromEnv for IntakeConfig {
         Ok(IntakeConfig {
             table: env.var("BERTH_TABLE")?,
             state_machine_arn: env.var("BERTH_ONBOARD_STATE_MACHINE_ARN")?,
+            update_state_machine_arn: env.var("BERTH_UPDATE_STATE_MACHINE_ARN")?,
+            suspend_state_machine_arn: env.var("BERTH_SUSPEND_STATE_MACHINE_ARN")?,
+            resume_state_machine_arn: env.var("BERTH_RESUME_STATE_MACHINE_ARN")?,
+            offboard_state_machine_arn: env.var("BERTH_OFFBOARD_STATE_MACHINE_ARN")?,
             settings: Settings::read(env)?,
         })
     }

@@ -100,6 +100,10 @@ impl Infra {
             ("BERTH_TASK_ROLE_ARN", self.task_role_arn.clone()),
             ("BERTH_HOSTED_ZONE_ID", self.hosted_zone_id.clone()),
             ("BERTH_ONBOARD_STATE_MACHINE_ARN", self.state_machine("berth-onboard").to_string()),
+            ("BERTH_UPDATE_STATE_MACHINE_ARN", self.state_machine("berth-update").to_string()),
+            ("BERTH_SUSPEND_STATE_MACHINE_ARN", self.state_machine("berth-suspend").to_string()),
+            ("BERTH_RESUME_STATE_MACHINE_ARN", self.state_machine("berth-resume").to_string()),
+            ("BERTH_OFFBOARD_STATE_MACHINE_ARN", self.state_machine("berth-offboard").to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

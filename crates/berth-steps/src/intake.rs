@@ -1,55 +1,86 @@
-//! Intake: what the portal calls to onboard a customer. It validates the request (a bad
-//! one changes nothing), names the execution after the customer and the request's
-//! idempotency key, and starts it. The same request delivered again finds that execution
-//! and starts nothing; the same key with a different request is `Berth.Conflict`, and so is
-//! a new onboarding of a customer who is ACTIVE or being provisioned by another execution
-//! (changes go through updates).
+//! Intake: what the portal calls to change a customer. It takes an onboarding request as
+//! posted, or a request event for any machine as EventBridge delivers it (the envelope's
+//! `detail-type` names the machine, its `detail` is the request). It validates the request
+//! (a bad one starts nothing and names each field it breaks), names the execution after the
+//! customer and the request's idempotency key, and starts it on that machine. The same
+//! request delivered again finds that execution and starts nothing; the same key with a
+//! different request is `Berth.Conflict`, and so is a new onboarding of a customer who is
+//! ACTIVE or being provisioned by another execution (changes go through updates). A
+//! lifecycle request for a customer another execution holds starts, and its claim refuses it
+//! with `Berth.Conflict` naming the holder.
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use berth_adapters::config::IntakeConfig;
 use berth_adapters::ports::{Customers, Executions, Ports};
 use berth_adapters::ExecutionObserved;
+use berth_domain::lifecycle::{LifecycleRequest, Operation};
 use berth_domain::naming;
 use berth_domain::request::OnboardingRequest;
 use berth_domain::validate;
 use berth_domain::BerthError;
+use serde_json::Value;
 
 use crate::io::{IntakeInput, IntakeOutput};
 use crate::Context;
 
+/// The request events' `detail-type`s, and the lifecycle operation each asks for (None: an
+/// onboarding).
+pub const REQUEST_EVENTS: [(&str, Option<Operation>); 5] = [
+    ("Customer Onboarding Requested", None),
+    ("Customer Update Requested", Some(Operation::Update)),
+    ("Customer Suspend Requested", Some(Operation::Suspend)),
+    ("Customer Resume Requested", Some(Operation::Resume)),
+    ("Customer Offboarding Requested", Some(Operation::Offboard)),
+];
+
 pub async fn run<P: Ports>(cx: &Context<IntakeConfig, P>, input: IntakeInput) -> Result<IntakeOutput, BerthError> {
-    let IntakeInput(request) = input;
-    let (customers, executions) = (cx.ports.customers(), cx.ports.executions());
-    let (catalog, settings, state_machine_arn) = (&cx.catalog, &cx.config.settings, cx.config.state_machine_arn.as_str());
-    let parsed = OnboardingRequest::from_json(request.clone())?;
-    let name = naming::execution_name(&parsed.customer_id, &parsed.idempotency_key);
+    let IntakeInput(delivered) = input;
+    let (op, request) = unwrap(delivered)?;
+    // An update's request is the customer's whole desired spec, checked as an onboarding's.
+    let (customer_id, key, state_machine_arn) = match op {
+        None | Some(Operation::Update) => {
+            let parsed = OnboardingRequest::from_json(request.clone())?;
+            let machine = op.map_or(cx.config.state_machine_arn.as_str(), |op| cx.config.lifecycle_state_machine(op));
+            let arn = naming::execution_arn(machine, &naming::execution_name(&parsed.customer_id, &parsed.idempotency_key));
+            validate::validate(&parsed, &cx.catalog, &cx.config.settings, &arn).map_err(BerthError::InvalidRequest)?;
+            (parsed.customer_id, parsed.idempotency_key, machine)
+        }
+        Some(op) => {
+            let parsed = LifecycleRequest::parse(op, &request)?;
+            (parsed.customer_id, parsed.idempotency_key, cx.config.lifecycle_state_machine(op))
+        }
+    };
+    let name = naming::execution_name(&customer_id, &key);
     let arn = naming::execution_arn(state_machine_arn, &name);
-    validate::validate(&parsed, catalog, settings, &arn).map_err(BerthError::InvalidRequest)?;
     let out = |started: bool, status: String| IntakeOutput {
-        customer_id: parsed.customer_id.clone(),
+        customer_id: customer_id.clone(),
         execution_name: name.clone(),
         execution_arn: arn.clone(),
         started,
         status,
     };
 
+    let executions = cx.ports.executions();
     if let Some(existing) = executions.find(&arn).await? {
-        same_request(&existing, &request, &parsed)?;
-        tracing::info!(customer = %parsed.customer_id, execution = %arn, status = %existing.status, "delivered before: nothing started");
+        same_request(&existing, &request, &customer_id, &key)?;
+        tracing::info!(customer = %customer_id, execution = %arn, status = %existing.status, "delivered before: nothing started");
         return Ok(out(false, existing.status));
     }
-    if let Some(c) = customers.get(&parsed.customer_id).await? {
-        if c.execution_id != arn && !c.state.onboardable() {
-            return Err(BerthError::Conflict(format!(
-                "customer '{}' is already {} (execution {}): a new onboarding starts only from FAILED, ROLLBACK_FAILED or DELETED",
-                parsed.customer_id, c.state, c.execution_id
-            )));
+    if op.is_none() {
+        if let Some(c) = cx.ports.customers().get(&customer_id).await? {
+            if c.execution_id != arn && !c.state.onboardable() {
+                return Err(BerthError::Conflict(format!(
+                    "customer '{customer_id}' is already {} (execution {}): a new onboarding starts only from FAILED, ROLLBACK_FAILED or DELETED",
+                    c.state, c.execution_id
+                )));
+            }
         }
     }
     // Canonical JSON (keys sorted), so every delivery of one request has the same input.
     let input = serde_json::to_string(&request).map_err(|e| BerthError::Internal(format!("request not serializable: {e}")))?;
     let start = executions.start(state_machine_arn, &name, &input).await?;
     if start.started {
-        tracing::info!(customer = %parsed.customer_id, execution = %start.arn, "execution started");
+        tracing::info!(customer = %customer_id, execution = %start.arn, operation = op.map_or("onboard", Operation::name), "execution started");
         return Ok(out(true, "RUNNING".into()));
     }
     // Another delivery started it between our look and our start.
@@ -57,18 +88,36 @@ pub async fn run<P: Ports>(cx: &Context<IntakeConfig, P>, input: IntakeInput) ->
         .find(&arn)
         .await?
         .ok_or_else(|| BerthError::Transient(format!("execution {name} reported to exist but not found yet")))?;
-    same_request(&existing, &request, &parsed)?;
-    tracing::info!(customer = %parsed.customer_id, execution = %arn, status = %existing.status, "delivered concurrently: nothing started");
+    same_request(&existing, &request, &customer_id, &key)?;
+    tracing::info!(customer = %customer_id, execution = %arn, status = %existing.status, "delivered concurrently: nothing started");
     Ok(out(false, existing.status))
 }
 
-fn same_request(existing: &ExecutionObserved, request: &serde_json::Value, parsed: &OnboardingRequest) -> Result<(), BerthError> {
-    let theirs: Option<serde_json::Value> = existing.input.as_deref().and_then(|i| serde_json::from_str(i).ok());
+/// The operation a delivery asks for and its request: an EventBridge envelope's `detail`
+/// under its `detail-type`, or an onboarding request as posted.
+pub fn unwrap(delivered: Value) -> Result<(Option<Operation>, Value), BerthError> {
+    if delivered.get("detail-type").is_none() {
+        return Ok((None, delivered));
+    }
+    let event: EventBridgeEvent<Value> = serde_json::from_value(delivered)
+        .map_err(|e| BerthError::invalid("detail", format!("not an EventBridge event with a request as its detail: {e}")))?;
+    let op = REQUEST_EVENTS.iter().find(|(t, _)| *t == event.detail_type).map(|(_, op)| *op).ok_or_else(|| {
+        let known: Vec<&str> = REQUEST_EVENTS.iter().map(|(t, _)| *t).collect();
+        BerthError::invalid("detail-type", format!("must be one of {known:?}"))
+    })?;
+    if !event.detail.is_object() {
+        return Err(BerthError::invalid("detail", "must be the request, an object"));
+    }
+    Ok((op, event.detail))
+}
+
+fn same_request(existing: &ExecutionObserved, request: &Value, customer_id: &str, key: &str) -> Result<(), BerthError> {
+    let theirs: Option<Value> = existing.input.as_deref().and_then(|i| serde_json::from_str(i).ok());
     if theirs.as_ref() == Some(request) {
         return Ok(());
     }
     Err(BerthError::Conflict(format!(
-        "idempotency_key '{}' of customer '{}' was used by execution {} for a different request",
-        parsed.idempotency_key, parsed.customer_id, existing.arn
+        "idempotency_key '{key}' of customer '{customer_id}' was used by execution {} for a different request",
+        existing.arn
     )))
 }

@@ -60,14 +60,16 @@ impl StepInput for ValidateInput {
     }
 }
 
-/// The intake Lambda's input: the onboarding request as the portal posts it.
+/// The intake Lambda's input: the onboarding request as the portal posts it, or a request
+/// event for any machine as EventBridge delivers it (the request is its `detail`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct IntakeInput(pub serde_json::Value);
 
 impl StepInput for IntakeInput {
     fn customer(&self) -> &str {
-        self.0.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default()
+        let request = self.0.get("detail").filter(|_| self.0.get("detail-type").is_some()).unwrap_or(&self.0);
+        request.get("customer_id").and_then(serde_json::Value::as_str).unwrap_or_default()
     }
     fn execution(&self) -> &str {
         ""

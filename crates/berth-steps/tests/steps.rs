@@ -511,6 +511,58 @@ async fn intake_refuses_a_new_onboarding_of_an_active_or_provisioning_customer()
     assert!(intake::run(&cx(&m, intake_config()), IntakeInput(request("acme"))).await.unwrap().started);
 }
 
+/// The repository's example of a file under events/.
+fn event_file(path: &str) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("the repository").join("events").join(path);
+    serde_json::from_str(&std::fs::read_to_string(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()))).expect("JSON")
+}
+
+#[tokio::test]
+async fn intake_takes_each_request_event_as_eventbridge_delivers_it_and_starts_its_machine() {
+    let m = memory();
+    let cases = [
+        ("onboarding-requested", "onboard", "berth-onboard"),
+        ("update-requested", "update", "berth-update"),
+        ("suspend-requested", "suspend", "berth-suspend"),
+        ("resume-requested", "resume", "berth-resume"),
+        ("offboarding-requested", "offboard", "berth-offboard"),
+    ];
+    for (file, direct, machine) in cases {
+        let event = event_file(&format!("bus/{file}.json"));
+        // The envelope carries the same request as the direct example.
+        assert_eq!(event["detail"], event_file(&format!("{direct}.json")), "{file}");
+        let out = intake::run(&cx(&m, intake_config()), IntakeInput(event.clone())).await.unwrap();
+        assert!(out.started, "{file}: {out:?}");
+        let key = event["detail"]["idempotency_key"].as_str().unwrap();
+        assert_eq!(out.execution_arn, format!("arn:aws:states:us-east-1:123456789012:execution:{machine}:acme_{key}"));
+        let input = m.with(|w| w.executions[&out.execution_arn].input.clone()).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&input).unwrap(),
+            event["detail"],
+            "{file}: the execution's input is the request"
+        );
+        // Delivered again (EventBridge delivers at least once): nothing new.
+        let again = intake::run(&cx(&m, intake_config()), IntakeInput(event)).await.unwrap();
+        assert!(!again.started && again.execution_arn == out.execution_arn, "{file}: {again:?}");
+    }
+    m.with(|w| assert_eq!(w.executions.len(), 5));
+
+    // Refused, naming the field, nothing started: an unknown detail-type, a request its
+    // machine does not take, a detail that is not a request.
+    let mut unknown = event_file("bus/suspend-requested.json");
+    unknown["detail-type"] = json!("Customer Deleted");
+    let mut wrong = event_file("bus/resume-requested.json");
+    wrong["detail"]["reason"] = json!("unpaid");
+    let mut empty = event_file("bus/offboarding-requested.json");
+    empty["detail"] = json!("acme");
+    for (bad, field) in [(unknown, "detail-type"), (wrong, "reason"), (empty, "detail")] {
+        let e = intake::run(&cx(&m, intake_config()), IntakeInput(bad)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+        assert!(matches!(&e, BerthError::InvalidRequest(v) if v.fields() == [field]), "{field}: {e}");
+    }
+    m.with(|w| assert_eq!(w.executions.len(), 5));
+}
+
 /// A failed step's state as its Catch leaves it, rolled back: what is left of the customer
 /// afterwards, and the rollback's own report.
 async fn rolled_back(m: &Memory, mut state: State, error: &BerthError) -> (Vec<String>, berth_steps::RollbackOutput) {

@@ -69,7 +69,16 @@ pub fn scale_config() -> ScaleConfig {
 }
 
 pub fn intake_config() -> IntakeConfig {
-    IntakeConfig { table: "berth".into(), state_machine_arn: STATE_MACHINE.into(), settings: settings() }
+    let machine = |name: &str| STATE_MACHINE.replace("berth-onboard", name);
+    IntakeConfig {
+        table: "berth".into(),
+        state_machine_arn: STATE_MACHINE.into(),
+        update_state_machine_arn: machine("berth-update"),
+        suspend_state_machine_arn: machine("berth-suspend"),
+        resume_state_machine_arn: machine("berth-resume"),
+        offboard_state_machine_arn: machine("berth-offboard"),
+        settings: settings(),
+    }
 }
 
 pub fn request(customer: &str) -> Value {
