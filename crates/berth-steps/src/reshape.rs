@@ -67,9 +67,9 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
     let mut held = record.priorities.clone();
     held.sort_unstable();
     let mut release = Vec::new();
-    if input.remove.is_empty() && held.len() < plan.rules.len() {
+    let grow = input.remove.is_empty() && held.len() < plan.rules.len();
+    if grow {
         held = ports.placements().resize(&plan.customer_id, &plan.execution_id, &[], plan.rules.len(), keep_target_groups).await?;
-        held = clear_of_strangers(ports, plan, &listener, held).await?;
     } else if held.len() == plan.rules.len() {
         release = held.iter().zip(&plan.rules).filter(|(_, r)| input.remove.contains(&r.service)).map(|(p, _)| *p).collect();
     } else if held.len() != keep.len() {
@@ -81,12 +81,18 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
             keep.len()
         )));
     }
+    // The listener once (again only when numbers had to be set aside).
+    let (held, live, ours) = if grow {
+        clear_of_strangers(ports, plan, &listener, held).await?
+    } else {
+        let (live, ours) = our_rules(ports.rules(), plan, &listener).await?;
+        (held, live, ours)
+    };
     let kept: Vec<u32> = held.iter().filter(|p| !release.contains(p)).copied().collect();
     let targets: BTreeMap<&str, u32> = keep.iter().map(|r| r.service.as_str()).zip(kept.iter().copied()).collect();
 
-    let (live, ours) = our_rules(ports.rules(), plan, &listener).await?;
     out.moved = move_rules(ports.rules(), &live, &ours, &targets).await?;
-    if !release.is_empty() || record.target_groups_held != keep_target_groups {
+    if !grow && (!release.is_empty() || record.target_groups_held != keep_target_groups) {
         out.released = release.clone();
         ports.placements().resize(&plan.customer_id, &plan.execution_id, &release, keep.len(), keep_target_groups).await?;
     }
@@ -163,8 +169,9 @@ async fn move_rules<R: ListenerRules>(
 }
 
 /// Numbers just taken that a rule berth does not own holds on the live listener are set
-/// aside and replaced (as at allocation).
-async fn clear_of_strangers<P: Ports>(ports: &P, plan: &Plan, listener: &str, mut held: Vec<u32>) -> Result<Vec<u32>, BerthError> {
+/// aside and replaced (as at allocation). Returns the numbers, and the listener as last
+/// listed with the customer's rules on it.
+async fn clear_of_strangers<P: Ports>(ports: &P, plan: &Plan, listener: &str, mut held: Vec<u32>) -> Result<Listed, BerthError> {
     for _ in 0..3 {
         let (live, ours) = our_rules(ports.rules(), plan, listener).await?;
         let strangers: Vec<(u32, String)> = live
@@ -173,13 +180,17 @@ async fn clear_of_strangers<P: Ports>(ports: &P, plan: &Plan, listener: &str, mu
             .map(|r| (r.priority.unwrap_or_default(), r.arn.clone()))
             .collect();
         if strangers.is_empty() {
-            return Ok(held);
+            return Ok((held, live, ours));
         }
         tracing::warn!(customer = %plan.customer_id, listener, held = ?strangers, "priorities held by rules berth does not own");
         held = ports.placements().set_aside(&plan.customer_id, &plan.execution_id, &strangers).await?;
     }
-    Ok(held)
+    let (live, ours) = our_rules(ports.rules(), plan, listener).await?;
+    Ok((held, live, ours))
 }
+
+/// The customer's numbers, the listener's live rules and the customer's among them.
+type Listed = (Vec<u32>, Vec<RuleObserved>, BTreeMap<String, RuleObserved>);
 
 /// Removes the resources of the services in `remove` (found by their names and tags, and
 /// their rules by the service tag), in teardown order, and forgets them in the ledger. A
