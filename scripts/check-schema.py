@@ -1,6 +1,8 @@
-"""Checks the request schemas: every example in events/ validates against its schema (the
-onboarding request, the lifecycle requests, and each request event's detail in events/bus/),
-and requests berth rejects for a shape reason are rejected by the schema too."""
+"""Checks the event schemas (events/schemas/): every example in events/ validates against its
+schema (the onboarding request, the lifecycle requests, each request event's detail in
+events/bus/, each outcome event in events/outcomes/), and shapes berth rejects are rejected by
+the schema too. With `--emitted DIR`, also every event the end-to-end suites read from the
+portal's queue (DIR/*.jsonl)."""
 import json
 import pathlib
 import sys
@@ -8,7 +10,7 @@ import sys
 import jsonschema
 
 root = pathlib.Path(__file__).resolve().parent.parent
-schema = json.loads((root / "schemas/onboarding-request.schema.json").read_text())
+schema = json.loads((root / "events/schemas/onboarding-request.schema.json").read_text())
 jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
 
@@ -36,7 +38,7 @@ for what, patch in bad.items():
         print(f"schema accepts a bad request: {what}")
         failures += 1
 
-lifecycle = json.loads((root / "schemas/lifecycle-request.schema.json").read_text())
+lifecycle = json.loads((root / "events/schemas/lifecycle-request.schema.json").read_text())
 jsonschema.Draft202012Validator.check_schema(lifecycle)
 lifecycle_validator = jsonschema.Draft202012Validator(lifecycle)
 for name in ("suspend", "resume", "offboard"):
@@ -79,6 +81,49 @@ for path in sorted((root / "events/bus").glob("*.json")):
 for t in sorted(set(detail_types) - seen):
     print(f"events/bus has no example of {t!r}")
     failures += 1
+
+# berth's outcome events: an example of each detail-type in events/outcomes/.
+outcome_schema = json.loads((root / "events/schemas/outcome.schema.json").read_text())
+jsonschema.Draft202012Validator.check_schema(outcome_schema)
+outcome_validator = jsonschema.Draft202012Validator(outcome_schema)
+examples = sorted((root / "events/outcomes").glob("*.json"))
+seen = set()
+for path in examples:
+    event = json.loads(path.read_text())
+    for e in outcome_validator.iter_errors(event):
+        print(f"outcomes/{path.name}: {'/'.join(map(str, e.path))}: {e.message}")
+        failures += 1
+    seen.add(event.get("detail-type"))
+for t in outcome_schema["properties"]["detail-type"]["enum"]:
+    if t not in seen:
+        print(f"events/outcomes has no example of {t!r}")
+        failures += 1
+good = json.loads((root / "events/outcomes/onboarding-succeeded.json").read_text())
+for what, patch in {
+    "succeeded with a failed outcome": {"outcome": "failed"},
+    "another version": {"version": "2"},
+    "an unknown field": {"colour": "red"},
+    "another operation": {"operation": "update"},
+}.items():
+    if outcome_validator.is_valid({**good, "detail": {**good["detail"], **patch}}):
+        print(f"outcome schema accepts a bad event: {what}")
+        failures += 1
+
+# The events the end-to-end suites saw on the portal's queue (make test passes the folder).
+if "--emitted" in sys.argv:
+    folder = pathlib.Path(sys.argv[sys.argv.index("--emitted") + 1])
+    emitted = [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines() if line.strip()]
+    if not emitted:
+        print(f"no events in {folder}: the suites saw none")
+        failures += 1
+    kinds = {}
+    for event in emitted:
+        errors = list(outcome_validator.iter_errors(event))
+        for e in errors:
+            print(f"emitted {event.get('detail-type')} ({event.get('detail', {}).get('execution')}): {'/'.join(map(str, e.path))}: {e.message}")
+        failures += len(errors)
+        kinds[event.get("detail-type")] = kinds.get(event.get("detail-type"), 0) + 1
+    print(f"emitted: {len(emitted)} events checked: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 if failures:
     sys.exit(1)

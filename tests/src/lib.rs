@@ -3,11 +3,15 @@
 //! exists in the emulator afterwards, listed here per customer.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use berth_domain::catalog::Catalog;
+use berth_domain::events;
+use berth_domain::lifecycle::Operation;
 use berth_domain::naming;
 use berth_local::runner::{self, Report};
 use berth_local::stack::{self, Stack};
@@ -19,6 +23,9 @@ pub fn root() -> PathBuf {
 
 pub struct Harness {
     pub stack: Stack,
+    /// Where the stack's files are (the events the suites saw are written under it).
+    pub dir: PathBuf,
+    pub sqs: aws_sdk_sqs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
@@ -100,6 +107,8 @@ impl Harness {
         let stack = stack::load(&dir).unwrap_or_else(|e| panic!("these suites run against the local stack (make test): {e}"));
         let sdk = berth_local::observer_config(&stack.endpoint).await;
         Harness {
+            dir,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
             ecs: aws_sdk_ecs::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
@@ -124,15 +133,89 @@ impl Harness {
 
     /// Runs an onboarding to its end.
     pub async fn onboard(&self, request: &Value) -> Report {
-        runner::run(&self.stack, &self.stack.state_machine_arn, request, None, Duration::from_secs(300), |_| {})
-            .await
-            .expect("execution ran")
+        let report =
+            runner::run(&self.stack, &self.stack.state_machine_arn, request, None, Duration::from_secs(300)).await.expect("execution ran");
+        self.outcome(&report).await;
+        report
     }
 
     pub async fn onboard_named(&self, request: &Value, name: &str) -> Report {
-        runner::run(&self.stack, &self.stack.state_machine_arn, request, Some(name), Duration::from_secs(300), |_| {})
+        let report = runner::run(&self.stack, &self.stack.state_machine_arn, request, Some(name), Duration::from_secs(300))
             .await
-            .expect("execution ran")
+            .expect("execution ran");
+        self.outcome(&report).await;
+        report
+    }
+
+    /// Every event berth put on its bus that reached the portal's queue so far, in the
+    /// envelope EventBridge delivers (read from the queue once, kept for every test of the
+    /// suite, and written to `<stack dir>/emitted/` for the schema check after the suites).
+    pub async fn emitted(&self) -> Vec<Value> {
+        static SEEN: OnceLock<tokio::sync::Mutex<Vec<Value>>> = OnceLock::new();
+        let mut seen = SEEN.get_or_init(|| tokio::sync::Mutex::new(Vec::new())).lock().await;
+        let url = &self.stack.infra.portal_queue_url;
+        loop {
+            let out = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("the portal's queue");
+            let messages = out.messages();
+            if messages.is_empty() {
+                break;
+            }
+            let dir = self.dir.join("emitted");
+            std::fs::create_dir_all(&dir).expect("emitted events' folder");
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(format!("{}.jsonl", std::process::id())))
+                .expect("emitted events' file");
+            for m in messages {
+                let body = m.body().unwrap_or_default();
+                let event: Value =
+                    serde_json::from_str(body).unwrap_or_else(|e| panic!("the queue holds something that is not JSON ({e}): {body}"));
+                writeln!(file, "{event}").expect("emitted event written");
+                seen.push(event);
+                self.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("deleted");
+            }
+        }
+        seen.clone()
+    }
+
+    /// The events about one execution.
+    pub async fn events_of(&self, execution_arn: &str) -> Vec<Value> {
+        self.emitted().await.into_iter().filter(|e| e["detail"]["execution"] == execution_arn).collect()
+    }
+
+    /// The one outcome event of an execution of a customer machine, checked against how the
+    /// execution ended: its detail-type names the machine and the outcome, it comes from
+    /// berth's source, and it says whether the customer's record was written. Every
+    /// execution the harness runs or follows is checked (a rollout's are not: it has none).
+    pub async fn outcome(&self, report: &Report) -> Value {
+        // arn:aws:states:<region>:<account>:execution:<machine>:<name>
+        let machine = report.execution_arn.split(':').nth(6).unwrap_or_default();
+        let op = match machine.strip_prefix("berth-") {
+            Some("onboard") => None,
+            Some("rollout") => return Value::Null,
+            Some(other) => Some(Operation::ALL.into_iter().find(|o| o.name() == other).unwrap_or_else(|| panic!("no operation {other}"))),
+            None => panic!("not one of berth's machines: {}", report.execution_arn),
+        };
+        let events = self.events_of(&report.execution_arn).await;
+        assert_eq!(events.len(), 1, "{}: {} outcome events, not one: {events:#?}", report.execution_arn, events.len());
+        let e = events.into_iter().next().unwrap_or_default();
+        let succeeded = report.status == "SUCCEEDED";
+        assert_eq!(e["detail-type"], events::outcome(op, succeeded), "{}: {e}", report.execution_arn);
+        assert_eq!(e["source"], self.stack.infra.event_source.as_str());
+        assert_eq!(e["detail"]["version"], events::VERSION);
+        assert_eq!(e["detail"]["operation"], events::operation(op));
+        assert_eq!(e["detail"]["outcome"], if succeeded { "succeeded" } else { "failed" });
+        if !succeeded {
+            assert_eq!(e["detail"]["error"].as_str(), report.error.as_deref(), "{e}");
+        }
+        e
     }
 
     /// Runs an execution of one of berth's state machines (`berth-suspend`, ...) to its end,
@@ -140,7 +223,9 @@ impl Harness {
     pub async fn run(&self, machine: &str, input: &Value, name: &str) -> Report {
         let arn = self.stack.infra.state_machine(machine);
         assert!(!arn.is_empty(), "the local stack has no state machine {machine}");
-        runner::run(&self.stack, arn, input, Some(name), Duration::from_secs(300), |_| {}).await.expect("execution ran")
+        let report = runner::run(&self.stack, arn, input, Some(name), Duration::from_secs(300)).await.expect("execution ran");
+        self.outcome(&report).await;
+        report
     }
 
     /// A lifecycle request (`events/<operation>.json`'s shape) for `customer`.
@@ -405,7 +490,9 @@ impl Harness {
 
     /// Follows a running execution to its end.
     pub async fn follow(&self, execution_arn: &str) -> Report {
-        runner::follow(&self.stack, execution_arn, Duration::from_secs(300)).await.expect("execution followed")
+        let report = runner::follow(&self.stack, execution_arn, Duration::from_secs(300)).await.expect("execution followed");
+        self.outcome(&report).await;
+        report
     }
 
     /// A target group and a rule made by hand, outside berth, at `priority` on `listener_arn`

@@ -20,6 +20,13 @@ async fn onboarding_creates_every_resource_of_the_plan() {
     let outputs = report.output.clone().expect("outputs");
     let host = h.host(customer);
     assert_eq!(outputs["url"], json!(format!("https://{host}")));
+    // The portal hears of it once, with the URL and the same outputs.
+    let event = h.outcome(&report).await;
+    assert_eq!(event["detail-type"], "Customer Onboarding Succeeded");
+    assert_eq!(event["detail"]["customer_id"], customer);
+    assert_eq!(event["detail"]["state"], "ACTIVE");
+    assert_eq!(event["detail"]["url"], json!(format!("https://{host}")));
+    assert_eq!(event["detail"]["outputs"], outputs);
     let inv = h.inventory(customer).await;
 
     // Target groups: ports and health checks from the catalog, ip targets, berth's tags.
@@ -248,4 +255,15 @@ async fn services_that_never_stabilize_end_in_timeout_and_failed() {
     assert!(inv.records.is_empty(), "DNS must not be written for unhealthy services");
     // And the rollback left nothing: no resource, no priority, no host claim.
     assert_eq!(inv.leftovers(), Vec::<String>::new());
+    // One failure event: the timeout, what was undone, nothing left.
+    let event = h.outcome(&report).await;
+    let d = &event["detail"];
+    assert_eq!(
+        (d["error"].as_str(), d["state"].as_str(), d["recorded"].as_bool()),
+        (Some("Berth.Timeout"), Some("FAILED"), Some(true)),
+        "{event}"
+    );
+    let undone: Vec<&str> = d["rolled_back"].as_array().expect("rolled_back").iter().filter_map(|v| v.as_str()).collect();
+    assert!(undone.iter().any(|r| r.starts_with("service ")) && undone.iter().any(|r| r.starts_with("target_group ")), "{undone:?}");
+    assert_eq!(d["left"], json!([]));
 }

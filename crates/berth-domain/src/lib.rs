@@ -7,12 +7,14 @@
 //! - [`allocation`]: the listener-rule priority rules;
 //! - [`ledger`]: what berth created for a customer, and the order cleanup undoes it in;
 //! - [`lifecycle`]: suspend, resume and offboarding: their requests and their states;
+//! - [`events`]: the events berth puts on its bus and the request events it takes;
 //! - [`input`]: outside input's size, depth and shape, with errors that name the field;
 //! - [`error`]: the one error vocabulary shared by every step and the state machines.
 
 pub mod allocation;
 pub mod catalog;
 pub mod error;
+pub mod events;
 pub mod input;
 pub mod ledger;
 pub mod lifecycle;

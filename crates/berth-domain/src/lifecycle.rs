@@ -3,7 +3,7 @@
 //! time), and what each may start from, passes through and ends in is decided here.
 //! An update's request is the customer's whole desired spec, in the onboarding request's
 //! shape; the others' requests are small: the customer, the caller's idempotency key, and
-//! the operation's own options. `schemas/lifecycle-request.schema.json` describes them;
+//! the operation's own options. `events/schemas/lifecycle-request.schema.json` describes them;
 //! `events/suspend.json`, `events/resume.json` and `events/offboard.json` are examples.
 
 use serde::{Deserialize, Serialize};
@@ -190,7 +190,8 @@ mod tests {
     /// The committed JSON Schema describes exactly this type's fields.
     #[test]
     fn the_schema_has_the_same_fields() {
-        let schema: serde_json::Value = serde_json::from_str(include_str!("../../../schemas/lifecycle-request.schema.json")).unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/schemas/lifecycle-request.schema.json")).unwrap();
         let mut theirs: Vec<String> = schema["properties"].as_object().unwrap().keys().cloned().collect();
         theirs.sort();
         let full = LifecycleRequest {

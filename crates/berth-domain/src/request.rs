@@ -1,5 +1,5 @@
 //! The onboarding request: the state machine's input and what the portal sends.
-//! Its JSON Schema is `schemas/onboarding-request.schema.json`; `events/onboard.json` is an
+//! Its JSON Schema is `events/schemas/onboarding-request.schema.json`; `events/onboard.json` is an
 //! example. Secrets are references (ARNs), never values.
 
 use std::collections::BTreeMap;
@@ -81,7 +81,8 @@ mod tests {
     /// The committed JSON Schema describes exactly this type's fields.
     #[test]
     fn the_schema_has_the_same_fields() {
-        let schema: serde_json::Value = serde_json::from_str(include_str!("../../../schemas/onboarding-request.schema.json")).unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/schemas/onboarding-request.schema.json")).unwrap();
         let props = |v: &serde_json::Value| -> Vec<String> {
             let mut k: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
             k.sort();

@@ -1,7 +1,8 @@
 //! The shared infrastructure berth builds on, created in the emulator: VPC, subnets,
 //! security groups, an ALB with an HTTPS listener and its certificate, the ECS cluster, the
-//! hosted zone, the table, and the state machine from the same ASL file and substitutions
-//! the SAM template uses.
+//! hosted zone, the table, berth's event bus (with a rule that hands berth's outcome events
+//! to a queue, as a portal would take them), and the state machines from the same ASL files
+//! and substitutions the SAM template uses.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,8 +13,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use berth_adapters::aws::DynamoRegistry;
 use berth_adapters::ports::Pool;
+use berth_domain::events;
 use berth_domain::pool::{self, Alb, AlbState, Capacity};
-use berth_steps::pipeline::{machines, STEPS};
+use berth_steps::pipeline::{machines, EVENT_BUS_SUBSTITUTION, EVENT_SOURCE_SUBSTITUTION, STEPS};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{json, query, xml_value};
@@ -23,6 +25,10 @@ use crate::{Result, ACCOUNT, REGION};
 pub const DOMAIN: &str = "saas.example.com";
 pub const TABLE: &str = "berth-local";
 pub const CLUSTER: &str = "berth-shared";
+/// berth's bus (the template's RequestBus): request events in, outcome events out.
+pub const BUS: &str = "berth-bus";
+/// The queue a portal would read berth's events from, fed by a rule on the bus.
+pub const PORTAL_QUEUE: &str = "berth-portal";
 
 /// The local pool: how many ALBs and their quotas (small ones let tests fill it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +79,15 @@ pub struct Infra {
     pub name_prefix: String,
     /// State machine name to ARN.
     pub state_machines: BTreeMap<String, String>,
+    /// berth's event bus, and the source of the events berth puts there.
+    #[serde(default)]
+    pub bus: String,
+    #[serde(default)]
+    pub event_source: String,
+    /// The portal's queue: every event berth puts on the bus, in the envelope EventBridge
+    /// delivers.
+    #[serde(default)]
+    pub portal_queue_url: String,
 }
 
 impl Infra {
@@ -132,7 +147,10 @@ pub fn function_arn(name: &str) -> String {
 
 /// The `DefinitionSubstitutions` the local state machines get (on AWS, SAM fills them).
 pub fn substitutions() -> BTreeMap<String, String> {
-    STEPS.iter().map(|s| (s.substitution(), function_arn(&s.binary()))).collect()
+    let mut subs: BTreeMap<String, String> = STEPS.iter().map(|s| (s.substitution(), function_arn(&s.binary()))).collect();
+    subs.insert(EVENT_BUS_SUBSTITUTION.into(), BUS.into());
+    subs.insert(EVENT_SOURCE_SUBSTITUTION.into(), events::DEFAULT_SOURCE.into());
+    subs
 }
 
 /// Replaces every `${Key}`; a placeholder left over is an error.
@@ -269,6 +287,32 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
             .map_err(|e| format!("adding {} to the pool: {e}", a.name))?;
     }
 
+    // berth's bus, and the portal's queue behind a rule on berth's source, as a portal
+    // would subscribe.
+    let bridge = aws_sdk_eventbridge::Client::new(&sdk);
+    bridge.create_event_bus().name(BUS).send().await?;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let portal_queue_url = sqs.create_queue().queue_name(PORTAL_QUEUE).send().await?.queue_url().unwrap_or_default().to_string();
+    bridge
+        .put_rule()
+        .name("berth-outcomes-to-portal")
+        .event_bus_name(BUS)
+        .event_pattern(serde_json::json!({ "source": [events::DEFAULT_SOURCE] }).to_string())
+        .send()
+        .await?;
+    bridge
+        .put_targets()
+        .rule("berth-outcomes-to-portal")
+        .event_bus_name(BUS)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("portal-queue")
+                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{PORTAL_QUEUE}"))
+                .build()?,
+        )
+        .send()
+        .await?;
+
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let subs = substitutions();
     let mut state_machines = BTreeMap::new();
@@ -305,6 +349,9 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         image_registry: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"),
         name_prefix: berth_domain::naming::DEFAULT_NAME_PREFIX.to_string(),
         state_machines,
+        bus: BUS.to_string(),
+        event_source: events::DEFAULT_SOURCE.to_string(),
+        portal_queue_url,
     })
 }
 

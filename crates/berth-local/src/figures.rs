@@ -136,7 +136,7 @@ pub async fn pipeline(stack: &Stack, root: &Path, runs: u32, prefix: &str) -> Re
         let customer = format!("{prefix}-{i:02}");
         let input = onboarding_input(root, &customer)?;
         let name = naming::execution_name(&customer, &format!("bench-{customer}"));
-        let r = runner::run(stack, &stack.state_machine_arn, &input, Some(&name), Duration::from_secs(600), |_| {}).await?;
+        let r = runner::run(stack, &stack.state_machine_arn, &input, Some(&name), Duration::from_secs(600)).await?;
         if r.status != "SUCCEEDED" {
             return Err(format!("onboarding {customer} ended {}: {:?} {:?}", r.status, r.error, r.cause).into());
         }
@@ -608,7 +608,7 @@ pub async fn lifecycle(stack: &Stack, root: &Path, customers: &[String]) -> Resu
                 serde_json::json!({ "customer_id": c, "idempotency_key": format!("bench-{op}") })
             };
             let name = naming::execution_name(c, &format!("bench-{op}"));
-            let r = runner::run(stack, &arn, &input, Some(&name), Duration::from_secs(600), |_| {}).await?;
+            let r = runner::run(stack, &arn, &input, Some(&name), Duration::from_secs(600)).await?;
             if r.status != "SUCCEEDED" {
                 return Err(format!("{op} of {c} ended {}: {:?} {:?}", r.status, r.error, r.cause).into());
             }
@@ -706,7 +706,7 @@ pub async fn rollout(
         "max_concurrency": max_concurrency, "max_failures": 0
     });
     router::set_limits(&stack.endpoint, rate_limits).await?;
-    let report = runner::run(stack, &arn, &input, Some(&id), Duration::from_secs(3600), |_| {}).await;
+    let report = runner::run(stack, &arn, &input, Some(&id), Duration::from_secs(3600)).await;
     let throttled = router::limits(&stack.endpoint).await?.throttled;
     router::set_limits(&stack.endpoint, false).await?;
     Ok(RolloutFigure { customers: customers.len(), wave_size, max_concurrency, rate_limits, report: report?, throttled })

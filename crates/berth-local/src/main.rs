@@ -202,7 +202,8 @@ async fn follow(args: &StackArgs, machine: &str, input: &PathBuf, name: Option<&
         );
     }
     println!("{machine}: {} on {arn}", input.get("customer_id").and_then(|v| v.as_str()).unwrap_or("?"));
-    runner::run(&stack, &arn, &input, name, Duration::from_secs(600), |s| println!("  done  {:<14} {:>6} ms", s.state, s.ms)).await
+    runner::run_live(&stack, &arn, &input, name, Duration::from_secs(600), &mut |s| println!("  done  {:<14} {:>6} ms", s.state, s.ms))
+        .await
 }
 
 /// `name=url`.
@@ -355,7 +356,7 @@ async fn main() -> std::process::ExitCode {
                             let (s, root) = (&s, &root);
                             async move {
                                 let input = figures::onboarding_input(root, c)?;
-                                runner::run(s, &s.state_machine_arn, &input, None, Duration::from_secs(900), |_| {}).await
+                                runner::run(s, &s.state_machine_arn, &input, None, Duration::from_secs(900)).await
                             }
                         });
                         for r in futures_util::future::join_all(runs).await {

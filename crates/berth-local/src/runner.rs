@@ -61,15 +61,38 @@ pub fn is_entered(t: &HistoryEventType) -> bool {
     t.as_str().ends_with("StateEntered")
 }
 
-/// Starts an execution of `state_machine_arn` and waits for its end, calling `progress`
-/// with each state as it finishes.
+/// Starts an execution of `state_machine_arn` and waits for its end (polling its status;
+/// the history is read once, at the end).
 pub async fn run(
     stack: &Stack,
     state_machine_arn: &str,
     input: &serde_json::Value,
     name: Option<&str>,
     timeout: Duration,
-    progress: impl FnMut(&StepTiming),
+) -> Result<Report> {
+    start_and_follow(stack, state_machine_arn, input, name, timeout, None).await
+}
+
+/// As [`run`], calling `progress` with each state as it finishes (the history is read at
+/// each poll while it runs).
+pub async fn run_live(
+    stack: &Stack,
+    state_machine_arn: &str,
+    input: &serde_json::Value,
+    name: Option<&str>,
+    timeout: Duration,
+    progress: &mut (dyn FnMut(&StepTiming) + Send),
+) -> Result<Report> {
+    start_and_follow(stack, state_machine_arn, input, name, timeout, Some(progress)).await
+}
+
+async fn start_and_follow(
+    stack: &Stack,
+    state_machine_arn: &str,
+    input: &serde_json::Value,
+    name: Option<&str>,
+    timeout: Duration,
+    progress: Option<&mut (dyn FnMut(&StepTiming) + Send)>,
 ) -> Result<Report> {
     let sdk = crate::observer_config(&stack.endpoint).await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
@@ -93,7 +116,7 @@ pub async fn follow(stack: &Stack, execution_arn: &str, timeout: Duration) -> Re
     let sdk = crate::observer_config(&stack.endpoint).await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let before: Stats = router::stats(&stack.endpoint).await?;
-    follow_from(stack, &sfn, execution_arn.to_string(), before, Instant::now(), timeout, |_| {}).await
+    follow_from(stack, &sfn, execution_arn.to_string(), before, Instant::now(), timeout, None).await
 }
 
 async fn follow_from(
@@ -103,7 +126,7 @@ async fn follow_from(
     before: Stats,
     started: Instant,
     timeout: Duration,
-    mut progress: impl FnMut(&StepTiming),
+    mut progress: Option<&mut (dyn FnMut(&StepTiming) + Send)>,
 ) -> Result<Report> {
     let mut seen = 0usize;
     let mut entered_at: BTreeMap<String, i64> = BTreeMap::new();
@@ -111,6 +134,16 @@ async fn follow_from(
     let mut transitions = 0usize;
     loop {
         let d = sfn.describe_execution().execution_arn(&arn).send().await?;
+        // Without a live watcher the history is read once, at the end: many executions
+        // followed at once would otherwise read their whole histories several times a second.
+        let running = *d.status() == ExecutionStatus::Running;
+        if running && progress.is_none() {
+            if started.elapsed() > timeout {
+                return Err(format!("execution {arn} still running after {timeout:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            continue;
+        }
         let events = history(sfn, &arn).await?;
         for e in events.iter().skip(seen) {
             let t = e.timestamp().as_secs_f64();
@@ -122,7 +155,9 @@ async fn follow_from(
             } else if let Some(n) = exited_name(e) {
                 let ms = entered_at.get(&n).map_or(0, |s| ((t * 1000.0) as i64 - s).max(0) as u64);
                 let step = StepTiming { state: n, ms };
-                progress(&step);
+                if let Some(p) = progress.as_mut() {
+                    p(&step);
+                }
                 steps.push(step);
             }
         }

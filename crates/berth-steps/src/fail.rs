@@ -48,6 +48,10 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: FailInput) -> Re
         error: caught.error,
         cause,
         leftovers: failure.leftovers,
+        rolled_back: match input.rollback {
+            RollbackOutcome::Done(r) => r.removed,
+            RollbackOutcome::Failed(_) => Vec::new(),
+        },
     })
 }
 

@@ -283,6 +283,15 @@ pub struct SettleOutput {
     #[serde(default)]
     pub cause: Option<String>,
     pub leftovers: Vec<String>,
+    /// After a failure: what was put back or taken away (`service api: 2 tasks again`).
+    #[serde(default)]
+    pub rolled_back: Vec<String>,
+    /// The customer's URL, while it has one (not after an offboarding).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The customer's outputs as recorded now (none after an offboarding).
+    #[serde(default)]
+    pub outputs: Option<serde_json::Value>,
     /// What the execution did (its last step's result).
     pub detail: serde_json::Value,
 }
@@ -515,6 +524,9 @@ pub struct FailOutput {
     pub error: String,
     pub cause: String,
     pub leftovers: Vec<String>,
+    /// What the rollback removed, in order (`kind id`); empty when it stopped.
+    #[serde(default)]
+    pub rolled_back: Vec<String>,
 }
 
 /// The waves step's input: a rollout request and the execution that runs it.

@@ -12,6 +12,7 @@
 use berth_adapters::config::{
     ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, NoConfig, RegisterConfig, ScaleConfig, TableConfig, TeardownConfig,
 };
+use berth_domain::events;
 use berth_domain::lifecycle::Operation;
 use berth_domain::validate::Settings;
 use berth_domain::{BerthError, ErrorKind};
@@ -282,6 +283,85 @@ fn then(mut t: Map<String, Value>, extra: Value) -> Value {
     Value::Object(t)
 }
 
+/// The Step Functions integration that puts events on a bus.
+pub const PUT_EVENTS: &str = "arn:aws:states:::events:putEvents";
+/// The `DefinitionSubstitutions` keys of the bus berth's events go to and their `source`.
+pub const EVENT_BUS_SUBSTITUTION: &str = "EventBusName";
+pub const EVENT_SOURCE_SUBSTITUTION: &str = "EventSource";
+
+/// An outcome event's detail: what every one carries (the version, the operation, how it
+/// ended, the execution), then `fields`, paths into the state.
+fn detail(op: Option<Operation>, succeeded: bool, fields: Value) -> Value {
+    let mut d = json!({
+        "version": events::VERSION,
+        "operation": events::operation(op),
+        "outcome": if succeeded { "succeeded" } else { "failed" },
+        "execution.$": "$$.Execution.Id"
+    });
+    if let (Some(d), Value::Object(fields)) = (d.as_object_mut(), fields) {
+        d.extend(fields);
+    }
+    d
+}
+
+/// A state that puts the execution's outcome event on berth's bus, then goes on to `next`,
+/// or ends the execution (`next` None: its output is the state at `output`). The event is
+/// retried; when it cannot be put, the execution still ends as it would have (at `next`, or
+/// the Succeed state `Unannounced`), with the error kept at `$.unannounced`.
+fn announce(op: Option<Operation>, succeeded: bool, detail: Value, next: Option<&str>, output: &str) -> Value {
+    let mut state = json!({
+        "Type": "Task",
+        "Comment": format!("The outcome event ({}) on berth's bus.", events::outcome(op, succeeded)),
+        "Resource": PUT_EVENTS,
+        "Parameters": {
+            "Entries": [{
+                "EventBusName": format!("${{{EVENT_BUS_SUBSTITUTION}}}"),
+                "Source": format!("${{{EVENT_SOURCE_SUBSTITUTION}}}"),
+                "DetailType": events::outcome(op, succeeded),
+                "Detail": detail
+            }]
+        },
+        "ResultPath": null,
+        "Retry": [retrier(json!(["States.ALL"]), 1, 4, 10)],
+        "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.unannounced", "Next": next.unwrap_or("Unannounced") }]
+    });
+    match next {
+        Some(next) => state["Next"] = json!(next),
+        None => {
+            if output != "$" {
+                state["OutputPath"] = json!(output);
+            }
+            state["End"] = json!(true);
+        }
+    }
+    state
+}
+
+/// Where a succeeded execution ends when its event could not be put: as it would have, the
+/// error at `$.unannounced` in its history.
+fn unannounced(output: &str) -> (String, Value) {
+    let mut end = json!({ "Type": "Succeed", "Comment": "Succeeded; its outcome event could not be put on the bus (the error is at $.unannounced)." });
+    if output != "$" {
+        end["OutputPath"] = json!(output);
+    }
+    ("Unannounced".into(), end)
+}
+
+/// The outcome of an execution that ended before anything was recorded for it (a refused
+/// request or claim), or whose record could not be written: the error only (at `$.error`),
+/// the customer from the execution's input.
+fn announce_unrecorded(op: Option<Operation>, next: &str) -> (String, Value) {
+    let fields = json!({
+        "customer_id.$": "$$.Execution.Input.customer_id", "recorded": false, "error.$": "$.error.Error", "cause.$": "$.error.Cause"
+    });
+    ("AnnounceUnrecorded".into(), announce(op, false, detail(op, false, fields), Some(next), "$"))
+}
+
+/// Where an execution that is refused at its first steps goes: its outcome event, then its end.
+fn refused() -> Value {
+    json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "AnnounceUnrecorded" }])
+}
+
 /// Every state machine berth deploys.
 pub fn machines() -> Vec<Machine> {
     vec![onboard(), update(), suspend(), resume(), offboard(), rollout()]
@@ -298,7 +378,12 @@ pub fn onboard() -> Machine {
             then(
                 task(&VALIDATE, json!({ "request.$": "$", "execution_id.$": "$$.Execution.Id" })),
                 // The plan is the state from here on; the health checks start counting at 0.
-                json!({ "ResultSelector": { "plan.$": "$", "check": { "attempts": 0, "stable": false } }, "ResultPath": "$", "Next": REGISTER.state() }),
+                json!({
+                    "ResultSelector": { "plan.$": "$", "check": { "attempts": 0, "stable": false } },
+                    "ResultPath": "$",
+                    "Catch": refused(),
+                    "Next": REGISTER.state()
+                }),
             ),
         ),
         (REGISTER.state(), then(task(&REGISTER, plan.clone()), json!({ "Catch": caught, "Next": ALLOCATE.state() }))),
@@ -328,9 +413,20 @@ pub fn onboard() -> Machine {
             ACTIVATE.state(),
             then(
                 task(&ACTIVATE, json!({ "plan.$": "$.plan", "placement.$": "$.allocate", "resources.$": "$.resources", "dns.$": "$.dns" })),
-                json!({ "OutputPath": ACTIVATE.result_path(), "Catch": caught, "End": true }),
+                json!({ "OutputPath": ACTIVATE.result_path(), "Catch": caught, "Next": "Announce" }),
             ),
         ),
+        (
+            "Announce".into(),
+            announce(
+                None,
+                true,
+                detail(None, true, json!({ "customer_id.$": "$.customer_id", "state.$": "$.state", "url.$": "$.url", "outputs.$": "$" })),
+                None,
+                "$",
+            ),
+        ),
+        unannounced("$"),
         (
             ROLLBACK.state(),
             then(
@@ -343,9 +439,27 @@ pub fn onboard() -> Machine {
             FAIL.state(),
             then(
                 task(&FAIL, json!({ "plan.$": "$.plan", "error.$": "$.error", "rollback.$": "$.rollback" })),
-                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": FAIL.result_path(), "Next": "Failed" }], "Next": "Failed" }),
+                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.unrecorded", "Next": "AnnounceUnrecorded" }], "Next": "AnnounceFailure" }),
             ),
         ),
+        (
+            "AnnounceFailure".into(),
+            announce(
+                None,
+                false,
+                detail(
+                    None,
+                    false,
+                    json!({
+                        "customer_id.$": "$.fail.customer_id", "recorded.$": "$.fail.marked", "state.$": "$.fail.state",
+                        "error.$": "$.fail.error", "cause.$": "$.fail.cause", "rolled_back.$": "$.fail.rolled_back", "left.$": "$.fail.leftovers"
+                    }),
+                ),
+                Some("Failed"),
+                "$",
+            ),
+        ),
+        announce_unrecorded(None, "Failed"),
         (
             "Failed".into(),
             json!({ "Type": "Fail", "Comment": "Ends with the error that failed the step.", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause" }),
@@ -354,7 +468,7 @@ pub fn onboard() -> Machine {
     Machine {
         name: "berth-onboard",
         file: "statemachines/onboard.asl.json",
-        comment: "berth: onboard one customer onto the shared ECS cluster and a pool ALB. Input: an onboarding request (schemas/onboarding-request.schema.json), normally started by the intake Lambda as {customer_id}_{idempotency_key}. Output: the customer's outputs (URL, priorities, ARNs). After a permanent failure, Rollback undoes what the execution created, in reverse order, and Fail records FAILED (or ROLLBACK_FAILED with what is left). Generated from the step table (crates/berth-steps/src/pipeline.rs): do not edit.".into(),
+        comment: "berth: onboard one customer onto the shared ECS cluster and a pool ALB. Input: an onboarding request (events/schemas/onboarding-request.schema.json), normally started by the intake Lambda as {customer_id}_{idempotency_key}. Output: the customer's outputs (URL, priorities, ARNs). After a permanent failure, Rollback undoes what the execution created, in reverse order, and Fail records FAILED (or ROLLBACK_FAILED with what is left). Generated from the step table (crates/berth-steps/src/pipeline.rs): do not edit.".into(),
         states,
     }
 }
@@ -373,6 +487,7 @@ fn claim(op: Operation, next: &str) -> (String, Value) {
                     "check": { "attempts": 0, "stable": false }
                 },
                 "ResultPath": "$",
+                "Catch": refused(),
                 "Next": next
             }),
         ),
@@ -388,18 +503,26 @@ fn settled(op: Operation, done: &str) -> Vec<(String, Value)> {
         params["before.$"] = json!("$.before");
     }
     vec![
-        (
-            SETTLE.state(),
-            then(
-                task(&SETTLE, params),
-                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": SETTLE.result_path(), "Next": "NotRecorded" }], "Next": "Settled?" }),
-            ),
-        ),
+        (SETTLE.state(), then(task(&SETTLE, params), json!({ "Catch": refused(), "Next": "Settled?" }))),
         (
             "Settled?".into(),
-            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.settle.succeeded", "BooleanEquals": true, "Next": "Done" }], "Default": "Failed" }),
+            json!({ "Type": "Choice", "Choices": [{ "Variable": "$.settle.succeeded", "BooleanEquals": true, "Next": "Announce" }], "Default": "AnnounceFailure" }),
         ),
-        ("Done".into(), json!({ "Type": "Succeed", "OutputPath": SETTLE.result_path() })),
+        (
+            "Announce".into(),
+            announce(
+                Some(op),
+                true,
+                detail(
+                    Some(op),
+                    true,
+                    json!({ "customer_id.$": "$.settle.customer_id", "state.$": "$.settle.state", "url.$": "$.settle.url", "outputs.$": "$.settle.outputs" }),
+                ),
+                None,
+                &SETTLE.result_path(),
+            ),
+        ),
+        unannounced(&SETTLE.result_path()),
     ]
 }
 
@@ -418,16 +541,39 @@ fn settle_failure(op: Operation, undo: Option<&str>) -> Vec<(String, Value)> {
             "SettleFailure".into(),
             then(
                 task(&SETTLE, params),
-                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": SETTLE.result_path(), "Next": "NotRecorded" }], "Next": "Failed" }),
+                json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.unrecorded", "Next": "AnnounceUnrecorded" }], "Next": "AnnounceFailure" }),
+            ),
+        ),
+        (
+            "AnnounceFailure".into(),
+            announce(
+                Some(op),
+                false,
+                detail(
+                    Some(op),
+                    false,
+                    json!({
+                        "customer_id.$": "$.settle.customer_id", "recorded.$": "$.settle.recorded", "state.$": "$.settle.state",
+                        "error.$": "$.settle.error", "cause.$": "$.settle.cause", "rolled_back.$": "$.settle.rolled_back", "left.$": "$.settle.leftovers"
+                    }),
+                ),
+                Some("Failed"),
+                "$",
             ),
         ),
         (
             "Failed".into(),
             json!({ "Type": "Fail", "Comment": "The customer is not in the operation's end state: the error and why.", "ErrorPath": "$.settle.error", "CausePath": "$.settle.cause" }),
         ),
+        announce_unrecorded(Some(op), "NotRecorded"),
         (
             "NotRecorded".into(),
-            json!({ "Type": "Fail", "Comment": "Recording the end failed: the record still names this execution.", "ErrorPath": "$.settle.Error", "CausePath": "$.settle.Cause" }),
+            json!({
+                "Type": "Fail",
+                "Comment": "Refused before the customer was taken, or recording the end failed (the record still names this execution): the error that ended it.",
+                "ErrorPath": "$.error.Error",
+                "CausePath": "$.error.Cause"
+            }),
         ),
     ]
 }
@@ -468,7 +614,7 @@ fn lifecycle_machine(op: Operation, what: &str, input: &str, states: Vec<(String
         _ => ("a lifecycle request", "lifecycle-request"),
     };
     let comment = format!(
-        "{what} Input: {kind} (schemas/{schema}.schema.json, events/{op}.json){input}, started as \
+        "{what} Input: {kind} (events/schemas/{schema}.schema.json, events/{op}.json){input}, started as \
          {{customer_id}}_{{idempotency_key}}. One lifecycle execution per customer at a time (Berth.Conflict). Generated from the \
          step table (crates/berth-steps/src/pipeline.rs): do not edit."
     );
@@ -494,7 +640,7 @@ pub fn update() -> Machine {
             VALIDATE.state(),
             then(
                 task(&VALIDATE, json!({ "request.$": "$", "execution_id.$": "$$.Execution.Id" })),
-                json!({ "ResultSelector": { "plan.$": "$" }, "ResultPath": "$", "Next": CLAIM.state() }),
+                json!({ "ResultSelector": { "plan.$": "$" }, "ResultPath": "$", "Catch": refused(), "Next": CLAIM.state() }),
             ),
         ),
         (
@@ -504,6 +650,7 @@ pub fn update() -> Machine {
                 json!({
                     "ResultSelector": update_claimed(),
                     "ResultPath": "$",
+                    "Catch": refused(),
                     "Next": "Changed?"
                 }),
             ),
@@ -524,8 +671,12 @@ pub fn update() -> Machine {
             json!({
                 "Type": "Pass",
                 "Comment": "The desired spec is the current one: nothing was taken or written.",
-                "Parameters": { "customer_id.$": "$.plan.customer_id", "operation": op.name(), "state.$": "$.from", "succeeded": true, "changed": false },
-                "End": true
+                "Parameters": {
+                    "customer_id.$": "$.plan.customer_id", "operation": op.name(), "state.$": "$.from", "succeeded": true, "changed": false,
+                    "url.$": "States.Format('https://{}', $.plan.host)", "outputs": null
+                },
+                "ResultPath": SETTLE.result_path(),
+                "Next": "Announce"
             }),
         ),
         (

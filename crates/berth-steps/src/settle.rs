@@ -94,7 +94,18 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
             detail: detail.clone(),
         },
     };
-    let recorded = cx.ports.customers().settle(&plan.customer_id, &plan.execution_id, &settlement).await?.is_some();
+    // What putting things back did, service by service.
+    let rolled_back: Vec<String> = input
+        .error
+        .as_ref()
+        .and(input.undo.clone())
+        .and_then(|u| serde_json::from_value::<ScaleOutput>(u).ok())
+        .map(|u| u.services.iter().map(|s| format!("service {}: put back, {} tasks", s.ecs_service, s.to)).collect())
+        .unwrap_or_default();
+    let record = cx.ports.customers().settle(&plan.customer_id, &plan.execution_id, &settlement).await?;
+    let recorded = record.is_some();
+    let outputs = record.and_then(|r| r.outputs).filter(|_| state != CustomerState::Deleted);
+    let url = (state != CustomerState::Deleted).then(|| format!("https://{}", plan.host));
     if succeeded {
         tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, operation = %op, state = %state, recorded, "lifecycle execution done");
     } else {
@@ -109,6 +120,9 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
         error: error.as_ref().map(|e| e.0.clone()),
         cause: error.map(|e| e.1),
         leftovers,
+        rolled_back,
+        url,
+        outputs,
         detail,
     })
 }

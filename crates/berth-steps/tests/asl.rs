@@ -14,7 +14,8 @@ use berth_domain::ErrorKind;
 use serde_json::Value;
 
 use berth_adapters::config::Env;
-use berth_steps::pipeline::{self, Step, FAIL, GATE, LAMBDA_CRASH, LAMBDA_TRANSIENT, ROLLBACK, SETTLE, STEPS};
+use berth_domain::events;
+use berth_steps::pipeline::{self, Step, FAIL, GATE, LAMBDA_CRASH, LAMBDA_TRANSIENT, PUT_EVENTS, ROLLBACK, SETTLE, STEPS};
 
 const AWS_NAMES: &[&str] = &[
     "States.ALL",
@@ -92,7 +93,7 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
             }
         }
         for (name, s) in states {
-            if s["Type"] != "Task" {
+            if s["Type"] != "Task" || s["Resource"] == PUT_EVENTS {
                 continue;
             }
             let mut retried = Vec::new();
@@ -112,23 +113,30 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
                 catch().iter().any(|c| c["Next"] == next && c["ResultPath"] == path && c["ErrorEquals"][0] == "States.ALL")
             };
             match name.as_str() {
-                // A refused request ends the execution: nothing was changed yet.
-                _ if first => assert!(s.get("Catch").is_none(), "{file}: {name} is caught, but it changed nothing"),
+                // A rollout's request refused ends it: nothing was changed yet.
+                _ if first && file.ends_with("rollout.asl.json") => {
+                    assert!(s.get("Catch").is_none(), "{file}: {name} is caught, but it changed nothing")
+                }
+                // A customer's request refused: nothing was changed yet, and its outcome
+                // event says so.
+                _ if first => assert!(catches_to("AnnounceUnrecorded", "$.error"), "{file}: {name}"),
                 // The onboarding's failure path: the rollback, whatever happens to it, ends
                 // in Fail, which ends in the Fail state.
                 n if n == ROLLBACK.state() => {
                     assert!(catches_to(&FAIL.state(), &ROLLBACK.result_path()), "{file}: {name}");
                     assert_eq!(s["Next"], FAIL.state());
                 }
-                n if n == FAIL.state() => assert_eq!(s["Next"], "Failed"),
+                n if n == FAIL.state() => {
+                    assert_eq!(s["Next"], "AnnounceFailure");
+                    assert!(catches_to("AnnounceUnrecorded", "$.unrecorded"), "{file}: {name}");
+                }
                 // A rollout's gate decides from its input and changes nothing; every customer
                 // of the wave has settled before it runs.
                 n if n == GATE.state() => assert!(s.get("Catch").is_none()),
                 // The lifecycle machines' ends: recording the end, or its failure, ends the
                 // execution however it goes.
-                n if n == SETTLE.state() || n == "SettleFailure" => {
-                    assert!(catches_to("NotRecorded", &SETTLE.result_path()), "{file}: {name}");
-                }
+                n if n == SETTLE.state() => assert!(catches_to("AnnounceUnrecorded", "$.error"), "{file}: {name}"),
+                "SettleFailure" => assert!(catches_to("AnnounceUnrecorded", "$.unrecorded"), "{file}: {name}"),
                 // Putting an update or a suspend back ends in recording the failure, whatever
                 // happens; an update that added products takes them away first.
                 "PutBack" => {
@@ -157,14 +165,91 @@ fn every_task_retries_transient_errors_and_steps_after_validation_are_caught() {
     }
 }
 
+/// Where a state goes next, its Catch targets included.
+fn successors(s: &Value) -> Vec<String> {
+    let mut out: Vec<String> = ["Next", "Default"].iter().filter_map(|k| s[*k].as_str()).map(str::to_string).collect();
+    for list in ["Choices", "Catch"] {
+        out.extend(s[list].as_array().into_iter().flatten().filter_map(|c| c["Next"].as_str()).map(str::to_string));
+    }
+    out
+}
+
+/// Every way a customer machine can end passes exactly one outcome event: every path from
+/// the start to a Succeed, a Fail or an end (the health gate's loop walked once), and every
+/// Task that is not itself an event has a Catch (an uncaught failure would end it silently).
+/// Each event's detail-type is its machine's, and says how the path ends.
+#[test]
+fn every_end_of_a_customer_machine_is_announced_exactly_once() {
+    fn walk(states: &serde_json::Map<String, Value>, name: &str, seen: &mut Vec<String>, ends: &mut Vec<(Vec<String>, String)>) {
+        if seen.iter().any(|s| s == name) {
+            return;
+        }
+        seen.push(name.to_string());
+        let s = &states[name];
+        let next = successors(s);
+        if next.is_empty() || s["End"] == true {
+            ends.push((seen.clone(), name.to_string()));
+        }
+        for n in next {
+            walk(states, &n, seen, ends);
+        }
+        seen.pop();
+    }
+    let ops = [(None, "onboard")].into_iter().chain(berth_domain::lifecycle::Operation::ALL.map(|o| (Some(o), o.name())));
+    for (op, file) in ops {
+        let m = pipeline::machines().into_iter().find(|m| m.file.ends_with(&format!("/{file}.asl.json"))).unwrap();
+        let d = m.definition();
+        let states = d["States"].as_object().unwrap();
+        for (name, s) in states {
+            if s["Type"] == "Task" && s["Resource"] != PUT_EVENTS {
+                assert!(
+                    s["Catch"].as_array().is_some_and(|c| c.iter().any(|c| c["ErrorEquals"][0] == "States.ALL")),
+                    "{}: {name} can fail silently",
+                    m.file
+                );
+            }
+        }
+        let mut ends = Vec::new();
+        walk(states, d["StartAt"].as_str().unwrap(), &mut Vec::new(), &mut ends);
+        assert!(ends.len() >= 3, "{}: {ends:?}", m.file);
+        for (path, end) in ends {
+            let announced: Vec<&String> = path.iter().filter(|n| states[n.as_str()]["Resource"] == PUT_EVENTS).collect();
+            assert_eq!(announced.len(), 1, "{}: the path {path:?} puts {} events", m.file, announced.len());
+            let entry = &states[announced[0].as_str()]["Parameters"]["Entries"][0];
+            let succeeded = states[end.as_str()]["Type"] != "Fail";
+            assert_eq!(entry["DetailType"], events::outcome(op, succeeded), "{}: {path:?}", m.file);
+            assert_eq!(entry["Detail"]["version"], events::VERSION);
+            assert_eq!(entry["Detail"]["operation"], events::operation(op));
+            assert_eq!(entry["EventBusName"], "${EventBusName}");
+            assert_eq!(entry["Source"], "${EventSource}");
+        }
+    }
+}
+
 #[test]
 fn every_placeholder_is_a_sam_substitution() {
-    let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    for (file, m) in machines() {
-        let text = m.to_string();
+    let t = template();
+    for m in pipeline::machines() {
+        let text = m.render();
+        let resource = t["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .find(|r| r["Properties"]["DefinitionUri"].as_str() == Some(m.file))
+            .unwrap_or_else(|| panic!("no state machine in the template is defined by {}", m.file));
+        let substitutions = &resource["Properties"]["DefinitionSubstitutions"];
         for placeholder in text.split("${").skip(1) {
             let key = placeholder.split('}').next().unwrap();
-            assert!(template.contains(&format!("{key}: !GetAtt")), "{file}: ${{{key}}} is not in the template's DefinitionSubstitutions");
+            assert!(!substitutions[key].is_null(), "{}: ${{{key}}} is not in its DefinitionSubstitutions", m.file);
+        }
+        // The machines that put events may put them on berth's bus.
+        if text.contains(PUT_EVENTS) {
+            let policies = format!("{:?}", resource["Properties"]["Policies"]);
+            assert!(
+                policies.contains("EventBridgePutEventsPolicy") && policies.contains("RequestBus"),
+                "{}: may not put its events",
+                m.file
+            );
         }
     }
 }
@@ -192,7 +277,7 @@ fn every_task_runs_a_step_of_the_table_under_its_own_name() {
     for m in pipeline::machines() {
         let d = m.definition();
         for (name, s) in d["States"].as_object().unwrap() {
-            if s["Type"] == "Task" {
+            if s["Type"] == "Task" && s["Resource"] != PUT_EVENTS {
                 let step = m.tasks().into_iter().find(|(n, _)| n == name).map(|(_, st)| st);
                 let step = step.unwrap_or_else(|| panic!("{}: {name} runs no step of the table", m.file));
                 if name != &step.state() {
@@ -265,7 +350,9 @@ fn the_template_has_a_function_substitution_and_permission_for_every_task() {
         }
         let subs = props["DefinitionSubstitutions"].as_mapping().unwrap();
         let used: BTreeSet<&str> = m.tasks().iter().map(|(_, st)| st.name).collect();
-        assert_eq!(subs.len(), used.len(), "{}: a substitution no Task uses", m.file);
+        // The bus and the source of the outcome events, for a machine that puts them.
+        let events = if m.render().contains(PUT_EVENTS) { 2 } else { 0 };
+        assert_eq!(subs.len(), used.len() + events, "{}: a substitution no Task uses", m.file);
     }
 }
 

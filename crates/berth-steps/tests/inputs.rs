@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 
 /// Generated inputs per Lambda and kind in `make test`; `BERTH_INPUT_CASES` sets another
 /// budget for a deeper search.
-pub const CASES: u32 = 120;
+pub const CASES: u32 = 50;
 
 fn cases() -> u32 {
     std::env::var("BERTH_INPUT_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(CASES)

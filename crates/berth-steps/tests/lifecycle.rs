@@ -238,6 +238,10 @@ async fn a_suspend_that_fails_is_put_back_and_stays_active_with_the_failure_reco
     let out = settled(&m, Operation::Suspend, &c, None, Some(error.clone()), Some(json!(undo))).await;
     assert_eq!((out.succeeded, out.state), (false, CustomerState::Active), "{out:?}");
     assert_eq!(out.cause.as_deref(), Some("UpdateService refused"));
+    // Its outcome event says what was put back, and where the customer is.
+    assert_eq!(out.rolled_back.len(), 3, "{out:?}");
+    assert!(out.rolled_back.iter().all(|r| r.starts_with("service berth-acme-") && r.contains("put back")), "{:?}", out.rolled_back);
+    assert_eq!(out.url.as_deref(), Some("https://acme.saas.example.com"));
     let h = m.history("acme").await.unwrap();
     assert_eq!((h[0].outcome.as_str(), h[0].error.as_deref()), ("failed", Some("Berth.Internal")));
     // When putting back failed too: DEGRADED, with the services listed.
@@ -246,6 +250,7 @@ async fn a_suspend_that_fails_is_put_back_and_stays_active_with_the_failure_reco
     let out = settled(&m, Operation::Suspend, &c, None, Some(error), Some(undo_failed)).await;
     assert_eq!(out.state, CustomerState::Degraded);
     assert_eq!(out.leftovers.len(), 3, "{out:?}");
+    assert!(out.rolled_back.is_empty(), "nothing was put back: {out:?}");
     // From DEGRADED, an offboarding may start.
     take(&m, Operation::Offboard, request("acme", "o-1", json!({})), "exec-o").await.unwrap();
 }

@@ -362,6 +362,9 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     ended.rollback = Some(out);
     let f = fail::run(&cx(&m, table()), ended.fail_input()).await.unwrap();
     assert_eq!((f.marked, f.state), (true, CustomerState::Failed));
+    // What its outcome event lists as undone is what the rollback removed.
+    assert_eq!(Some(&f.rolled_back), ended.rollback.as_ref().map(|r| &r.removed));
+    assert!(!f.rolled_back.is_empty());
     // Its priorities are handed out again.
     let next = placed(&m, "globex", "exec-2").await;
     let reused: Vec<u32> = next.allocation.unwrap().priorities.iter().map(|p| p.priority).collect();
