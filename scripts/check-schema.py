@@ -86,15 +86,32 @@ for t in sorted(set(detail_types) - seen):
 outcome_schema = json.loads((root / "events/schemas/outcome.schema.json").read_text())
 jsonschema.Draft202012Validator.check_schema(outcome_schema)
 outcome_validator = jsonschema.Draft202012Validator(outcome_schema)
+rejected_schema = json.loads((root / "events/schemas/request-rejected.schema.json").read_text())
+jsonschema.Draft202012Validator.check_schema(rejected_schema)
+rejected_validator = jsonschema.Draft202012Validator(rejected_schema)
+
+
+progress_schema = json.loads((root / "events/schemas/progress.schema.json").read_text())
+jsonschema.Draft202012Validator.check_schema(progress_schema)
+progress_validator = jsonschema.Draft202012Validator(progress_schema)
+
+
+def emitted_validator(event):
+    """The schema of an event berth emits, by its detail-type."""
+    return {"Customer Request Rejected": rejected_validator, "Customer Progress": progress_validator}.get(
+        event.get("detail-type"), outcome_validator
+    )
+
+
 examples = sorted((root / "events/outcomes").glob("*.json"))
 seen = set()
 for path in examples:
     event = json.loads(path.read_text())
-    for e in outcome_validator.iter_errors(event):
+    for e in emitted_validator(event).iter_errors(event):
         print(f"outcomes/{path.name}: {'/'.join(map(str, e.path))}: {e.message}")
         failures += 1
     seen.add(event.get("detail-type"))
-for t in outcome_schema["properties"]["detail-type"]["enum"]:
+for t in outcome_schema["properties"]["detail-type"]["enum"] + ["Customer Request Rejected", "Customer Progress"]:
     if t not in seen:
         print(f"events/outcomes has no example of {t!r}")
         failures += 1
@@ -118,7 +135,7 @@ if "--emitted" in sys.argv:
         failures += 1
     kinds = {}
     for event in emitted:
-        errors = list(outcome_validator.iter_errors(event))
+        errors = list(emitted_validator(event).iter_errors(event))
         for e in errors:
             print(f"emitted {event.get('detail-type')} ({event.get('detail', {}).get('execution')}): {'/'.join(map(str, e.path))}: {e.message}")
         failures += len(errors)

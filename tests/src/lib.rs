@@ -167,20 +167,21 @@ impl Harness {
                 .append(true)
                 .open(dir.join(format!("{}.jsonl", std::process::id())))
                 .expect("emitted events' file");
-            for m in messages {
+            let mut done = Vec::new();
+            for (i, m) in messages.iter().enumerate() {
                 let body = m.body().unwrap_or_default();
                 let event: Value =
                     serde_json::from_str(body).unwrap_or_else(|e| panic!("the queue holds something that is not JSON ({e}): {body}"));
                 writeln!(file, "{event}").expect("emitted event written");
                 seen.push(event);
-                self.sqs
-                    .delete_message()
-                    .queue_url(url)
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
                     .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("deleted");
+                    .build()
+                    .expect("delete entry");
+                done.push(entry);
             }
+            self.sqs.delete_message_batch().queue_url(url).set_entries(Some(done)).send().await.expect("deleted");
         }
         seen.clone()
     }
@@ -188,6 +189,13 @@ impl Harness {
     /// The events about one execution.
     pub async fn events_of(&self, execution_arn: &str) -> Vec<Value> {
         self.emitted().await.into_iter().filter(|e| e["detail"]["execution"] == execution_arn).collect()
+    }
+
+    /// The progress events of an execution, in the order its steps ended.
+    pub async fn progress_of(&self, execution_arn: &str) -> Vec<Value> {
+        let mut p: Vec<Value> = self.events_of(execution_arn).await.into_iter().filter(|e| e["detail-type"] == events::PROGRESS).collect();
+        p.sort_by_key(|e| e["detail"]["elapsed_ms"].as_i64().unwrap_or_default());
+        p
     }
 
     /// The one outcome event of an execution of a customer machine, checked against how the
@@ -203,7 +211,8 @@ impl Harness {
             Some(other) => Some(Operation::ALL.into_iter().find(|o| o.name() == other).unwrap_or_else(|| panic!("no operation {other}"))),
             None => panic!("not one of berth's machines: {}", report.execution_arn),
         };
-        let events = self.events_of(&report.execution_arn).await;
+        let events: Vec<Value> =
+            self.events_of(&report.execution_arn).await.into_iter().filter(|e| e["detail-type"] != events::PROGRESS).collect();
         assert_eq!(events.len(), 1, "{}: {} outcome events, not one: {events:#?}", report.execution_arn, events.len());
         let e = events.into_iter().next().unwrap_or_default();
         let succeeded = report.status == "SUCCEEDED";

@@ -200,9 +200,11 @@ async fn an_update_rolls_out_new_revisions_and_keeps_the_old_ones_and_the_same_s
     let again = h.run("berth-update", &same, &format!("{customer}_release-1-5-0-again")).await;
     assert_eq!(again.status, "SUCCEEDED", "{:?} {:?}", again.error, again.cause);
     assert_eq!(again.output.as_ref().and_then(|o| o["changed"].as_bool()), Some(false), "{:?}", again.output);
+    // (Its steps' progress events are no change to the customer.)
     let writes: Vec<&String> = again
         .api_calls
         .keys()
+        .filter(|k| !k.starts_with("events:"))
         .filter(|k| !["GetItem", "Query", "Describe", "List"].iter().any(|r| k.split(':').nth(1).unwrap_or(k).starts_with(r)))
         .collect();
     assert!(writes.is_empty(), "an unchanged update wrote: {writes:?} (calls: {:?})", again.api_calls);
@@ -379,12 +381,41 @@ async fn request_events_as_eventbridge_delivers_them_start_their_machines_once()
     let inv = h.inventory(customer).await;
     assert_eq!((state(&inv), inv.attr("suspend_reason")), ("SUSPENDED".into(), Some("unpaid".into())));
 
-    // An unknown detail-type is refused by the real Lambda, naming the field; nothing starts.
+    // Request events the intake can never take: nothing starts, and each is answered with
+    // one rejection on the bus (which reaches the portal's queue) naming every field.
+    let executions = |h: &Harness| {
+        let sfn = h.sfn.clone();
+        let machines: Vec<String> = h.stack.infra.state_machines.values().cloned().collect();
+        async move {
+            let mut n = 0;
+            for m in machines {
+                n += sfn.list_executions().state_machine_arn(m).send().await.expect("executions").executions().len();
+            }
+            n
+        }
+    };
+    let before = executions(&h).await;
     let mut unknown = bus_event("resume-requested", customer);
     unknown["detail-type"] = json!("Customer Deleted");
-    let (err, out) = h.invoke("berth-intake", &unknown).await;
-    assert!(err, "{out}");
-    assert_eq!(out["errorType"], "Berth.InvalidRequest", "{out}");
-    assert!(out["errorMessage"].as_str().is_some_and(|m| m.contains("detail-type")), "{out}");
+    unknown["id"] = json!("e2e-unknown-detail-type");
+    let mut invalid = bus_event("onboarding-requested", "www");
+    invalid["detail"]["products"] = json!(["crm"]);
+    invalid["id"] = json!("e2e-invalid-onboarding");
+    for (event, fields) in [
+        (unknown, vec!["detail-type"]),
+        (invalid, vec!["customer_id", "products[0]", "services.api", "services.frontend", "services.worker"]),
+    ] {
+        let out = h.intake(&event).await;
+        assert_eq!((out["started"].as_bool(), out["status"].as_str()), (Some(false), Some("REJECTED")), "{out}");
+        let rejections: Vec<serde_json::Value> =
+            h.emitted().await.into_iter().filter(|e| e["detail"]["request_id"] == event["id"]).collect();
+        assert_eq!(rejections.len(), 1, "{rejections:?}");
+        let r = &rejections[0];
+        assert_eq!((r["detail-type"].as_str(), r["source"].as_str()), (Some("Customer Request Rejected"), Some("berth")), "{r}");
+        assert_eq!(r["detail"]["request_detail_type"], event["detail-type"]);
+        let named: Vec<&str> = r["detail"]["reasons"].as_array().expect("reasons").iter().filter_map(|x| x["field"].as_str()).collect();
+        assert_eq!(named, fields, "{r}");
+    }
+    assert_eq!(executions(&h).await, before, "nothing started");
     assert_eq!(state(&h.inventory(customer).await), "SUSPENDED");
 }

@@ -27,6 +27,13 @@ async fn onboarding_creates_every_resource_of_the_plan() {
     assert_eq!(event["detail"]["state"], "ACTIVE");
     assert_eq!(event["detail"]["url"], json!(format!("https://{host}")));
     assert_eq!(event["detail"]["outputs"], outputs);
+    // And step by step before that: each step after validate, succeeded, the time since the
+    // start growing.
+    let progress = h.progress_of(&report.execution_arn).await;
+    let steps: Vec<&str> = progress.iter().filter_map(|e| e["detail"]["step"].as_str()).collect();
+    assert_eq!(steps, ["register", "allocate", "resources", "check", "dns", "activate"], "{progress:#?}");
+    assert!(progress.iter().all(|e| e["detail"]["status"] == "succeeded" && e["detail"]["customer_id"] == customer), "{progress:#?}");
+    assert!(progress.iter().all(|e| e["detail"]["elapsed_ms"].as_i64().is_some_and(|ms| ms >= 0)), "{progress:#?}");
     let inv = h.inventory(customer).await;
 
     // Target groups: ports and health checks from the catalog, ip targets, berth's tags.

@@ -266,6 +266,29 @@ impl FromEnv for TeardownConfig {
     }
 }
 
+/// Where berth puts its events: its bus and their source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTarget {
+    pub bus: String,
+    pub source: String,
+}
+
+/// Every step function's progress events: to berth's bus when the deployment names one
+/// (`BERTH_EVENT_BUS_NAME`; none without it), from `BERTH_EVENT_SOURCE` (berth's default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressConfig(pub Option<EventTarget>);
+
+pub const PROGRESS_VARS: [&str; 2] = ["BERTH_EVENT_BUS_NAME", "BERTH_EVENT_SOURCE"];
+
+impl FromEnv for ProgressConfig {
+    const VARS: &'static [&'static str] = &PROGRESS_VARS;
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        let bus = env.var_or(PROGRESS_VARS[0], "");
+        let source = env.var_or(PROGRESS_VARS[1], berth_domain::events::DEFAULT_SOURCE);
+        Ok(ProgressConfig((!bus.is_empty()).then_some(EventTarget { bus, source })))
+    }
+}
+
 /// Intake: the registry, the state machines it starts (the onboarding's, and each lifecycle
 /// machine's), and the settings it validates with.
 #[derive(Debug, Clone)]
@@ -276,6 +299,9 @@ pub struct IntakeConfig {
     pub suspend_state_machine_arn: String,
     pub resume_state_machine_arn: String,
     pub offboard_state_machine_arn: String,
+    /// berth's bus, where a rejected request event is answered, and the source it puts.
+    pub bus: String,
+    pub event_source: String,
     pub settings: Settings,
 }
 
@@ -292,8 +318,10 @@ impl IntakeConfig {
     }
 }
 
-const INTAKE_VARS: [&str; 12] = [
+const INTAKE_VARS: [&str; 14] = [
     "BERTH_TABLE",
+    "BERTH_EVENT_BUS_NAME",
+    "BERTH_EVENT_SOURCE",
     "BERTH_ONBOARD_STATE_MACHINE_ARN",
     "BERTH_UPDATE_STATE_MACHINE_ARN",
     "BERTH_SUSPEND_STATE_MACHINE_ARN",
@@ -317,6 +345,8 @@ impl FromEnv for IntakeConfig {
             suspend_state_machine_arn: env.var("BERTH_SUSPEND_STATE_MACHINE_ARN")?,
             resume_state_machine_arn: env.var("BERTH_RESUME_STATE_MACHINE_ARN")?,
             offboard_state_machine_arn: env.var("BERTH_OFFBOARD_STATE_MACHINE_ARN")?,
+            bus: env.var("BERTH_EVENT_BUS_NAME")?,
+            event_source: env.var_or("BERTH_EVENT_SOURCE", berth_domain::events::DEFAULT_SOURCE),
             settings: Settings::read(env)?,
         })
     }

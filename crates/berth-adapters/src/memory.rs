@@ -32,6 +32,8 @@ pub struct World {
     /// Operations that fail, with the error kind they fail with.
     pub failing: BTreeMap<&'static str, berth_domain::ErrorKind>,
     pub executions: BTreeMap<String, ExecutionObserved>,
+    /// Events put on a bus, in order: (bus, source, detail-type, detail).
+    pub events: Vec<(String, String, String, serde_json::Value)>,
     pub log_groups: BTreeMap<String, (Option<i32>, BTreeMap<String, String>)>,
     pub target_groups: BTreeMap<String, TargetGroupObserved>,
     pub rules: BTreeMap<String, Vec<RuleObserved>>,
@@ -365,6 +367,17 @@ impl Executions for Memory {
     }
     async fn find(&self, execution_arn: &str) -> Result<Option<ExecutionObserved>> {
         Ok(self.with(|w| w.executions.get(execution_arn).cloned()))
+    }
+}
+
+impl Events for Memory {
+    async fn put(&self, bus: &str, source: &str, detail_type: &str, detail: &serde_json::Value) -> Result<()> {
+        self.with(|w| {
+            w.check("PutEvents")?;
+            w.wrote("PutEvents");
+            w.events.push((bus.to_string(), source.to_string(), detail_type.to_string(), detail.clone()));
+            Ok(())
+        })
     }
 }
 
@@ -937,6 +950,7 @@ impl crate::ports::Ports for Memory {
     type TaskDefinitions = Memory;
     type Services = Memory;
     type Dns = Memory;
+    type Events = Memory;
 
     fn customers(&self) -> &Memory {
         self
@@ -969,6 +983,9 @@ impl crate::ports::Ports for Memory {
         self
     }
     fn dns(&self) -> &Memory {
+        self
+    }
+    fn events(&self) -> &Memory {
         self
     }
 }

@@ -84,6 +84,13 @@ pub trait Executions: Send + Sync {
     fn find(&self, execution_arn: &str) -> impl Future<Output = Result<Option<ExecutionObserved>>> + Send;
 }
 
+/// berth's event bus: the events berth puts there for the portal.
+pub trait Events: Send + Sync {
+    /// Puts one event (its detail a JSON object) on `bus` from `source`; an entry the bus
+    /// refuses is an error.
+    fn put(&self, bus: &str, source: &str, detail_type: &str, detail: &serde_json::Value) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// Placement on the ALB pool and listener-rule priorities, atomically.
 pub trait Placements: Send + Sync {
     /// Places the customer on an ALB with room for `need` and gives it `need.rules`
@@ -213,6 +220,7 @@ pub trait Ports: Send + Sync {
     type TaskDefinitions: TaskDefinitions;
     type Services: Services;
     type Dns: Dns;
+    type Events: Events;
 
     fn customers(&self) -> &Self::Customers;
     fn ledger(&self) -> &Self::Ledger;
@@ -225,6 +233,7 @@ pub trait Ports: Send + Sync {
     fn task_definitions(&self) -> &Self::TaskDefinitions;
     fn services(&self) -> &Self::Services;
     fn dns(&self) -> &Self::Dns;
+    fn events(&self) -> &Self::Events;
 }
 
 impl<T: Ports> Ports for &T {
@@ -239,6 +248,7 @@ impl<T: Ports> Ports for &T {
     type TaskDefinitions = T::TaskDefinitions;
     type Services = T::Services;
     type Dns = T::Dns;
+    type Events = T::Events;
 
     fn customers(&self) -> &Self::Customers {
         (**self).customers()
@@ -272,5 +282,8 @@ impl<T: Ports> Ports for &T {
     }
     fn dns(&self) -> &Self::Dns {
         (**self).dns()
+    }
+    fn events(&self) -> &Self::Events {
+        (**self).events()
     }
 }

@@ -19,6 +19,10 @@ pub const DEFAULT_SOURCE: &str = "berth";
 /// reason, each naming its field.
 pub const REQUEST_REJECTED: &str = "Customer Request Rejected";
 
+/// A step of a customer's execution has ended: the step, how (succeeded, or failed and
+/// whether the machine retries it), its duration and the time since the execution started.
+pub const PROGRESS: &str = "Customer Progress";
+
 /// How an operation is named in its events: `Customer {noun} Requested`, `... Succeeded`,
 /// `... Failed` (None: an onboarding).
 pub const fn noun(op: Option<Operation>) -> &'static str {
@@ -62,6 +66,7 @@ mod tests {
     fn each_operation_has_its_own_request_and_outcome_names() {
         let mut names: Vec<String> = operations().flat_map(|op| [requested(op), outcome(op, true), outcome(op, false)]).collect();
         names.push(REQUEST_REJECTED.to_string());
+        names.push(PROGRESS.to_string());
         let n = names.len();
         names.sort();
         names.dedup();

@@ -119,6 +119,8 @@ impl Infra {
             ("BERTH_SUSPEND_STATE_MACHINE_ARN", self.state_machine("berth-suspend").to_string()),
             ("BERTH_RESUME_STATE_MACHINE_ARN", self.state_machine("berth-resume").to_string()),
             ("BERTH_OFFBOARD_STATE_MACHINE_ARN", self.state_machine("berth-offboard").to_string()),
+            ("BERTH_EVENT_BUS_NAME", self.bus.clone()),
+            ("BERTH_EVENT_SOURCE", self.event_source.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

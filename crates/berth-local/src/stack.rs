@@ -137,8 +137,8 @@ fn watch_settings(opts: &Options, infra: &Infra) -> Result<BTreeMap<String, Stri
     let mut settings = BTreeMap::new();
     for step in &STEPS {
         let mut line = format!("concurrency={}", opts.concurrency);
-        for var in step.vars {
-            let v = values.get(*var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
+        for var in step.env_vars() {
+            let v = values.get(var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
             line.push_str(&format!(";{var}={v}"));
         }
         settings.insert(watch_key(step), line);
@@ -172,8 +172,8 @@ fn start_watches(
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BERTH_")) {
             cmd.env_remove(k);
         }
-        for var in step.vars {
-            let v = values.get(*var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
+        for var in step.env_vars() {
+            let v = values.get(var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
             cmd.env(var, v);
         }
         pids.insert(watch_key(step), spawn(&watch_key(step), cmd, &opts.dir.join("logs"))?);
@@ -216,6 +216,17 @@ async fn warm(endpoint: &str) -> Result<()> {
     Ok(())
 }
 
+/// The Python that `moto_server` (on PATH, from the emulator's venv) runs with.
+fn moto_python() -> Result<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("moto_server"))
+        .find(|f| f.is_file())
+        .and_then(|f| f.parent().map(|d| d.join("python3")))
+        .filter(|p| p.exists())
+        .ok_or_else(|| "moto_server is not on PATH (make tools installs it)".into())
+}
+
 /// Starts moto, the router and the Lambdas, bootstraps the emulator, and records it all.
 pub async fn up(opts: &Options) -> Result<Stack> {
     std::fs::create_dir_all(opts.dir.join("logs"))?;
@@ -235,8 +246,10 @@ pub async fn up(opts: &Options) -> Result<Stack> {
     let mut pids = BTreeMap::new();
 
     let result = async {
-        let mut cmd = Command::new("moto_server");
-        cmd.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+        // moto_server's own Python (the emulator's venv), running berth's launcher of it.
+        let mut cmd = Command::new(moto_python()?);
+        cmd.arg(opts.root.join("crates/berth-local/python/moto_server.py"))
+            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .env("MOTO_PORT", router_port.to_string())
             .env("MOTO_ECS_SERVICE_RUNNING", "1")
             .env("AWS_ACCESS_KEY_ID", "moto")

@@ -7,18 +7,21 @@
 //! different request is `Berth.Conflict`, and so is a new onboarding of a customer who is
 //! ACTIVE or being provisioned by another execution (changes go through updates). A
 //! lifecycle request for a customer another execution holds starts, and its claim refuses it
-//! with `Berth.Conflict` naming the holder.
+//! with `Berth.Conflict` naming the holder. A request event the intake can never take (an
+//! invalid request, an unknown detail-type, a conflict) starts nothing and is answered with a
+//! `Customer Request Rejected` event on berth's bus listing every reason.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use berth_adapters::config::IntakeConfig;
-use berth_adapters::ports::{Customers, Executions, Ports};
+use berth_adapters::ports::{Customers, Events, Executions, Ports};
 use berth_adapters::ExecutionObserved;
+use berth_domain::events;
 use berth_domain::lifecycle::{LifecycleRequest, Operation};
 use berth_domain::naming;
 use berth_domain::request::OnboardingRequest;
 use berth_domain::validate;
-use berth_domain::BerthError;
-use serde_json::Value;
+use berth_domain::{BerthError, ErrorKind, Violation};
+use serde_json::{json, Value};
 
 use crate::io::{IntakeInput, IntakeOutput};
 use crate::Context;
@@ -35,6 +38,74 @@ pub const REQUEST_EVENTS: [(&str, Option<Operation>); 5] = [
 
 pub async fn run<P: Ports>(cx: &Context<IntakeConfig, P>, input: IntakeInput) -> Result<IntakeOutput, BerthError> {
     let IntakeInput(delivered) = input;
+    if delivered.get("detail-type").is_none() {
+        // A direct call: the caller gets the error.
+        return take(cx, delivered).await;
+    }
+    // A request event: one it can never take (an invalid request, a conflict) is answered
+    // with a rejection event on the bus, which the portal hears, and is not retried; a
+    // failure that may pass is an error, retried by EventBridge and then dead-lettered.
+    let rejected = Rejected::of(&delivered);
+    match take(cx, delivered).await {
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidRequest | ErrorKind::Conflict) => {
+            let detail = rejected.detail(&e);
+            cx.ports.events().put(&cx.config.bus, &cx.config.event_source, events::REQUEST_REJECTED, &detail).await?;
+            tracing::warn!(customer = %rejected.customer_id, event = %rejected.event_id, error_type = e.kind().name(), error = %e, "request event rejected");
+            Ok(IntakeOutput {
+                customer_id: rejected.customer_id,
+                execution_name: String::new(),
+                execution_arn: String::new(),
+                started: false,
+                status: "REJECTED".into(),
+            })
+        }
+        other => other,
+    }
+}
+
+/// What a rejection event says of the request event it answers: its id and detail-type,
+/// and the customer and key it names (when they are text; cut to a sane length).
+struct Rejected {
+    event_id: String,
+    detail_type: String,
+    customer_id: String,
+    idempotency_key: Option<String>,
+}
+
+impl Rejected {
+    fn of(delivered: &Value) -> Rejected {
+        let text = |v: Option<&Value>, max: usize| v.and_then(Value::as_str).map(|s| naming::truncate(s, max).to_string());
+        let detail = delivered.get("detail");
+        Rejected {
+            event_id: text(delivered.get("id"), 100).unwrap_or_default(),
+            detail_type: text(delivered.get("detail-type"), 100).unwrap_or_default(),
+            customer_id: text(detail.and_then(|d| d.get("customer_id")), 80).unwrap_or_default(),
+            idempotency_key: text(detail.and_then(|d| d.get("idempotency_key")), 80),
+        }
+    }
+
+    /// The rejection's detail: every reason, each naming its field.
+    fn detail(&self, e: &BerthError) -> Value {
+        let reasons: Vec<Violation> = match e {
+            BerthError::InvalidRequest(v) => v.0.clone(),
+            other => {
+                vec![Violation::new(if self.idempotency_key.is_some() { "idempotency_key" } else { "customer_id" }, other.to_string())]
+            }
+        };
+        json!({
+            "version": events::VERSION,
+            "request_id": self.event_id,
+            "request_detail_type": self.detail_type,
+            "customer_id": self.customer_id,
+            "idempotency_key": self.idempotency_key,
+            "error": e.kind().name(),
+            "reasons": reasons,
+        })
+    }
+}
+
+/// Validates a delivery and starts its execution once.
+async fn take<P: Ports>(cx: &Context<IntakeConfig, P>, delivered: Value) -> Result<IntakeOutput, BerthError> {
     let (op, request) = unwrap(delivered)?;
     // An update's request is the customer's whole desired spec, checked as an onboarding's.
     let (customer_id, key, state_machine_arn) = match op {

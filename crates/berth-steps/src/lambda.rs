@@ -12,9 +12,10 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use berth_adapters::aws::{sdk_config, Aws};
-use berth_adapters::config::FromEnv;
+use berth_adapters::config::{EventTarget, FromEnv, ProgressConfig};
+use berth_adapters::ports::{Events, Ports};
 use berth_domain::catalog::Catalog;
-use berth_domain::{input, naming};
+use berth_domain::{events, input, naming};
 use berth_domain::{BerthError, ErrorKind};
 use futures_util::FutureExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -57,11 +58,18 @@ pub struct Context<C, P> {
     pub config: C,
     pub ports: P,
     pub catalog: Catalog,
+    /// Where the step puts its progress events (none when the deployment names no bus).
+    pub progress: Option<EventTarget>,
 }
 
 impl<C, P> Context<C, P> {
     pub fn new(config: C, ports: P) -> Self {
-        Context { config, ports, catalog: Catalog::builtin() }
+        Context { config, ports, catalog: Catalog::builtin(), progress: None }
+    }
+
+    pub fn with_progress(mut self, progress: Option<EventTarget>) -> Self {
+        self.progress = progress;
+        self
     }
 }
 
@@ -78,9 +86,14 @@ where
 {
     berth_adapters::telemetry::init();
     let config = C::from_env()?;
+    let progress = ProgressConfig::from_env()?.0;
     let sdk = sdk_config(&function.binary()).await;
     let ports = Aws::new(&sdk, config.table());
-    run(function, Context::new(config, ports), step).await
+    let cx: &'static Context<C, Aws> = Box::leak(Box::new(Context::new(config, ports).with_progress(progress)));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: Event| async move { handle_reporting(function.name, cx, event, step).await },
+    ))
+    .await
 }
 
 /// [`serve`] for a step that calls no AWS API (validate): no SDK is loaded or linked.
@@ -117,11 +130,76 @@ where
     F: FnOnce(&'a Context<C, P>, I) -> Fut,
     Fut: Future<Output = Result<O, BerthError>>,
 {
-    let input: Result<I, BerthError> = input::parse_text(event.payload.get()).and_then(|v| parse(&v));
+    run_step(step, cx, event, f).await.0
+}
+
+/// [`handle`], then the step's progress event on berth's bus (when the deployment names
+/// one, and the input names its customer and execution): the step, how it ended, its
+/// duration and the time since the execution started. A progress event that cannot be put
+/// is logged and does not fail the step (the execution's outcome event is the one that
+/// must arrive).
+pub async fn handle_reporting<'a, C, P, I, O, F, Fut>(step: &'static str, cx: &'a Context<C, P>, event: Event, f: F) -> Result<O, StepError>
+where
+    P: Ports,
+    I: StepInput,
+    F: FnOnce(&'a Context<C, P>, I) -> Fut,
+    Fut: Future<Output = Result<O, BerthError>>,
+{
+    let began = std::time::Instant::now();
+    let (outcome, seen) = run_step(step, cx, event, f).await;
+    let (Some(target), Some(seen)) = (&cx.progress, seen.filter(|s| !s.customer.is_empty() && !s.execution.is_empty())) else {
+        return outcome;
+    };
+    let error = outcome.as_ref().err().map(|e| e.0.kind());
+    let elapsed_ms = seen.started_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| {
+        let since = chrono::Utc::now().signed_duration_since(t.with_timezone(&chrono::Utc));
+        since.num_milliseconds().max(0)
+    });
+    let detail = serde_json::json!({
+        "version": events::VERSION,
+        "customer_id": seen.customer,
+        "execution": seen.execution,
+        "step": step,
+        "status": if error.is_none() { "succeeded" } else { "failed" },
+        "error": error.map(|k| k.name()),
+        "retryable": error.is_some_and(|k| k.is_transient()),
+        "step_ms": began.elapsed().as_millis() as u64,
+        "elapsed_ms": elapsed_ms,
+    });
+    if let Err(e) = cx.ports.events().put(&target.bus, &target.source, events::PROGRESS, &detail).await {
+        tracing::warn!(step, customer = %seen.customer, execution = %seen.execution, error = %e, "progress event not put");
+    }
+    outcome
+}
+
+/// What a step's input said of itself: its customer and execution, and when the execution
+/// started (every Task's `started_at`).
+struct Seen {
+    customer: String,
+    execution: String,
+    started_at: Option<String>,
+}
+
+async fn run_step<'a, C, P, I, O, F, Fut>(
+    step: &'static str,
+    cx: &'a Context<C, P>,
+    event: Event,
+    f: F,
+) -> (Result<O, StepError>, Option<Seen>)
+where
+    I: StepInput,
+    F: FnOnce(&'a Context<C, P>, I) -> Fut,
+    Fut: Future<Output = Result<O, BerthError>>,
+{
+    let value = input::parse_text(event.payload.get());
+    let started_at =
+        value.as_ref().ok().and_then(|v| v.get("started_at")).and_then(Value::as_str).map(|t| naming::truncate(t, 40).to_string());
+    let input: Result<I, BerthError> = value.and_then(|v| parse(&v));
     let (customer, execution) = match &input {
         Ok(i) => (naming::truncate(i.customer(), 80).to_string(), naming::truncate(i.execution(), 120).to_string()),
         Err(_) => (String::new(), String::new()),
     };
+    let seen = input.is_ok().then(|| Seen { customer: customer.clone(), execution: execution.clone(), started_at });
     let span = tracing::info_span!("step", step, customer = %customer, execution = %execution, request_id = %event.context.request_id);
     let run = async move { f(cx, input?).await };
     let outcome = AssertUnwindSafe(run).catch_unwind().instrument(span.clone()).await.unwrap_or_else(|_| {
@@ -130,7 +208,7 @@ where
         Err(BerthError::Internal(format!("the {step} step panicked: this is a bug in berth")))
     });
     let _entered = span.enter();
-    match outcome {
+    let outcome = match outcome {
         Ok(r) => Ok(r),
         Err(e) => {
             let source = std::error::Error::source(&e).map(|s| format!("{s:?}"));
@@ -144,7 +222,8 @@ where
             }
             Err(StepError(e))
         }
-    }
+    };
+    (outcome, seen)
 }
 
 /// An event as the runtime would hand it to a berth Lambda, for invoking a handler in

@@ -61,6 +61,14 @@ impl Step {
     pub fn function_id(&self) -> String {
         format!("{}Function", self.state())
     }
+    /// Every deployment variable its function reads: its configuration's and
+    /// [`PROGRESS_VARS`].
+    pub fn env_vars(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self.vars.iter().chain(PROGRESS_VARS.iter()).copied().collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
     /// Where a machine keeps its result.
     pub fn result_path(&self) -> String {
         format!("$.{}", self.result_key())
@@ -265,11 +273,14 @@ impl Machine {
 }
 
 /// A Task that runs `step` with `parameters` and keeps its result at its result path.
-fn task(step: &Step, parameters: Value) -> Map<String, Value> {
+/// Every step's input also carries when its execution started (`started_at`), from which
+/// its progress event tells the time elapsed.
+fn task(step: &Step, mut parameters: Value) -> Map<String, Value> {
     let mut t = Map::new();
     t.insert("Type".into(), json!("Task"));
     t.insert("Comment".into(), json!(step.summary));
     t.insert("Resource".into(), json!(format!("${{{}}}", step.substitution())));
+    parameters[STARTED_AT] = json!(EXECUTION_START);
     t.insert("Parameters".into(), parameters);
     t.insert("ResultPath".into(), json!(step.result_path()));
     t.insert("Retry".into(), retry(step.retry));
@@ -282,6 +293,14 @@ fn then(mut t: Map<String, Value>, extra: Value) -> Value {
     }
     Value::Object(t)
 }
+
+/// The key of every step input that says when its execution started, and where it comes from.
+pub const STARTED_AT: &str = "started_at.$";
+pub const EXECUTION_START: &str = "$$.Execution.StartTime";
+
+/// The variables every step function reads besides its configuration: where it puts its
+/// progress events (the template's Globals).
+pub use berth_adapters::config::PROGRESS_VARS;
 
 /// The Step Functions integration that puts events on a bus.
 pub const PUT_EVENTS: &str = "arn:aws:states:::events:putEvents";
@@ -987,7 +1006,11 @@ pub fn parameters(template: &Value, state: &Value, execution_id: &str) -> Result
             for (k, v) in m {
                 match (k.strip_suffix(".$"), v.as_str()) {
                     (Some(key), Some(path)) => {
-                        let found = if path == "$$.Execution.Id" { Some(json!(execution_id)) } else { at(state, path) };
+                        let found = match path {
+                            "$$.Execution.Id" => Some(json!(execution_id)),
+                            EXECUTION_START => Some(json!(EXAMPLE_START)),
+                            _ => at(state, path),
+                        };
                         out.insert(key.to_string(), found.ok_or_else(|| format!("{path} is not in the state"))?);
                     }
                     _ => {
@@ -1000,6 +1023,9 @@ pub fn parameters(template: &Value, state: &Value, execution_id: &str) -> Result
         other => Ok(other.clone()),
     }
 }
+
+/// When the example executions started (`$$.Execution.StartTime` in [`parameters`]).
+pub const EXAMPLE_START: &str = "2026-11-23T18:00:00.000Z";
 
 /// The value at a reference path (`$`, `$.a.b`).
 pub fn at(state: &Value, path: &str) -> Option<Value> {

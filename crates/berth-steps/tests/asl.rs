@@ -371,11 +371,13 @@ fn every_function_in_the_template_is_a_step_of_the_table() {
 #[test]
 fn each_function_gets_exactly_the_variables_it_reads() {
     let t = template();
+    // Every function gets the Globals' variables (where progress events go) and its own.
+    let globals = t["Globals"]["Function"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
     for step in &STEPS {
         let vars = function(&t, step)["Properties"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
         let given: BTreeSet<String> =
-            vars.keys().filter_map(|k| k.as_str()).filter(|k| k.starts_with("BERTH_")).map(str::to_string).collect();
-        let declared: BTreeSet<String> = step.vars.iter().map(|v| v.to_string()).collect();
+            vars.keys().chain(globals.keys()).filter_map(|k| k.as_str()).filter(|k| k.starts_with("BERTH_")).map(str::to_string).collect();
+        let declared: BTreeSet<String> = step.env_vars().iter().map(|v| v.to_string()).collect();
         assert_eq!(given, declared, "{}: template.yaml's variables (left) and what its configuration reads (right)", step.function_id());
         // Read from what the template gives (with a value each): nothing missing, and
         // nothing read that is not declared.
@@ -383,6 +385,19 @@ fn each_function_gets_exactly_the_variables_it_reads() {
         env.insert("AWS_REGION".into(), "us-east-1".into());
         let env = Env::from_map(env);
         (step.read_config)(&env).unwrap_or_else(|e| panic!("{}: {e}", step.binary()));
+        <berth_adapters::config::ProgressConfig as berth_adapters::config::FromEnv>::read(&env).unwrap_or_else(|e| panic!("{e}"));
+        // A step of a customer's machine may put its progress events on the bus (validate,
+        // which loads no AWS client, puts none).
+        let customer_step =
+            pipeline::machines().iter().filter(|m| m.name != "berth-rollout").any(|m| m.tasks().iter().any(|(_, s)| s.name == step.name));
+        if customer_step && step.name != "validate" {
+            let policies = format!("{:?}", function(&t, step)["Properties"]["Policies"]);
+            assert!(
+                policies.contains("EventBridgePutEventsPolicy") && policies.contains("RequestBus"),
+                "{} may not put its progress events",
+                step.function_id()
+            );
+        }
         for asked in env.asked().into_iter().filter(|a| a.starts_with("BERTH_")) {
             assert!(declared.contains(&asked), "{} reads {asked} but does not declare it", step.binary());
         }

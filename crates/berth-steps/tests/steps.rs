@@ -550,19 +550,56 @@ async fn intake_takes_each_request_event_as_eventbridge_delivers_it_and_starts_i
     }
     m.with(|w| assert_eq!(w.executions.len(), 5));
 
-    // Refused, naming the field, nothing started: an unknown detail-type, a request its
-    // machine does not take, a detail that is not a request.
+    // Rejected, nothing started, not retried: an unknown detail-type, a request its machine
+    // does not take, a detail that is not a request, a request with two broken rules, a key
+    // reused for another request. Each is answered with one rejection event on the bus
+    // naming every field.
     let mut unknown = event_file("bus/suspend-requested.json");
     unknown["detail-type"] = json!("Customer Deleted");
     let mut wrong = event_file("bus/resume-requested.json");
     wrong["detail"]["reason"] = json!("unpaid");
     let mut empty = event_file("bus/offboarding-requested.json");
     empty["detail"] = json!("acme");
-    for (bad, field) in [(unknown, "detail-type"), (wrong, "reason"), (empty, "detail")] {
-        let e = intake::run(&cx(&m, intake_config()), IntakeInput(bad)).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
-        assert!(matches!(&e, BerthError::InvalidRequest(v) if v.fields() == [field]), "{field}: {e}");
+    let mut two = event_file("bus/onboarding-requested.json");
+    two["detail"]["customer_id"] = json!("www");
+    two["detail"]["products"] = json!(["crm"]);
+    let mut reused = event_file("bus/suspend-requested.json");
+    reused["detail"]["note"] = json!("another request under the same key");
+    let cases = [
+        (unknown, "Berth.InvalidRequest", vec!["detail-type"]),
+        (wrong, "Berth.InvalidRequest", vec!["reason"]),
+        (empty, "Berth.InvalidRequest", vec!["detail"]),
+        (two, "Berth.InvalidRequest", vec!["customer_id", "products[0]", "services.api", "services.frontend", "services.worker"]),
+        (reused, "Berth.Conflict", vec!["idempotency_key"]),
+    ];
+    for (bad, error, fields) in cases {
+        let before = m.with(|w| w.events.len());
+        let out = intake::run(&cx(&m, intake_config()), IntakeInput(bad.clone())).await.unwrap();
+        assert_eq!((out.started, out.status.as_str(), out.execution_arn.as_str()), (false, "REJECTED", ""), "{fields:?}: {out:?}");
+        let put: Vec<_> = m.with(|w| w.events[before..].to_vec());
+        assert_eq!(put.len(), 1, "{fields:?}: {put:?}");
+        let (bus, source, detail_type, detail) = &put[0];
+        assert_eq!((bus.as_str(), source.as_str(), detail_type.as_str()), ("berth-bus", "berth", "Customer Request Rejected"));
+        assert_eq!(detail["error"], error);
+        assert_eq!(detail["request_id"], bad["id"]);
+        assert_eq!(detail["request_detail_type"], bad["detail-type"]);
+        let named: Vec<&str> = detail["reasons"].as_array().unwrap().iter().map(|r| r["field"].as_str().unwrap()).collect();
+        assert_eq!(named, fields, "{detail}");
+        // Called directly, the same request is the caller's error.
+        if bad["detail"].is_object() && bad["detail-type"] == "Customer Onboarding Requested" {
+            let e = intake::run(&cx(&m, intake_config()), IntakeInput(bad["detail"].clone())).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+        }
     }
+    m.with(|w| assert_eq!(w.executions.len(), 5));
+
+    // A bus that cannot take the rejection: an error, so that EventBridge delivers the
+    // request event again (and dead-letters it in the end); nothing started either.
+    m.with(|w| w.failing.insert("PutEvents", ErrorKind::Transient));
+    let mut bad = event_file("bus/suspend-requested.json");
+    bad["detail-type"] = json!("Customer Deleted");
+    let e = intake::run(&cx(&m, intake_config()), IntakeInput(bad)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
     m.with(|w| assert_eq!(w.executions.len(), 5));
 }
 
@@ -748,4 +785,40 @@ async fn a_rule_for_our_host_at_our_priority_that_berth_did_not_tag_is_not_adopt
     let (left, out) = rolled_back(&m, state, &e).await;
     assert!(left.iter().all(|l| l.contains("by-hand")), "{out:?} {left:?}");
     m.with(|w| assert!(w.rules[LISTENER].contains(&hand_made), "its target was not changed"));
+}
+
+/// Each run of a step puts one progress event on the bus: the step, how it ended, the time
+/// since its execution started; a report the bus does not take does not fail the step.
+#[tokio::test]
+async fn each_step_reports_its_progress_and_a_lost_report_does_not_fail_it() {
+    let m = memory();
+    let target = berth_adapters::config::EventTarget { bus: "berth-bus".into(), source: "berth".into() };
+    let reporting = cx(&m, register_config()).with_progress(Some(target));
+    let payload = |customer: &str, execution: &str| {
+        let mut v = serde_json::to_value(planned(customer, execution).plan_input()).unwrap();
+        v["started_at"] = json!((chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339());
+        berth_steps::lambda::event(&v.to_string()).unwrap()
+    };
+    let out = berth_steps::lambda::handle_reporting("register", &reporting, payload("acme", "exec-1"), register::run).await;
+    assert!(out.is_ok());
+    // The same host for another customer: refused, and reported as failed, not retried.
+    let refused = berth_steps::lambda::handle_reporting("register", &reporting, payload("acme", "exec-2"), register::run).await;
+    assert!(refused.is_err());
+    let put = m.with(|w| w.events.clone());
+    assert_eq!(put.len(), 2, "{put:?}");
+    for ((bus, source, detail_type, d), (status, error)) in put.iter().zip([("succeeded", None), ("failed", Some("Berth.Conflict"))]) {
+        assert_eq!((bus.as_str(), source.as_str(), detail_type.as_str()), ("berth-bus", "berth", "Customer Progress"));
+        assert_eq!((d["step"].as_str(), d["status"].as_str(), d["error"].as_str()), (Some("register"), Some(status), error), "{d}");
+        assert_eq!((d["customer_id"].as_str(), d["retryable"].as_bool()), (Some("acme"), Some(false)));
+        assert!(d["elapsed_ms"].as_i64().is_some_and(|ms| ms >= 5_000), "{d}");
+    }
+    // The bus refuses: the step's answer is the same.
+    m.with(|w| w.failing.insert("PutEvents", ErrorKind::Transient));
+    let again = berth_steps::lambda::handle_reporting("register", &reporting, payload("acme", "exec-1"), register::run).await;
+    assert!(again.is_ok());
+    // Without a bus, no progress.
+    let quiet = cx(&m, register_config());
+    m.with(|w| w.failing.clear());
+    berth_steps::lambda::handle_reporting("register", &quiet, payload("acme", "exec-1"), register::run).await.map_err(|e| e.0).unwrap();
+    assert_eq!(m.with(|w| w.events.len()), 2);
 }

@@ -3,6 +3,7 @@
 pub mod dynamo;
 pub mod ecs;
 pub mod elb;
+pub mod events;
 pub mod logs;
 pub mod route53;
 pub mod sfn;
@@ -10,6 +11,7 @@ pub mod sfn;
 pub use dynamo::DynamoRegistry;
 pub use ecs::EcsApi;
 pub use elb::ElbApi;
+pub use events::EventsApi;
 pub use logs::LogsApi;
 pub use route53::Route53Api;
 pub use sfn::SfnApi;
@@ -35,6 +37,7 @@ pub struct Aws {
     pub logs: LogsApi,
     pub route53: Route53Api,
     pub sfn: SfnApi,
+    pub events: EventsApi,
 }
 
 impl Aws {
@@ -48,6 +51,7 @@ impl Aws {
             logs: LogsApi::new(aws_sdk_cloudwatchlogs::Client::new(sdk)),
             route53: Route53Api::new(aws_sdk_route53::Client::new(sdk)),
             sfn: SfnApi::new(aws_sdk_sfn::Client::new(sdk)),
+            events: EventsApi::new(aws_sdk_eventbridge::Client::new(sdk)),
         }
     }
 }
@@ -64,6 +68,7 @@ impl crate::ports::Ports for Aws {
     type TaskDefinitions = EcsApi;
     type Services = EcsApi;
     type Dns = Route53Api;
+    type Events = EventsApi;
 
     fn customers(&self) -> &DynamoRegistry {
         &self.registry
@@ -97,5 +102,8 @@ impl crate::ports::Ports for Aws {
     }
     fn dns(&self) -> &Route53Api {
         &self.route53
+    }
+    fn events(&self) -> &EventsApi {
+        &self.events
     }
 }

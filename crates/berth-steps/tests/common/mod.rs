@@ -77,6 +77,8 @@ pub fn intake_config() -> IntakeConfig {
         suspend_state_machine_arn: machine("berth-suspend"),
         resume_state_machine_arn: machine("berth-resume"),
         offboard_state_machine_arn: machine("berth-offboard"),
+        bus: "berth-bus".into(),
+        event_source: "berth".into(),
         settings: settings(),
     }
 }
