@@ -376,6 +376,17 @@ fn announce_unrecorded(op: Option<Operation>, next: &str) -> (String, Value) {
     ("AnnounceUnrecorded".into(), announce(op, false, detail(op, false, fields), Some(next), "$"))
 }
 
+/// The outcome of a failure the execution recorded: from the result at `at` of the step that
+/// recorded it (fail, or settle), whose `recorded` field says whether it could.
+fn announce_recorded_failure(op: Option<Operation>, at: String, recorded: &str) -> (String, Value) {
+    let path = |field: &str| json!(format!("{at}.{field}"));
+    let fields = json!({
+        "customer_id.$": path("customer_id"), "recorded.$": path(recorded), "state.$": path("state"), "error.$": path("error"),
+        "cause.$": path("cause"), "rolled_back.$": path("rolled_back"), "left.$": path("leftovers")
+    });
+    ("AnnounceFailure".into(), announce(op, false, detail(op, false, fields), Some("Failed"), "$"))
+}
+
 /// Where an execution that is refused at its first steps goes: its outcome event, then its end.
 fn refused() -> Value {
     json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "AnnounceUnrecorded" }])
@@ -461,23 +472,7 @@ pub fn onboard() -> Machine {
                 json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.unrecorded", "Next": "AnnounceUnrecorded" }], "Next": "AnnounceFailure" }),
             ),
         ),
-        (
-            "AnnounceFailure".into(),
-            announce(
-                None,
-                false,
-                detail(
-                    None,
-                    false,
-                    json!({
-                        "customer_id.$": "$.fail.customer_id", "recorded.$": "$.fail.marked", "state.$": "$.fail.state",
-                        "error.$": "$.fail.error", "cause.$": "$.fail.cause", "rolled_back.$": "$.fail.rolled_back", "left.$": "$.fail.leftovers"
-                    }),
-                ),
-                Some("Failed"),
-                "$",
-            ),
-        ),
+        announce_recorded_failure(None, FAIL.result_path(), "marked"),
         announce_unrecorded(None, "Failed"),
         (
             "Failed".into(),
@@ -563,23 +558,7 @@ fn settle_failure(op: Operation, undo: Option<&str>) -> Vec<(String, Value)> {
                 json!({ "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.unrecorded", "Next": "AnnounceUnrecorded" }], "Next": "AnnounceFailure" }),
             ),
         ),
-        (
-            "AnnounceFailure".into(),
-            announce(
-                Some(op),
-                false,
-                detail(
-                    Some(op),
-                    false,
-                    json!({
-                        "customer_id.$": "$.settle.customer_id", "recorded.$": "$.settle.recorded", "state.$": "$.settle.state",
-                        "error.$": "$.settle.error", "cause.$": "$.settle.cause", "rolled_back.$": "$.settle.rolled_back", "left.$": "$.settle.leftovers"
-                    }),
-                ),
-                Some("Failed"),
-                "$",
-            ),
-        ),
+        announce_recorded_failure(Some(op), SETTLE.result_path(), "recorded"),
         (
             "Failed".into(),
             json!({ "Type": "Fail", "Comment": "The customer is not in the operation's end state: the error and why.", "ErrorPath": "$.settle.error", "CausePath": "$.settle.cause" }),
