@@ -10,16 +10,28 @@ import sys
 import jsonschema
 
 root = pathlib.Path(__file__).resolve().parent.parent
-schema = json.loads((root / "events/schemas/onboarding-request.schema.json").read_text())
-jsonschema.Draft202012Validator.check_schema(schema)
-validator = jsonschema.Draft202012Validator(schema)
+
+
+def load_validator(name):
+    """The validator of events/schemas/<name>.schema.json, the schema itself checked first."""
+    schema = json.loads((root / f"events/schemas/{name}.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def report(label, validator, document):
+    """Prints each way `document` breaks its schema, as `label: path: message`; how many."""
+    errors = list(validator.iter_errors(document))
+    for e in errors:
+        print(f"{label}: {'/'.join(map(str, e.path))}: {e.message}")
+    return len(errors)
+
+
+validator = load_validator("onboarding-request")
 
 failures = 0
 for path in sorted((root / "events").glob("onboard*.json")) + [root / "events/update.json"]:
-    errors = list(validator.iter_errors(json.loads(path.read_text())))
-    for e in errors:
-        print(f"{path.name}: {'/'.join(map(str, e.path))}: {e.message}")
-    failures += len(errors)
+    failures += report(path.name, validator, json.loads(path.read_text()))
 
 base = json.loads((root / "events/onboard.json").read_text())
 bad = {
@@ -38,15 +50,10 @@ for what, patch in bad.items():
         print(f"schema accepts a bad request: {what}")
         failures += 1
 
-lifecycle = json.loads((root / "events/schemas/lifecycle-request.schema.json").read_text())
-jsonschema.Draft202012Validator.check_schema(lifecycle)
-lifecycle_validator = jsonschema.Draft202012Validator(lifecycle)
+lifecycle_validator = load_validator("lifecycle-request")
 for name in ("suspend", "resume", "offboard"):
     path = root / "events" / f"{name}.json"
-    errors = list(lifecycle_validator.iter_errors(json.loads(path.read_text())))
-    for e in errors:
-        print(f"{path.name}: {'/'.join(map(str, e.path))}: {e.message}")
-    failures += len(errors)
+    failures += report(path.name, lifecycle_validator, json.loads(path.read_text()))
 base = json.loads((root / "events/suspend.json").read_text())
 for what, patch in {
     "upper-case id": {"customer_id": "Acme"},
@@ -83,17 +90,12 @@ for t in sorted(set(detail_types) - seen):
     failures += 1
 
 # berth's outcome events: an example of each detail-type in events/outcomes/.
-outcome_schema = json.loads((root / "events/schemas/outcome.schema.json").read_text())
-jsonschema.Draft202012Validator.check_schema(outcome_schema)
-outcome_validator = jsonschema.Draft202012Validator(outcome_schema)
-rejected_schema = json.loads((root / "events/schemas/request-rejected.schema.json").read_text())
-jsonschema.Draft202012Validator.check_schema(rejected_schema)
-rejected_validator = jsonschema.Draft202012Validator(rejected_schema)
+outcome_validator = load_validator("outcome")
+outcome_schema = outcome_validator.schema
+rejected_validator = load_validator("request-rejected")
 
 
-progress_schema = json.loads((root / "events/schemas/progress.schema.json").read_text())
-jsonschema.Draft202012Validator.check_schema(progress_schema)
-progress_validator = jsonschema.Draft202012Validator(progress_schema)
+progress_validator = load_validator("progress")
 
 
 def emitted_validator(event):
@@ -107,9 +109,7 @@ examples = sorted((root / "events/outcomes").glob("*.json"))
 seen = set()
 for path in examples:
     event = json.loads(path.read_text())
-    for e in emitted_validator(event).iter_errors(event):
-        print(f"outcomes/{path.name}: {'/'.join(map(str, e.path))}: {e.message}")
-        failures += 1
+    failures += report(f"outcomes/{path.name}", emitted_validator(event), event)
     seen.add(event.get("detail-type"))
 for t in outcome_schema["properties"]["detail-type"]["enum"] + ["Customer Request Rejected", "Customer Progress"]:
     if t not in seen:
@@ -135,10 +135,8 @@ if "--emitted" in sys.argv:
         failures += 1
     kinds = {}
     for event in emitted:
-        errors = list(emitted_validator(event).iter_errors(event))
-        for e in errors:
-            print(f"emitted {event.get('detail-type')} ({event.get('detail', {}).get('execution')}): {'/'.join(map(str, e.path))}: {e.message}")
-        failures += len(errors)
+        label = f"emitted {event.get('detail-type')} ({event.get('detail', {}).get('execution')})"
+        failures += report(label, emitted_validator(event), event)
         kinds[event.get("detail-type")] = kinds.get(event.get("detail-type"), 0) + 1
     print(f"emitted: {len(emitted)} events checked: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 

@@ -156,6 +156,11 @@ pub struct HealthPolicy {
 }
 
 impl Plan {
+    /// The customer's URL: HTTPS at its host.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.host)
+    }
+
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|s| s.name == name)
     }

@@ -14,7 +14,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: ActivateInput) -
     let mut outputs = Outputs {
         customer_id: plan.customer_id.clone(),
         state: CustomerState::Active,
-        url: format!("https://{}", plan.host),
+        url: plan.url(),
         host: plan.host.clone(),
         alb: allocation.alb.clone(),
         listener_arn: allocation.listener_arn.clone(),

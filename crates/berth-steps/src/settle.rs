@@ -22,6 +22,8 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
     let plan = checked(&input.plan)?;
     let op = input.operation;
     let detail = input.done.clone().or_else(|| input.undo.clone()).unwrap_or(serde_json::Value::Null);
+    // After a failure: what putting the services back did (none when it failed too).
+    let put_back_by: Option<ScaleOutput> = input.error.as_ref().and(input.undo.clone()).and_then(|u| serde_json::from_value(u).ok());
     let (state, error, leftovers) = match &input.error {
         None => {
             // A teardown that removed all it could reports what it could not.
@@ -38,8 +40,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
             }
         }
         Some(caught) => {
-            let put_back = matches!(op, Operation::Suspend | Operation::Update)
-                && input.undo.clone().and_then(|u| serde_json::from_value::<ScaleOutput>(u).ok()).is_some();
+            let put_back = matches!(op, Operation::Suspend | Operation::Update) && put_back_by.is_some();
             let state = op.failed(put_back);
             let left = match (state, op) {
                 (CustomerState::Degraded, Operation::Offboard) => {
@@ -94,18 +95,13 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
             detail: detail.clone(),
         },
     };
-    // What putting things back did, service by service.
-    let rolled_back: Vec<String> = input
-        .error
-        .as_ref()
-        .and(input.undo.clone())
-        .and_then(|u| serde_json::from_value::<ScaleOutput>(u).ok())
+    let rolled_back: Vec<String> = put_back_by
         .map(|u| u.services.iter().map(|s| format!("service {}: put back, {} tasks", s.ecs_service, s.to)).collect())
         .unwrap_or_default();
     let record = cx.ports.customers().settle(&plan.customer_id, &plan.execution_id, &settlement).await?;
     let recorded = record.is_some();
     let outputs = record.and_then(|r| r.outputs).filter(|_| state != CustomerState::Deleted);
-    let url = (state != CustomerState::Deleted).then(|| format!("https://{}", plan.host));
+    let url = (state != CustomerState::Deleted).then(|| plan.url());
     if succeeded {
         tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, operation = %op, state = %state, recorded, "lifecycle execution done");
     } else {
