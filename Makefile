@@ -11,7 +11,7 @@ export AWS_REGION ?= us-east-1
 LOCAL := target/debug/berth-local
 TEST_STACK := .local/test
 
-.PHONY: help tools build demo local-up local-down invoke lint lint-rust lint-iac test test-unit test-integration bench package sam-build clean
+.PHONY: help tools build demo local-up local-down invoke lint lint-rust lint-iac test test-unit test-integration build-all bench package sam-build clean
 
 help:
 	@echo "make demo        provision the sample customer end to end on a local emulator"
@@ -27,6 +27,11 @@ tools:
 
 build: tools
 	cargo build --workspace --bins
+
+# make test builds everything once: the functions, the tools and every test target, with the
+# dev-dependencies' features (the SDK's test-util), so nothing is compiled twice.
+build-all: tools
+	cargo build --workspace --all-targets
 
 demo: build
 	$(LOCAL) demo --dir .local/demo
@@ -58,13 +63,12 @@ lint-iac: tools
 	for f in statemachines/*.asl.json; do node_modules/.bin/asl-validator --json-path "$$f"; done
 	python3 scripts/check-schema.py
 
-test-unit:
+test-unit: build-all
 	cargo test --workspace --exclude berth-tests
 
 # Integration and end-to-end suites against the emulator: one local stack, reset between suites
 # (the small ones, a+b+c, share a reset: each asserts only on what it made).
-test-integration: build
-	cargo test -p berth-tests --no-run
+test-integration: build-all
 	@$(LOCAL) down --dir $(TEST_STACK) >/dev/null
 	@rm -rf $(TEST_STACK)/emitted
 	$(LOCAL) up --dir $(TEST_STACK) --concurrency 4 >/dev/null

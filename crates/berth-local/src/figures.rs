@@ -795,7 +795,7 @@ impl Figures {
         let p = &self.provenance;
         o.push_str("# berth benchmarks\n\n");
         o.push_str("Written by `make bench`; every figure below comes from one run. The local stack is moto (AWS emulated), the\n");
-        o.push_str("invocation router and `cargo lambda watch` (debug builds of the Lambdas), on this machine.\n\n");
+        o.push_str("invocation router and debug builds of the Lambdas behind `cargo lambda watch`, on this machine.\n\n");
         o.push_str(&format!("- date: {}\n- commit: {}\n- machine: {}\n- emulator: {}\n\n", p.date, p.commit, p.machine, p.emulator));
 
         o.push_str("## Targets\n\n| target | measured | |\n|---|---|---|\n");
@@ -924,7 +924,7 @@ impl Figures {
 
         o.push_str("\n## Lambdas: zipped arm64 size and handler latency\n\n");
         o.push_str("Sizes from `make package` (`cargo lambda build --release --arm64 --output-format zip`). Latency through a local\n");
-        o.push_str("invoke at the local endpoint (debug builds under `cargo lambda watch`): validate with `events/validate.json`, each\n");
+        o.push_str("invoke at the local endpoint (debug builds behind `cargo lambda watch`): validate with `events/validate.json`, each\n");
         o.push_str("later step with the state the steps before it produced, intake with `events/onboard.json`. The first invocation\n");
         o.push_str("does the work; the same input again finds nothing left to do (5 times). In the pipeline: the same functions as\n");
         o.push_str("the state machine invoked them in the sequential runs, median.\n\n");

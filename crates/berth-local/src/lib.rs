@@ -1,10 +1,11 @@
 //! berth's local loop against the moto emulator: no AWS account, no Docker.
 //!
 //! - [`router`]: sits on moto's `MOTO_PORT`; sends Lambda invocations to `cargo lambda
-//!   watch` (turning its HTTP 500 into `X-Amz-Function-Error: Unhandled`, as Lambda does)
+//!   watch`, the runtime API the functions poll (turning its HTTP 500 into `X-Amz-Function-Error: Unhandled`, as Lambda does)
 //!   and everything else to moto; counts API calls per caller, service and operation.
 //! - [`bootstrap`]: the shared infrastructure and the state machine, in the emulator.
-//! - [`stack`]: starts and stops moto, the router and `cargo lambda watch`, by PID.
+//! - [`stack`]: starts and stops moto, the router, `cargo lambda watch` and the functions'
+//!   instances, by PID.
 //! - [`runner`]: starts an execution and follows it step by step.
 
 pub mod bench;

@@ -40,9 +40,8 @@ struct StackArgs {
     /// API, answered with each service's throttling error).
     #[arg(long)]
     aws_rate_limits: bool,
-    /// On reset, keep each function's running `cargo lambda watch` whose environment is
-    /// unchanged (its binary is not rebuilt: for runs of the code as built, such as the
-    /// suites of `make test`).
+    /// On reset, keep running each function whose variables, instance count and binary are
+    /// unchanged (the suites of `make test` reset this way).
     #[arg(long)]
     keep_lambdas: bool,
 }
@@ -72,11 +71,11 @@ enum Cmd {
         listen: SocketAddr,
         #[arg(long)]
         moto: String,
-        /// A function and its `cargo lambda watch` (`berth-check=http://127.0.0.1:9001`),
+        /// A function and the Lambda invoke API serving it (`berth-check=http://127.0.0.1:9001`),
         /// once per function.
         #[arg(long = "lambda", value_parser = function_endpoint)]
         lambdas: Vec<(String, String)>,
-        /// Invocations of one function in flight at once (the watch's instances); more wait
+        /// Invocations of one function in flight at once (its instances); more wait
         /// their turn. 0: no limit.
         #[arg(long, default_value_t = 0)]
         lambda_concurrency: usize,
@@ -298,7 +297,7 @@ async fn main() -> std::process::ExitCode {
             }
             Cmd::Down(args) => {
                 let stopped = stack::down(&args.dir)?;
-                println!("stopped: {}", if stopped.is_empty() { "nothing was running".to_string() } else { stopped.join(", ") });
+                println!("stopped: {}", if stopped.is_empty() { "nothing was running".to_string() } else { stack::summary(&stopped) });
                 Ok(true)
             }
             Cmd::Reset(args) => {
@@ -320,7 +319,7 @@ async fn main() -> std::process::ExitCode {
                 let stopped = stack::down(&args.dir);
                 let r = r?;
                 print_report(&r);
-                println!("stopped: {}", stopped?.join(", "));
+                println!("stopped: {}", stack::summary(&stopped?));
                 println!("demo wall time      {:.1} s", t.elapsed().as_secs_f64());
                 Ok(r.status == "SUCCEEDED")
             }

@@ -1,6 +1,7 @@
 //! The invocation router. moto executes Step Functions and invokes Lambda over HTTP at
 //! `MOTO_PORT`; this router listens there and
-//! - sends `/2015-03-31/functions/<name or ARN>/invocations` to `cargo lambda watch`, with
+//! - sends `/2015-03-31/functions/<name or ARN>/invocations` to `cargo lambda watch` (the
+//!   runtime API the functions' instances poll), with
 //!   the ARN stripped to the function name, and turns cargo-lambda's HTTP 500 for a handler
 //!   error into 200 + `X-Amz-Function-Error: Unhandled`, as Lambda answers, so Retry and
 //!   Catch see berth's error names;
@@ -10,10 +11,9 @@
 //! - injects faults set at `POST /berth-router/faults` ([`crate::faults`]);
 //! - enforces AWS's API request rates on berth's functions when asked (`--aws-rate-limits`,
 //!   or `POST /berth-router/limits`; [`crate::limits`]);
-//! - lets at most `--lambda-concurrency` invocations of one function through to the watch at
-//!   once (its instances per function), as a function's concurrency does on Lambda; the
-//!   others wait their turn here (`cargo lambda watch` stops dispatching when it is sent
-//!   many more invocations than it has instances);
+//! - lets at most `--lambda-concurrency` invocations of one function through at once (its
+//!   instances), as a function's concurrency does on Lambda; the others wait their turn
+//!   here;
 //! - registers one target per running task of a service behind a target group when ECS
 //!   answers CreateService or UpdateService, as ECS does on AWS (moto registers none), except
 //!   for target groups named in the faults' `never_healthy`.
@@ -84,7 +84,7 @@ struct Router {
     /// meanwhile. DynamoDB itself is linearizable, so requests go to moto one at a time.
     moto_turn: tokio::sync::Mutex<()>,
     moto: String,
-    /// Each function's `cargo lambda watch`.
+    /// Where each function is invoked (`cargo lambda watch`).
     lambdas: BTreeMap<String, String>,
     client: Client<HttpConnector, Full<Bytes>>,
     stats: Mutex<Stats>,

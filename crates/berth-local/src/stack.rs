@@ -1,8 +1,11 @@
-//! The local stack: moto on 127.0.0.1, the router on moto's `MOTO_PORT`, and one `cargo
-//! lambda watch` per Lambda, each in its own process group with its PID recorded in
-//! `<dir>/stack.json`, so `down` stops exactly what `up` started. Each Lambda's watch has
-//! exactly the deployment variables the step table (and so the template) gives that
-//! function: a variable a function reads but is not given fails here as it would on AWS.
+//! The local stack: moto on 127.0.0.1, the router on moto's `MOTO_PORT`, `cargo lambda
+//! watch --only-lambda-apis` as the Lambda runtime API, and each function's instances: its
+//! debug binary, started `--concurrency` times, each polling the runtime API for its
+//! function's invocations as a Lambda execution environment does. Every process runs in its
+//! own process group with its PID recorded in `<dir>/stack.json`, so `down` stops exactly
+//! what `up` started. Each function has exactly the deployment variables the step table
+//! (and so the template) gives it: a variable a function reads but is not given fails here
+//! as it would on AWS.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -30,16 +33,20 @@ pub struct Stack {
     /// The onboarding state machine.
     pub state_machine_arn: String,
     pub moto_endpoint: String,
-    /// Each function's `cargo lambda watch` (the router sends invocations there).
-    pub lambda_endpoints: BTreeMap<String, String>,
+    /// `cargo lambda watch --only-lambda-apis`: the router sends invocations there, and the
+    /// functions' instances poll it.
+    pub runtime_api: String,
     /// Process name to PID (each the leader of its own process group).
     pub pids: BTreeMap<String, u32>,
     pub infra: Infra,
-    /// Each running `cargo lambda watch`'s settings (its environment and concurrency), by
-    /// process name.
+    /// What each function's running instances were started with (their count, their
+    /// binary's build time and their variables), by function key.
     #[serde(default)]
-    pub watch_settings: BTreeMap<String, String>,
+    pub function_settings: BTreeMap<String, String>,
 }
+
+/// The process name of the runtime API.
+const RUNTIME_API: &str = "lambda-runtime-api";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -47,14 +54,14 @@ pub struct Options {
     pub dir: PathBuf,
     /// The workspace root (state machine files, the Lambdas' sources).
     pub root: PathBuf,
-    /// Concurrent instances per function in `cargo lambda watch`.
+    /// Instances per function (each serves one invocation at a time).
     pub concurrency: u32,
     /// The ALB pool the bootstrap makes.
     pub pool: bootstrap::PoolOptions,
     /// The router enforces AWS's API request rates on berth's functions from the start
     /// (see [`crate::limits`]; tests may also turn them on and off at run time).
     pub rate_limits: bool,
-    /// A reset keeps the functions whose settings are unchanged running (no rebuild).
+    /// A reset keeps running the functions whose settings and binary are unchanged.
     pub keep_lambdas: bool,
 }
 
@@ -86,12 +93,16 @@ fn signal_group(pid: u32, signal: &str) {
     let _ = Command::new("kill").args([signal, "--", &format!("-{pid}")]).stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
 
-fn spawn(name: &str, mut cmd: Command, logs: &Path) -> Result<u32> {
-    let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
+fn spawn(name: &str, cmd: Command, logs: &Path) -> Result<u32> {
+    spawn_logged(name, cmd, &std::fs::File::create(logs.join(format!("{name}.log")))?)
+}
+
+/// Starts `cmd` as the leader of its own process group, its output to `log`.
+fn spawn_logged(name: &str, mut cmd: Command, log: &std::fs::File) -> Result<u32> {
     let child = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
-        .stderr(log)
+        .stderr(log.try_clone()?)
         .process_group(0)
         .spawn()
         .map_err(|e| format!("could not start {name} ({:?}): {e}", cmd.get_program()))?;
@@ -128,87 +139,116 @@ async fn configure_moto(moto: &str) -> Result<()> {
     Ok(())
 }
 
-/// Each function's `cargo lambda watch`, started with the AWS settings of the local stack
-/// and exactly the function's own variables.
-/// What each function's `cargo lambda watch` is started with, by process name: its
-/// environment from the stack and its concurrency.
-fn watch_settings(opts: &Options, infra: &Infra) -> Result<BTreeMap<String, String>> {
+/// The key of a function's settings, and the prefix of its instances' process names.
+fn function_key(step: &Step) -> String {
+    format!("fn-{}", step.binary())
+}
+
+/// Where cargo puts the debug binaries (`CARGO_TARGET_DIR`, or `target/` under the root).
+fn debug_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target")).join("debug")
+}
+
+/// A function's debug binary; built by `make build` (or by `make test`'s one build).
+fn binary(root: &Path, step: &Step) -> Result<PathBuf> {
+    let path = debug_dir(root).join(step.binary());
+    if !path.is_file() {
+        return Err(format!("{} is not built (`make build` builds every function)", path.display()).into());
+    }
+    Ok(path)
+}
+
+/// What each function's instances are started with, by function key: their count, their
+/// variables, and when their binary was built (so a reset that keeps the running functions
+/// still starts a rebuilt one again).
+fn function_settings(opts: &Options, infra: &Infra) -> Result<BTreeMap<String, String>> {
     let values: BTreeMap<String, String> = infra.lambda_env().into_iter().collect();
     let mut settings = BTreeMap::new();
     for step in &STEPS {
-        let mut line = format!("concurrency={}", opts.concurrency);
+        let built = std::fs::metadata(binary(&opts.root, step)?)?.modified()?;
+        let built = built.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        let mut line = format!("instances={};built={built}", opts.concurrency);
         for var in step.env_vars() {
             let v = values.get(var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
             line.push_str(&format!(";{var}={v}"));
         }
-        settings.insert(watch_key(step), line);
+        settings.insert(function_key(step), line);
     }
     Ok(settings)
 }
 
-/// Starts `cargo lambda watch` for each step in `only` (every step when None).
-fn start_watches(
+/// Starts `cargo lambda watch --only-lambda-apis`: the runtime API the functions' instances
+/// poll and the invoke API the router sends invocations to.
+fn start_runtime_api(opts: &Options, port: u16) -> Result<u32> {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()]).current_dir(&opts.root);
+    spawn(RUNTIME_API, cmd, &opts.dir.join("logs"))
+}
+
+/// Starts `--concurrency` instances of each function in `only` (every function when None),
+/// with the AWS settings of the local stack and exactly the function's own variables; the
+/// instances of a function share its log file.
+fn start_functions(
     opts: &Options,
     infra: &Infra,
     endpoint: &str,
-    endpoints: &BTreeMap<String, String>,
+    runtime_api: &str,
     only: Option<&[String]>,
 ) -> Result<BTreeMap<String, u32>> {
     let values: BTreeMap<String, String> = infra.lambda_env().into_iter().collect();
     let mut pids = BTreeMap::new();
-    for step in STEPS.iter().filter(|s| only.is_none_or(|o| o.contains(&watch_key(s)))) {
-        let port = port_of(endpoints, step)?;
-        let mut cmd = Command::new("cargo");
-        cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .args(["--concurrency", &opts.concurrency.to_string()])
-            .current_dir(&opts.root)
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_REGION", REGION)
-            .env("AWS_DEFAULT_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", LAMBDA_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", "berth-local-secret")
-            .env_remove("AWS_PROFILE")
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BERTH_")) {
-            cmd.env_remove(k);
+    for step in STEPS.iter().filter(|s| only.is_none_or(|o| o.contains(&function_key(s)))) {
+        let bin = binary(&opts.root, step)?;
+        let log = std::fs::File::create(opts.dir.join("logs").join(format!("{}.log", step.binary())))?;
+        for instance in 1..=opts.concurrency {
+            let mut cmd = Command::new(&bin);
+            cmd.current_dir(&opts.root)
+                .env("AWS_LAMBDA_RUNTIME_API", format!("{runtime_api}/.rt/{}", step.binary()))
+                .env("AWS_LAMBDA_FUNCTION_NAME", step.binary())
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .env("AWS_REGION", REGION)
+                .env("AWS_DEFAULT_REGION", REGION)
+                .env("AWS_ACCESS_KEY_ID", LAMBDA_ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", "berth-local-secret")
+                .env_remove("AWS_PROFILE")
+                .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
+            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BERTH_")) {
+                cmd.env_remove(k);
+            }
+            for var in step.env_vars() {
+                let v = values.get(var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
+                cmd.env(var, v);
+            }
+            let name = format!("{}-{instance}", function_key(step));
+            pids.insert(name.clone(), spawn_logged(&name, cmd, &log)?);
         }
-        for var in step.env_vars() {
-            let v = values.get(var).ok_or_else(|| format!("the local stack has no value for {var}, which {} reads", step.binary()))?;
-            cmd.env(var, v);
-        }
-        pids.insert(watch_key(step), spawn(&watch_key(step), cmd, &opts.dir.join("logs"))?);
     }
     Ok(pids)
 }
 
-fn watch_key(step: &Step) -> String {
-    format!("watch-{}", step.binary())
-}
-
-fn port_of(endpoints: &BTreeMap<String, String>, step: &Step) -> Result<u16> {
-    endpoints
-        .get(&step.binary())
-        .and_then(|e| e.rsplit(':').next())
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("no local endpoint for {}", step.binary()).into())
-}
-
-async fn wait_watches(endpoints: &BTreeMap<String, String>, pids: &BTreeMap<String, u32>) -> Result<()> {
-    for step in STEPS.iter().filter(|s| pids.contains_key(&watch_key(s))) {
-        let pid = pids.get(&watch_key(step)).copied().unwrap_or_default();
-        wait_port(&watch_key(step), port_of(endpoints, step)?, Duration::from_secs(300), pid).await?;
-    }
-    Ok(())
-}
-
-/// Invokes every function once with an empty event through the router: starts them, and
-/// checks that a handler error comes back as Lambda reports it (200 + X-Amz-Function-Error)
-/// with berth's error name.
-async fn warm(endpoint: &str) -> Result<()> {
+/// Invokes every function once with an empty event through the router: checks that each is
+/// up and that a handler error comes back as Lambda reports it (200 + X-Amz-Function-Error)
+/// with berth's error name. A function whose instances exited (a missing variable, say)
+/// is named with its log.
+async fn warm(endpoint: &str, dir: &Path, pids: &BTreeMap<String, u32>) -> Result<()> {
     for step in &STEPS {
         let bin = step.binary();
         let url = format!("{endpoint}/2015-03-31/functions/{}/invocations", crate::http::encode(&bootstrap::function_arn(&bin)));
-        let r = send(Method::POST, &url, &[("content-type", "application/json".into())], "{}").await?;
+        let log = dir.join("logs").join(format!("{bin}.log"));
+        let headers = [("content-type", "application/json".to_string())];
+        let invoke = send(Method::POST, &url, &headers, "{}");
+        let running = || pids.iter().any(|(k, p)| k.starts_with(&format!("{}-", function_key(step))) && alive(*p));
+        let r = tokio::select! {
+            r = invoke => r?,
+            _ = async { while running() { tokio::time::sleep(Duration::from_millis(200)).await } } => {
+                return Err(format!("{bin} exited before answering; see {}", log.display()).into());
+            }
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {
+                return Err(format!("{bin} did not answer within 60 s; see {}", log.display()).into());
+            }
+        };
         if r.status != 200 || !r.body.contains("Berth.InvalidRequest") {
             return Err(format!("warming {bin}: expected 200 with Berth.InvalidRequest, got {} {}", r.status, r.body).into());
         }
@@ -235,17 +275,18 @@ pub async fn up(opts: &Options) -> Result<Stack> {
             return Err(format!("a local stack is already running from {} (stop it with `make local-down`)", opts.dir.display()).into());
         }
     }
-    let (moto_port, router_port) = (free_port()?, free_port()?);
+    let (moto_port, router_port, runtime_port) = (free_port()?, free_port()?, free_port()?);
     let moto = format!("http://127.0.0.1:{moto_port}");
     let endpoint = format!("http://127.0.0.1:{router_port}");
-    let mut lambdas = BTreeMap::new();
-    for step in &STEPS {
-        lambdas.insert(step.binary(), format!("http://127.0.0.1:{}", free_port()?));
-    }
+    let runtime_api = format!("http://127.0.0.1:{runtime_port}");
     let logs = opts.dir.join("logs");
     let mut pids = BTreeMap::new();
 
     let result = async {
+        // The functions' binaries first: a missing one is said before anything starts.
+        for step in &STEPS {
+            binary(&opts.root, step)?;
+        }
         // moto_server's own Python (the emulator's venv), running berth's launcher of it.
         let mut cmd = Command::new(moto_python()?);
         cmd.arg(opts.root.join("crates/berth-local/python/moto_server.py"))
@@ -259,8 +300,8 @@ pub async fn up(opts: &Options) -> Result<Stack> {
 
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.args(["router", "--listen", &format!("127.0.0.1:{router_port}"), "--moto", &moto]);
-        for (f, url) in &lambdas {
-            cmd.args(["--lambda", &format!("{f}={url}")]);
+        for step in &STEPS {
+            cmd.args(["--lambda", &format!("{}={runtime_api}", step.binary())]);
         }
         cmd.args(["--lambda-concurrency", &opts.concurrency.to_string()]);
         if opts.rate_limits {
@@ -268,16 +309,18 @@ pub async fn up(opts: &Options) -> Result<Stack> {
         }
         let router_pid = spawn("router", cmd, &logs)?;
         pids.insert("router".to_string(), router_pid);
+        let runtime_pid = start_runtime_api(opts, runtime_port)?;
+        pids.insert(RUNTIME_API.to_string(), runtime_pid);
 
         wait_port("moto", moto_port, Duration::from_secs(60), moto_pid).await?;
         wait_port("router", router_port, Duration::from_secs(10), router_pid).await?;
+        wait_port(RUNTIME_API, runtime_port, Duration::from_secs(60), runtime_pid).await?;
         configure_moto(&moto).await?;
         let infra = bootstrap::bootstrap(&endpoint, &opts.root, &opts.pool).await?;
 
-        let watches = start_watches(opts, &infra, &endpoint, &lambdas, None)?;
-        pids.extend(watches.clone());
-        wait_watches(&lambdas, &watches).await?;
-        warm(&endpoint).await?;
+        let functions = start_functions(opts, &infra, &endpoint, &runtime_api, None)?;
+        pids.extend(functions.clone());
+        warm(&endpoint, &opts.dir, &functions).await?;
         Ok::<Infra, crate::Error>(infra)
     }
     .await;
@@ -290,9 +333,9 @@ pub async fn up(opts: &Options) -> Result<Stack> {
                 account: ACCOUNT.into(),
                 state_machine_arn: infra.state_machine("berth-onboard").to_string(),
                 moto_endpoint: moto,
-                lambda_endpoints: lambdas,
+                runtime_api,
                 pids,
-                watch_settings: watch_settings(opts, &infra)?,
+                function_settings: function_settings(opts, &infra)?,
                 infra,
             };
             save(&opts.dir, &stack)?;
@@ -320,6 +363,16 @@ fn stop(pids: &BTreeMap<String, u32>) {
     }
 }
 
+/// The processes named in a line: the others by name, the functions' instances counted.
+pub fn summary(names: &[String]) -> String {
+    let instances = names.iter().filter(|n| n.starts_with("fn-")).count();
+    let mut parts: Vec<String> = names.iter().filter(|n| !n.starts_with("fn-")).cloned().collect();
+    if instances > 0 {
+        parts.push(format!("{instances} function instances"));
+    }
+    parts.join(", ")
+}
+
 /// Stops what `up` started, by the PIDs it recorded.
 pub fn down(dir: &Path) -> Result<Vec<String>> {
     let Ok(stack) = load(dir) else { return Ok(Vec::new()) };
@@ -339,22 +392,23 @@ pub async fn reset(opts: &Options) -> Result<Stack> {
     configure_moto(&stack.moto_endpoint).await?;
     let infra = bootstrap::bootstrap(&stack.endpoint, &opts.root, &opts.pool).await?;
     // The functions to start again: all of them, or with --keep-lambdas those whose settings
-    // changed (or whose process is gone).
-    let settings = watch_settings(opts, &infra)?;
+    // or binary changed (or with an instance gone).
+    let settings = function_settings(opts, &infra)?;
+    let instances_alive = |key: &str| stack.pids.iter().filter(|(k, _)| k.starts_with(&format!("{key}-"))).all(|(_, p)| alive(*p));
     let restart: Vec<String> = settings
         .iter()
-        .filter(|(k, v)| !opts.keep_lambdas || stack.watch_settings.get(*k) != Some(*v) || !stack.pids.get(*k).is_some_and(|p| alive(*p)))
+        .filter(|(k, v)| !opts.keep_lambdas || stack.function_settings.get(*k) != Some(*v) || !instances_alive(k))
         .map(|(k, _)| k.clone())
         .collect();
-    let old: BTreeMap<String, u32> = stack.pids.iter().filter(|(k, _)| restart.contains(k)).map(|(k, v)| (k.clone(), *v)).collect();
+    let of_restarted = |k: &String| restart.iter().any(|key| k.starts_with(&format!("{key}-")));
+    let old: BTreeMap<String, u32> = stack.pids.iter().filter(|(k, _)| of_restarted(k)).map(|(k, v)| (k.clone(), *v)).collect();
     stop(&old);
-    stack.pids.retain(|k, _| !restart.contains(k));
-    let watches = start_watches(opts, &infra, &stack.endpoint, &stack.lambda_endpoints, Some(&restart))?;
-    stack.pids.extend(watches.clone());
-    stack.watch_settings = settings;
+    stack.pids.retain(|k, _| !of_restarted(k));
+    let started = start_functions(opts, &infra, &stack.endpoint, &stack.runtime_api, Some(&restart))?;
+    stack.pids.extend(started);
+    stack.function_settings = settings;
     save(&opts.dir, &stack)?;
-    wait_watches(&stack.lambda_endpoints, &watches).await?;
-    warm(&stack.endpoint).await?;
+    warm(&stack.endpoint, &opts.dir, &stack.pids).await?;
     stack.state_machine_arn = infra.state_machine("berth-onboard").to_string();
     stack.infra = infra;
     save(&opts.dir, &stack)?;
