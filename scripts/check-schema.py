@@ -100,6 +100,8 @@ progress_validator = load_validator("progress")
 
 def emitted_validator(event):
     """The schema of an event berth emits, by its detail-type."""
+    if str(event.get("detail-type", "")).startswith(("provision", "deprovision", "activate", "deactivate")):
+        return sbt_answer_validator
     return {"Customer Request Rejected": rejected_validator, "Customer Progress": progress_validator}.get(
         event.get("detail-type"), outcome_validator
     )
@@ -125,6 +127,32 @@ for what, patch in {
     if outcome_validator.is_valid({**good, "detail": {**good["detail"], **patch}}):
         print(f"outcome schema accepts a bad event: {what}")
         failures += 1
+
+# SBT's requests as its control plane puts them, and berth's answers (an example of each).
+sbt_request_validator = load_validator("sbt-request")
+sbt_answer_validator = load_validator("sbt-answer")
+for folder, v, kinds in (
+    ("events/sbt", sbt_request_validator, sbt_request_validator.schema["properties"]["detail-type"]["enum"]),
+    ("events/sbt/answers", sbt_answer_validator, sbt_answer_validator.schema["properties"]["detail-type"]["enum"]),
+):
+    seen = set()
+    for path in sorted((root / folder).glob("*.json")):
+        event = json.loads(path.read_text())
+        failures += report(f"{folder}/{path.name}", v, event)
+        seen.add(event.get("detail-type"))
+    for t in sorted(set(kinds) - seen):
+        print(f"{folder} has no example of {t!r}")
+        failures += 1
+good = json.loads((root / "events/sbt/onboarding-request.json").read_text())
+for what, patch in {"no tenant id": {"tenantId": None}, "no services": {"services": None}, "tenant id with a slash": {"tenantId": "a/b"}}.items():
+    detail = {k: v for k, v in {**good["detail"], **patch}.items() if v is not None}
+    if sbt_request_validator.is_valid({**good, "detail": detail}):
+        print(f"SBT request schema accepts a bad request: {what}")
+        failures += 1
+good = json.loads((root / "events/sbt/answers/provisionFailure.json").read_text())
+if sbt_answer_validator.is_valid({**good, "detail": {k: v for k, v in good["detail"].items() if k != "error"}}):
+    print("SBT answer schema accepts a failure without its error")
+    failures += 1
 
 # The events the end-to-end suites saw on the portal's queue (make test passes the folder).
 if "--emitted" in sys.argv:

@@ -186,6 +186,45 @@ impl Harness {
         seen.clone()
     }
 
+    /// Every answer berth put on SBT's bus that reached SBT's control-plane queue so far
+    /// (read once, kept for the suite, and written to `<stack dir>/emitted/` with the
+    /// others for the schema check).
+    pub async fn sbt_answers(&self) -> Vec<Value> {
+        static SEEN: OnceLock<tokio::sync::Mutex<Vec<Value>>> = OnceLock::new();
+        let mut seen = SEEN.get_or_init(|| tokio::sync::Mutex::new(Vec::new())).lock().await;
+        let url = &self.stack.infra.sbt_queue_url;
+        loop {
+            let out = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("SBT's queue");
+            let messages = out.messages();
+            if messages.is_empty() {
+                break;
+            }
+            let dir = self.dir.join("emitted");
+            std::fs::create_dir_all(&dir).expect("emitted events' folder");
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(format!("sbt-{}.jsonl", std::process::id())))
+                .expect("emitted events' file");
+            let mut done = Vec::new();
+            for (i, m) in messages.iter().enumerate() {
+                let body = m.body().unwrap_or_default();
+                let event: Value =
+                    serde_json::from_str(body).unwrap_or_else(|e| panic!("SBT's queue holds something that is not JSON ({e}): {body}"));
+                writeln!(file, "{event}").expect("emitted event written");
+                seen.push(event);
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+                    .expect("delete entry");
+                done.push(entry);
+            }
+            self.sqs.delete_message_batch().queue_url(url).set_entries(Some(done)).send().await.expect("deleted");
+        }
+        seen.clone()
+    }
+
     /// The events about one execution.
     pub async fn events_of(&self, execution_arn: &str) -> Vec<Value> {
         self.emitted().await.into_iter().filter(|e| e["detail"]["execution"] == execution_arn).collect()

@@ -419,3 +419,78 @@ async fn request_events_as_eventbridge_delivers_them_start_their_machines_once()
     assert_eq!(executions(&h).await, before, "nothing started");
     assert_eq!(state(&h.inventory(customer).await), "SUSPENDED");
 }
+
+/// An SBT request event as SBT's control plane puts it (`events/sbt/{file}.json`), for
+/// another tenant and with its own event id.
+fn sbt_event(file: &str, tenant: &str, id: &str) -> Value {
+    let path = berth_tests::root().join(format!("events/sbt/{file}.json"));
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("example event")).expect("JSON");
+    v["detail"]["tenantId"] = json!(tenant);
+    v["id"] = json!(id);
+    v
+}
+
+/// What the SBT answers function does with berth's outcome event of an execution, as the rule
+/// on berth's bus hands it over.
+async fn sbt_answer(h: &Harness, execution: &str) -> Value {
+    let events: Vec<Value> =
+        h.events_of(execution).await.into_iter().filter(|e| e["detail-type"] != berth_domain::events::PROGRESS).collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (err, out) = h.invoke("berth-sbt", &events[0]).await;
+    assert!(!err, "{out}");
+    out
+}
+
+#[tokio::test]
+async fn sbt_requests_run_their_machines_and_each_outcome_is_answered_on_sbts_bus() {
+    let h = Harness::new().await;
+    let tenant = "5d6e7f80-1a2b-4c3d-8e4f-5a6b7c8d9e0f";
+    let customer = berth_domain::sbt::customer_id(tenant);
+    for (file, id, machine, want) in [
+        ("onboarding-request", "e2e-sbt-onboard", "berth-onboard", "provisionSuccess"),
+        ("deactivate-request", "e2e-sbt-deactivate", "berth-suspend", "deactivateSuccess"),
+        ("activate-request", "e2e-sbt-activate", "berth-resume", "activateSuccess"),
+        ("offboarding-request", "e2e-sbt-offboard", "berth-offboard", "deprovisionSuccess"),
+    ] {
+        let event = sbt_event(file, tenant, id);
+        let started = h.intake(&event).await;
+        assert_eq!(started["started"], json!(true), "{file}: {started}");
+        let arn = started["execution_arn"].as_str().expect("execution arn").to_string();
+        assert!(arn.contains(&format!(":execution:{machine}:{customer}_")), "{arn}");
+        let again = h.intake(&event).await;
+        assert_eq!(again["started"], json!(false), "{file}: delivered again, nothing new: {again}");
+        let done = h.follow(&arn).await;
+        assert_eq!(done.status, "SUCCEEDED", "{file}: {:?} {:?}", done.error, done.cause);
+        let out = sbt_answer(&h, &arn).await;
+        assert_eq!(out["answered"], want, "{out}");
+        let heard: Vec<Value> = h.sbt_answers().await.into_iter().filter(|e| e["detail"]["berthExecution"] == arn.as_str()).collect();
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        let a = &heard[0];
+        assert_eq!((a["detail-type"].as_str(), a["source"].as_str()), (Some(want), Some("applicationPlaneEventSource")), "{a}");
+        assert_eq!(a["detail"]["tenantId"], tenant);
+        if matches!(file, "onboarding-request" | "offboarding-request") {
+            assert_eq!(a["detail"]["tenantRegistrationId"], event["detail"]["tenantRegistrationId"], "{a}");
+        }
+        if file == "onboarding-request" {
+            assert_eq!(a["detail"]["jobOutput"]["tenantData"]["url"], format!("https://{customer}.{}", h.stack.infra.domain), "{a}");
+            assert_eq!(state(&h.inventory(&customer).await), "ACTIVE");
+        }
+    }
+    assert_eq!(state(&h.inventory(&customer).await), "DELETED");
+
+    // An onboarding berth cannot take: nothing starts; the rejection is answered with
+    // provisionFailure naming SBT's fields.
+    let mut bad = sbt_event("onboarding-request", "6e7f8091-2b3c-4d4e-9f50-6b7c8d9e0f1a", "e2e-sbt-bad");
+    bad["detail"]["products"] = json!(["crm"]);
+    let out = h.intake(&bad).await;
+    assert_eq!((out["started"].as_bool(), out["status"].as_str()), (Some(false), Some("REJECTED")), "{out}");
+    let rejection: Vec<Value> = h.emitted().await.into_iter().filter(|e| e["detail"]["request_id"] == "e2e-sbt-bad").collect();
+    assert_eq!(rejection.len(), 1, "{rejection:?}");
+    let (err, out) = h.invoke("berth-sbt", &rejection[0]).await;
+    assert!(!err && out["answered"] == "provisionFailure", "{out}");
+    let heard: Vec<Value> =
+        h.sbt_answers().await.into_iter().filter(|e| e["detail"]["tenantId"] == "6e7f8091-2b3c-4d4e-9f50-6b7c8d9e0f1a").collect();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(heard[0]["detail"]["error"], "Berth.InvalidRequest");
+    assert!(heard[0]["detail"]["cause"].as_str().unwrap_or_default().contains("products[0]"), "{}", heard[0]);
+}

@@ -289,6 +289,23 @@ impl FromEnv for ProgressConfig {
     }
 }
 
+/// The SBT answers: SBT's bus and the application plane's source they are put with.
+#[derive(Debug, Clone)]
+pub struct SbtConfig {
+    pub bus: String,
+    pub source: String,
+}
+
+impl FromEnv for SbtConfig {
+    const VARS: &'static [&'static str] = &["BERTH_SBT_EVENT_BUS_NAME", "BERTH_SBT_APPLICATION_PLANE_SOURCE"];
+    fn read(env: &Env) -> Result<Self, BerthError> {
+        Ok(SbtConfig {
+            bus: env.var("BERTH_SBT_EVENT_BUS_NAME")?,
+            source: env.var_or("BERTH_SBT_APPLICATION_PLANE_SOURCE", berth_domain::sbt::DEFAULT_APPLICATION_PLANE_SOURCE),
+        })
+    }
+}
+
 /// Intake: the registry, the state machines it starts (the onboarding's, and each lifecycle
 /// machine's), and the settings it validates with.
 #[derive(Debug, Clone)]
@@ -302,6 +319,8 @@ pub struct IntakeConfig {
     /// berth's bus, where a rejected request event is answered, and the source it puts.
     pub bus: String,
     pub event_source: String,
+    /// The source SBT's control plane puts its requests with.
+    pub sbt_control_plane_source: String,
     pub settings: Settings,
 }
 
@@ -318,8 +337,9 @@ impl IntakeConfig {
     }
 }
 
-const INTAKE_VARS: [&str; 14] = [
+const INTAKE_VARS: [&str; 15] = [
     "BERTH_TABLE",
+    "BERTH_SBT_CONTROL_PLANE_SOURCE",
     "BERTH_EVENT_BUS_NAME",
     "BERTH_EVENT_SOURCE",
     "BERTH_ONBOARD_STATE_MACHINE_ARN",
@@ -347,6 +367,7 @@ impl FromEnv for IntakeConfig {
             offboard_state_machine_arn: env.var("BERTH_OFFBOARD_STATE_MACHINE_ARN")?,
             bus: env.var("BERTH_EVENT_BUS_NAME")?,
             event_source: env.var_or("BERTH_EVENT_SOURCE", berth_domain::events::DEFAULT_SOURCE),
+            sbt_control_plane_source: env.var_or("BERTH_SBT_CONTROL_PLANE_SOURCE", berth_domain::sbt::DEFAULT_CONTROL_PLANE_SOURCE),
             settings: Settings::read(env)?,
         })
     }

@@ -8,6 +8,7 @@
 //! - [`ledger`]: what berth created for a customer, and the order cleanup undoes it in;
 //! - [`lifecycle`]: suspend, resume and offboarding: their requests and their states;
 //! - [`events`]: the events berth puts on its bus and the request events it takes;
+//! - [`sbt`]: the SaaS Builder Toolkit's requests and answers, mapped to berth's;
 //! - [`input`]: outside input's size, depth and shape, with errors that name the field;
 //! - [`error`]: the one error vocabulary shared by every step and the state machines.
 
@@ -23,6 +24,7 @@ pub mod plan;
 pub mod pool;
 pub mod request;
 pub mod rollout;
+pub mod sbt;
 pub mod state;
 pub mod validate;
 

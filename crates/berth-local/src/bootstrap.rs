@@ -29,6 +29,10 @@ pub const CLUSTER: &str = "berth-shared";
 pub const BUS: &str = "berth-bus";
 /// The queue a portal would read berth's events from, fed by a rule on the bus.
 pub const PORTAL_QUEUE: &str = "berth-portal";
+/// SBT's bus (the template's `SbtEventBusName`), and the queue SBT's control plane would
+/// hear the application plane's answers on, fed by a rule on the answers' source.
+pub const SBT_BUS: &str = "sbt-bus";
+pub const SBT_QUEUE: &str = "sbt-control-plane";
 
 /// The local pool: how many ALBs and their quotas (small ones let tests fill it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +92,11 @@ pub struct Infra {
     /// delivers.
     #[serde(default)]
     pub portal_queue_url: String,
+    /// SBT's bus, and the queue of the answers berth puts there.
+    #[serde(default)]
+    pub sbt_bus: String,
+    #[serde(default)]
+    pub sbt_queue_url: String,
 }
 
 impl Infra {
@@ -121,6 +130,9 @@ impl Infra {
             ("BERTH_OFFBOARD_STATE_MACHINE_ARN", self.state_machine("berth-offboard").to_string()),
             ("BERTH_EVENT_BUS_NAME", self.bus.clone()),
             ("BERTH_EVENT_SOURCE", self.event_source.clone()),
+            ("BERTH_SBT_EVENT_BUS_NAME", self.sbt_bus.clone()),
+            ("BERTH_SBT_CONTROL_PLANE_SOURCE", berth_domain::sbt::DEFAULT_CONTROL_PLANE_SOURCE.into()),
+            ("BERTH_SBT_APPLICATION_PLANE_SOURCE", berth_domain::sbt::DEFAULT_APPLICATION_PLANE_SOURCE.into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -315,6 +327,29 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         .send()
         .await?;
 
+    // SBT's bus, and a queue for what its control plane hears from the application plane.
+    bridge.create_event_bus().name(SBT_BUS).send().await?;
+    let sbt_queue_url = sqs.create_queue().queue_name(SBT_QUEUE).send().await?.queue_url().unwrap_or_default().to_string();
+    bridge
+        .put_rule()
+        .name("sbt-application-plane-to-control-plane")
+        .event_bus_name(SBT_BUS)
+        .event_pattern(serde_json::json!({ "source": [berth_domain::sbt::DEFAULT_APPLICATION_PLANE_SOURCE] }).to_string())
+        .send()
+        .await?;
+    bridge
+        .put_targets()
+        .rule("sbt-application-plane-to-control-plane")
+        .event_bus_name(SBT_BUS)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("control-plane-queue")
+                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{SBT_QUEUE}"))
+                .build()?,
+        )
+        .send()
+        .await?;
+
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let subs = substitutions();
     let mut state_machines = BTreeMap::new();
@@ -354,6 +389,8 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         bus: BUS.to_string(),
         event_source: events::DEFAULT_SOURCE.to_string(),
         portal_queue_url,
+        sbt_bus: SBT_BUS.to_string(),
+        sbt_queue_url,
     })
 }
 

@@ -10,6 +10,11 @@
 //! with `Berth.Conflict` naming the holder. A request event the intake can never take (an
 //! invalid request, an unknown detail-type, a conflict) starts nothing and is answered with a
 //! `Customer Request Rejected` event on berth's bus listing every reason.
+//!
+//! It also takes the SaaS Builder Toolkit's requests (`onboardingRequest`,
+//! `offboardingRequest`, `activateRequest`, `deactivateRequest`) from SBT's control plane
+//! source, mapped to berth's requests by [`berth_domain::sbt`]; their reasons name SBT's
+//! fields.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use berth_adapters::config::IntakeConfig;
@@ -19,6 +24,7 @@ use berth_domain::events;
 use berth_domain::lifecycle::{LifecycleRequest, Operation};
 use berth_domain::naming;
 use berth_domain::request::OnboardingRequest;
+use berth_domain::sbt;
 use berth_domain::validate;
 use berth_domain::{BerthError, ErrorKind, Violation};
 use serde_json::{json, Value};
@@ -76,12 +82,21 @@ impl Rejected {
     fn of(delivered: &Value) -> Rejected {
         let text = |v: Option<&Value>, max: usize| v.and_then(Value::as_str).map(|s| naming::truncate(s, max).to_string());
         let detail = delivered.get("detail");
-        Rejected {
+        let mut rejected = Rejected {
             event_id: text(delivered.get("id"), 100).unwrap_or_default(),
             detail_type: text(delivered.get("detail-type"), 100).unwrap_or_default(),
             customer_id: text(detail.and_then(|d| d.get("customer_id")), 80).unwrap_or_default(),
             idempotency_key: text(detail.and_then(|d| d.get("idempotency_key")), 80),
+        };
+        // An SBT request names its tenant: the customer and key are berth's for it.
+        let sbt_request = delivered.get("detail-type").and_then(Value::as_str).and_then(sbt::operation_of);
+        if let (Some(op), Some(detail)) = (sbt_request, detail) {
+            if let Ok(request) = sbt::request(op, &rejected.event_id, detail) {
+                rejected.customer_id = text(request.get("customer_id"), 80).unwrap_or_default();
+                rejected.idempotency_key = text(request.get("idempotency_key"), 80);
+            }
         }
+        rejected
     }
 
     /// The rejection's detail: every reason, each naming its field.
@@ -106,7 +121,16 @@ impl Rejected {
 
 /// Validates a delivery and starts its execution once.
 async fn take<P: Ports>(cx: &Context<IntakeConfig, P>, delivered: Value) -> Result<IntakeOutput, BerthError> {
-    let (op, request) = unwrap(delivered)?;
+    let sbt = delivered.get("detail-type").and_then(Value::as_str).and_then(sbt::operation_of);
+    let (op, request) = unwrap(delivered, &cx.config.sbt_control_plane_source)?;
+    match sbt {
+        Some(sbt_op) => start(cx, op, request).await.map_err(|e| sbt::rename_fields(sbt_op, e)),
+        None => start(cx, op, request).await,
+    }
+}
+
+/// Validates a request for `op` and starts its execution once.
+async fn start<P: Ports>(cx: &Context<IntakeConfig, P>, op: Option<Operation>, request: Value) -> Result<IntakeOutput, BerthError> {
     // An update's request is the customer's whole desired spec, checked as an onboarding's.
     let (customer_id, key, state_machine_arn) = match op {
         None | Some(Operation::Update) => {
@@ -165,15 +189,23 @@ async fn take<P: Ports>(cx: &Context<IntakeConfig, P>, delivered: Value) -> Resu
 }
 
 /// The operation a delivery asks for and its request: an EventBridge envelope's `detail`
-/// under its `detail-type`, or an onboarding request as posted.
-pub fn unwrap(delivered: Value) -> Result<(Option<Operation>, Value), BerthError> {
+/// under its `detail-type`, SBT's request mapped to berth's (from SBT's control plane
+/// source), or an onboarding request as posted.
+pub fn unwrap(delivered: Value, sbt_source: &str) -> Result<(Option<Operation>, Value), BerthError> {
     if delivered.get("detail-type").is_none() {
         return Ok((None, delivered));
     }
     let event: EventBridgeEvent<Value> = serde_json::from_value(delivered)
         .map_err(|e| BerthError::invalid("detail", format!("not an EventBridge event with a request as its detail: {e}")))?;
+    if let Some(op) = sbt::operation_of(&event.detail_type) {
+        if event.source != sbt_source {
+            return Err(BerthError::invalid("source", format!("SBT's requests are taken from its control plane's source '{sbt_source}'")));
+        }
+        let id = event.id.as_deref().unwrap_or_default();
+        return Ok((op, sbt::request(op, id, &event.detail)?));
+    }
     let op = REQUEST_EVENTS.iter().find(|(t, _)| *t == event.detail_type).map(|(_, op)| *op).ok_or_else(|| {
-        let known: Vec<&str> = REQUEST_EVENTS.iter().map(|(t, _)| *t).collect();
+        let known: Vec<&str> = REQUEST_EVENTS.iter().map(|(t, _)| *t).chain(sbt::REQUESTS.iter().map(|(t, _)| *t)).collect();
         BerthError::invalid("detail-type", format!("must be one of {known:?}"))
     })?;
     if !event.detail.is_object() {

@@ -76,6 +76,29 @@ impl StepInput for IntakeInput {
     }
 }
 
+/// The SBT answers' input: one of berth's events as EventBridge delivers it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SbtInput(pub serde_json::Value);
+
+impl StepInput for SbtInput {
+    fn customer(&self) -> &str {
+        self.0.get("detail").and_then(|d| d.get("customer_id")).and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+    /// None: an answer is not a step of the execution it answers (it puts no progress).
+    fn execution(&self) -> &str {
+        ""
+    }
+}
+
+/// What the SBT answers did with an event: the detail-type put on SBT's bus (None: the event
+/// concerns no SBT tenant's request) and the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SbtOutput {
+    pub answered: Option<String>,
+    pub tenant_id: Option<String>,
+}
+
 /// The input of a step that needs only the plan: register, allocate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanInput {

@@ -20,6 +20,7 @@ pub mod reshape;
 pub mod resource;
 pub mod resources;
 pub mod rollback;
+pub mod sbt;
 pub mod scale;
 pub mod settle;
 pub mod validate;

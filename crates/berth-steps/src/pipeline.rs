@@ -10,7 +10,8 @@
 //! Adding a step is one entry here, its code, and its place in a machine.
 
 use berth_adapters::config::{
-    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, NoConfig, RegisterConfig, ScaleConfig, TableConfig, TeardownConfig,
+    ClusterConfig, DnsConfig, Env, FromEnv, InfraConfig, IntakeConfig, NoConfig, RegisterConfig, SbtConfig, ScaleConfig, TableConfig,
+    TeardownConfig,
 };
 use berth_domain::events;
 use berth_domain::lifecycle::Operation;
@@ -196,9 +197,20 @@ pub const INTAKE: Step = Step {
     read_config: read::<IntakeConfig>,
 };
 
+/// Not a state: answers SBT's control plane on its bus (deployed when berth is an SBT
+/// application plane).
+pub const SBT: Step = Step {
+    name: "sbt",
+    summary: "Answer SBT's control plane: each outcome or rejection of an SBT tenant's request as SBT's provision, deprovision, activate or deactivate success or failure, on SBT's bus.",
+    retry: Retry::Standard,
+    vars: SbtConfig::VARS,
+    read_config: read::<SbtConfig>,
+};
+
 /// Every berth Lambda: the onboarding's, in its order, then the lifecycle machines' own.
-pub const STEPS: [Step; 16] =
-    [VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, RESHAPE, SCALE, SETTLE, WAVES, GATE, INTAKE];
+pub const STEPS: [Step; 17] = [
+    VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, RESHAPE, SCALE, SETTLE, WAVES, GATE, INTAKE, SBT,
+];
 
 pub fn step(name: &str) -> Option<&'static Step> {
     STEPS.iter().find(|s| s.name == name)

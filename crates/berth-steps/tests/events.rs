@@ -345,3 +345,86 @@ fn step_events_match_the_onboarding_example() {
         parsed.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
+
+const SBT_TENANT: &str = "3f2a9c1e-7b4d-4e8f-9a0b-1c2d3e4f5a6b";
+
+fn read_json(relative: &str) -> Value {
+    let path = root().join(relative);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Compares a generated example with the committed file (or writes it with BERTH_WRITE_EVENTS).
+fn check_example(relative: &str, event: &Value) {
+    let path = root().join(relative);
+    if std::env::var("BERTH_WRITE_EVENTS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(event).unwrap() + "\n").unwrap();
+        return;
+    }
+    assert_eq!(
+        &read_json(relative),
+        event,
+        "{relative} is stale: regenerate with BERTH_WRITE_EVENTS=1 cargo test -p berth-steps --test events"
+    );
+}
+
+/// `events/sbt.json` (the SBT answers function's example: an SBT tenant's onboarding that
+/// succeeded, as EventBridge delivers it) and `events/sbt/answers/`: berth's outcome examples
+/// as an SBT tenant's, each keyed as the intake keys the SBT request examples
+/// (`events/sbt/*-request.json`), and SBT's answer to each, as the SBT answers function puts
+/// it.
+#[test]
+fn sbt_examples_are_the_mapping_of_the_request_and_outcome_examples() {
+    let customer = berth_domain::sbt::customer_id(SBT_TENANT);
+    for (outcome, request) in [
+        ("onboarding-succeeded", "onboarding-request"),
+        ("onboarding-failed", "onboarding-request"),
+        ("offboarding-succeeded", "offboarding-request"),
+        ("offboarding-failed", "offboarding-request"),
+        ("suspend-succeeded", "deactivate-request"),
+        ("suspend-failed", "deactivate-request"),
+        ("resume-succeeded", "activate-request"),
+        ("resume-failed", "activate-request"),
+    ] {
+        let sbt_request = read_json(&format!("events/sbt/{request}.json"));
+        let op = berth_domain::sbt::operation_of(sbt_request["detail-type"].as_str().unwrap()).expect("an SBT request");
+        let berth_request = berth_domain::sbt::request(op, sbt_request["id"].as_str().unwrap(), &sbt_request["detail"]).unwrap();
+        assert_eq!(berth_request["customer_id"], customer.as_str());
+        let key = berth_request["idempotency_key"].as_str().unwrap();
+
+        let mut event = read_json(&format!("events/outcomes/{outcome}.json"));
+        let machine = event["resources"][0].as_str().unwrap().to_string();
+        let execution = format!("{}:{customer}_{key}", machine.replacen(":stateMachine:", ":execution:", 1));
+        event["resources"] = json!([machine, execution]);
+        let detail = event["detail"].as_object_mut().unwrap();
+        detail.insert("customer_id".into(), json!(customer));
+        detail.insert("execution".into(), json!(execution));
+        if detail.contains_key("url") {
+            detail.insert("url".into(), json!(format!("https://{customer}.saas.example.com")));
+        }
+        for list in ["rolled_back", "left"] {
+            if detail.contains_key(list) {
+                detail.insert(list.into(), json!([]));
+            }
+        }
+        if outcome == "onboarding-succeeded" {
+            check_example("events/sbt.json", &event);
+        }
+
+        let (detail_type, detail) = berth_domain::sbt::answer(event["detail-type"].as_str().unwrap(), &event["detail"]).expect("an answer");
+        let answer = json!({
+            "version": "0",
+            "id": event["id"],
+            "detail-type": detail_type,
+            "source": berth_domain::sbt::DEFAULT_APPLICATION_PLANE_SOURCE,
+            "account": event["account"],
+            "time": event["time"],
+            "region": event["region"],
+            "resources": [],
+            "detail": detail,
+        });
+        check_example(&format!("events/sbt/answers/{detail_type}.json"), &answer);
+        berth_steps::lambda::parse::<SbtInput>(&event).unwrap();
+    }
+}

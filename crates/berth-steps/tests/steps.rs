@@ -10,8 +10,8 @@ use berth_domain::pool::Capacity;
 use berth_domain::state::CustomerState;
 use berth_domain::{BerthError, ErrorKind};
 use berth_steps::{
-    activate, allocate, check, dns, fail, intake, register, resources, rollback, validate, CaughtError, IntakeInput, PlanInput,
-    ValidateInput,
+    activate, allocate, check, dns, fail, intake, register, resources, rollback, sbt, validate, CaughtError, IntakeInput, PlanInput,
+    SbtInput, ValidateInput,
 };
 use lambda_runtime::Diagnostic;
 use serde_json::json;
@@ -821,4 +821,86 @@ async fn each_step_reports_its_progress_and_a_lost_report_does_not_fail_it() {
     m.with(|w| w.failing.clear());
     berth_steps::lambda::handle_reporting("register", &quiet, payload("acme", "exec-1"), register::run).await.map_err(|e| e.0).unwrap();
     assert_eq!(m.with(|w| w.events.len()), 2);
+}
+
+#[tokio::test]
+async fn sbt_requests_start_the_machine_each_asks_for_once_under_the_tenants_customer() {
+    let m = memory();
+    let customer = berth_domain::sbt::customer_id("3f2a9c1e-7b4d-4e8f-9a0b-1c2d3e4f5a6b");
+    for (file, machine, key) in [
+        ("onboarding-request", "berth-onboard", "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"),
+        ("deactivate-request", "berth-suspend", "0c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e53"),
+        ("activate-request", "berth-resume", "0c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e54"),
+        ("offboarding-request", "berth-offboard", "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"),
+    ] {
+        let event = event_file(&format!("sbt/{file}.json"));
+        let out = intake::run(&cx(&m, intake_config()), IntakeInput(event.clone())).await.unwrap();
+        assert!(out.started, "{file}: {out:?}");
+        assert_eq!(out.customer_id, customer);
+        assert_eq!(out.execution_arn, format!("arn:aws:states:us-east-1:123456789012:execution:{machine}:{customer}_{key}"));
+        let again = intake::run(&cx(&m, intake_config()), IntakeInput(event)).await.unwrap();
+        assert!(!again.started && again.execution_arn == out.execution_arn, "{file}: {again:?}");
+    }
+    let onboarding = m.with(|w| w.executions.values().find(|e| e.arn.contains(":berth-onboard:")).and_then(|e| e.input.clone())).unwrap();
+    let onboarding: serde_json::Value = serde_json::from_str(&onboarding).unwrap();
+    assert_eq!(onboarding["display_name"], "Acme Corporation");
+    assert_eq!(onboarding["services"], event_file("onboard.json")["services"]);
+    m.with(|w| assert_eq!(w.executions.len(), 4));
+
+    // From another source, or with berth's rules broken: rejected naming SBT's fields,
+    // nothing started.
+    let mut foreign = event_file("sbt/deactivate-request.json");
+    foreign["source"] = json!("someone.else");
+    let mut broken = event_file("sbt/onboarding-request.json");
+    broken["id"] = json!("another-delivery");
+    broken["detail"]["tenantId"] = json!("not a uuid");
+    broken["detail"]["tenantRegistrationId"] = json!("has spaces too");
+    broken["detail"]["products"] = json!([]);
+    let mut unnamed = event_file("sbt/activate-request.json");
+    unnamed["detail"] = json!({"tenantName": "Acme"});
+    for (bad, fields) in [
+        (foreign, vec!["source"]),
+        (broken, vec!["tenantId", "tenantRegistrationId", "products", "services.api", "services.frontend", "services.worker"]),
+        (unnamed, vec!["tenantId"]),
+    ] {
+        let before = m.with(|w| w.events.len());
+        let out = intake::run(&cx(&m, intake_config()), IntakeInput(bad.clone())).await.unwrap();
+        assert_eq!((out.started, out.status.as_str()), (false, "REJECTED"), "{fields:?}");
+        let put: Vec<_> = m.with(|w| w.events[before..].to_vec());
+        assert_eq!(put.len(), 1);
+        let detail = &put[0].3;
+        let named: Vec<&str> = detail["reasons"].as_array().unwrap().iter().map(|r| r["field"].as_str().unwrap()).collect();
+        let mut sorted = named.clone();
+        sorted.dedup();
+        assert_eq!(sorted, fields, "{detail}");
+        assert_eq!(detail["request_detail_type"], bad["detail-type"]);
+    }
+    m.with(|w| assert_eq!(w.executions.len(), 4));
+}
+
+#[tokio::test]
+async fn sbt_answers_put_sbts_event_on_sbts_bus_and_let_other_events_go() {
+    let m = memory();
+    let config = || berth_adapters::config::SbtConfig { bus: "sbt-bus".into(), source: "applicationPlaneEventSource".into() };
+    let event = event_file("sbt.json");
+    let out = sbt::run(&cx(&m, config()), SbtInput(event)).await.unwrap();
+    assert_eq!(out.answered.as_deref(), Some("provisionSuccess"));
+    let put = m.with(|w| w.events.clone());
+    assert_eq!(put.len(), 1);
+    let (bus, source, detail_type, detail) = &put[0];
+    assert_eq!((bus.as_str(), source.as_str(), detail_type.as_str()), ("sbt-bus", "applicationPlaneEventSource", "provisionSuccess"));
+    assert_eq!(detail, &event_file("sbt/answers/provisionSuccess.json")["detail"]);
+
+    // berth's own customers, progress and updates: nothing put.
+    for file in ["outcomes/onboarding-succeeded.json", "outcomes/progress.json", "outcomes/update-succeeded.json"] {
+        let out = sbt::run(&cx(&m, config()), SbtInput(event_file(file))).await.unwrap();
+        assert_eq!(out.answered, None, "{file}");
+    }
+    assert_eq!(m.with(|w| w.events.len()), 1);
+    // Not an event: the caller's error. A bus that refuses: an error EventBridge retries.
+    let e = sbt::run(&cx(&m, config()), SbtInput(json!({}))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    m.with(|w| w.failing.insert("PutEvents", ErrorKind::Transient));
+    let e = sbt::run(&cx(&m, config()), SbtInput(event_file("sbt.json"))).await.unwrap_err();
+    assert!(e.kind().is_transient(), "{e}");
 }

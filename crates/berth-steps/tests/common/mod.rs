@@ -79,6 +79,7 @@ pub fn intake_config() -> IntakeConfig {
         offboard_state_machine_arn: machine("berth-offboard"),
         bus: "berth-bus".into(),
         event_source: "berth".into(),
+        sbt_control_plane_source: berth_domain::sbt::DEFAULT_CONTROL_PLANE_SOURCE.into(),
         settings: settings(),
     }
 }
