@@ -152,49 +152,22 @@ impl Harness {
     /// suite, and written to `<stack dir>/emitted/` for the schema check after the suites).
     pub async fn emitted(&self) -> Vec<Value> {
         static SEEN: OnceLock<tokio::sync::Mutex<Vec<Value>>> = OnceLock::new();
-        let mut seen = SEEN.get_or_init(|| tokio::sync::Mutex::new(Vec::new())).lock().await;
-        let url = &self.stack.infra.portal_queue_url;
-        loop {
-            let out = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("the portal's queue");
-            let messages = out.messages();
-            if messages.is_empty() {
-                break;
-            }
-            let dir = self.dir.join("emitted");
-            std::fs::create_dir_all(&dir).expect("emitted events' folder");
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(format!("{}.jsonl", std::process::id())))
-                .expect("emitted events' file");
-            let mut done = Vec::new();
-            for (i, m) in messages.iter().enumerate() {
-                let body = m.body().unwrap_or_default();
-                let event: Value =
-                    serde_json::from_str(body).unwrap_or_else(|e| panic!("the queue holds something that is not JSON ({e}): {body}"));
-                writeln!(file, "{event}").expect("emitted event written");
-                seen.push(event);
-                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .build()
-                    .expect("delete entry");
-                done.push(entry);
-            }
-            self.sqs.delete_message_batch().queue_url(url).set_entries(Some(done)).send().await.expect("deleted");
-        }
-        seen.clone()
+        self.drain(&self.stack.infra.portal_queue_url, "", &SEEN).await
     }
 
     /// Every answer berth put on SBT's bus that reached SBT's control-plane queue so far
-    /// (read once, kept for the suite, and written to `<stack dir>/emitted/` with the
-    /// others for the schema check).
+    /// (kept and written as [`Harness::emitted`] keeps and writes berth's events).
     pub async fn sbt_answers(&self) -> Vec<Value> {
         static SEEN: OnceLock<tokio::sync::Mutex<Vec<Value>>> = OnceLock::new();
-        let mut seen = SEEN.get_or_init(|| tokio::sync::Mutex::new(Vec::new())).lock().await;
-        let url = &self.stack.infra.sbt_queue_url;
+        self.drain(&self.stack.infra.sbt_queue_url, "sbt-", &SEEN).await
+    }
+
+    /// Reads a queue of EventBridge deliveries empty: each event is added to `seen` (the
+    /// suite's) and written to `<stack dir>/emitted/<prefix><pid>.jsonl`; returns them all.
+    async fn drain(&self, url: &str, prefix: &str, seen: &OnceLock<tokio::sync::Mutex<Vec<Value>>>) -> Vec<Value> {
+        let mut seen = seen.get_or_init(|| tokio::sync::Mutex::new(Vec::new())).lock().await;
         loop {
-            let out = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("SBT's queue");
+            let out = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("the queue");
             let messages = out.messages();
             if messages.is_empty() {
                 break;
@@ -204,13 +177,13 @@ impl Harness {
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(dir.join(format!("sbt-{}.jsonl", std::process::id())))
+                .open(dir.join(format!("{prefix}{}.jsonl", std::process::id())))
                 .expect("emitted events' file");
             let mut done = Vec::new();
             for (i, m) in messages.iter().enumerate() {
                 let body = m.body().unwrap_or_default();
                 let event: Value =
-                    serde_json::from_str(body).unwrap_or_else(|e| panic!("SBT's queue holds something that is not JSON ({e}): {body}"));
+                    serde_json::from_str(body).unwrap_or_else(|e| panic!("{url} holds something that is not JSON ({e}): {body}"));
                 writeln!(file, "{event}").expect("emitted event written");
                 seen.push(event);
                 let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()

@@ -180,6 +180,25 @@ pub fn substitute(definition: &str, subs: &BTreeMap<String, String>) -> Result<S
     Ok(out)
 }
 
+/// Creates `bus`, and `queue` behind a rule on it that takes every event from `source`;
+/// returns the queue's URL.
+async fn bus_to_queue(
+    bridge: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    bus: &str,
+    source: &str,
+    queue: &str,
+    rule: &str,
+) -> Result<String> {
+    bridge.create_event_bus().name(bus).send().await?;
+    let url = sqs.create_queue().queue_name(queue).send().await?.queue_url().unwrap_or_default().to_string();
+    bridge.put_rule().name(rule).event_bus_name(bus).event_pattern(serde_json::json!({ "source": [source] }).to_string()).send().await?;
+    let target =
+        aws_sdk_eventbridge::types::Target::builder().id("queue").arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")).build()?;
+    bridge.put_targets().rule(rule).event_bus_name(bus).targets(target).send().await?;
+    Ok(url)
+}
+
 /// Creates the shared infrastructure and the state machines through `endpoint`.
 pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) -> Result<Infra> {
     let sdk = crate::observer_config(endpoint).await;
@@ -302,53 +321,20 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
     }
 
     // berth's bus, and the portal's queue behind a rule on berth's source, as a portal
-    // would subscribe.
+    // would subscribe; SBT's bus, and a queue for what its control plane hears from the
+    // application plane.
     let bridge = aws_sdk_eventbridge::Client::new(&sdk);
-    bridge.create_event_bus().name(BUS).send().await?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let portal_queue_url = sqs.create_queue().queue_name(PORTAL_QUEUE).send().await?.queue_url().unwrap_or_default().to_string();
-    bridge
-        .put_rule()
-        .name("berth-outcomes-to-portal")
-        .event_bus_name(BUS)
-        .event_pattern(serde_json::json!({ "source": [events::DEFAULT_SOURCE] }).to_string())
-        .send()
-        .await?;
-    bridge
-        .put_targets()
-        .rule("berth-outcomes-to-portal")
-        .event_bus_name(BUS)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("portal-queue")
-                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{PORTAL_QUEUE}"))
-                .build()?,
-        )
-        .send()
-        .await?;
-
-    // SBT's bus, and a queue for what its control plane hears from the application plane.
-    bridge.create_event_bus().name(SBT_BUS).send().await?;
-    let sbt_queue_url = sqs.create_queue().queue_name(SBT_QUEUE).send().await?.queue_url().unwrap_or_default().to_string();
-    bridge
-        .put_rule()
-        .name("sbt-application-plane-to-control-plane")
-        .event_bus_name(SBT_BUS)
-        .event_pattern(serde_json::json!({ "source": [berth_domain::sbt::DEFAULT_APPLICATION_PLANE_SOURCE] }).to_string())
-        .send()
-        .await?;
-    bridge
-        .put_targets()
-        .rule("sbt-application-plane-to-control-plane")
-        .event_bus_name(SBT_BUS)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("control-plane-queue")
-                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{SBT_QUEUE}"))
-                .build()?,
-        )
-        .send()
-        .await?;
+    let portal_queue_url = bus_to_queue(&bridge, &sqs, BUS, events::DEFAULT_SOURCE, PORTAL_QUEUE, "berth-outcomes-to-portal").await?;
+    let sbt_queue_url = bus_to_queue(
+        &bridge,
+        &sqs,
+        SBT_BUS,
+        berth_domain::sbt::DEFAULT_APPLICATION_PLANE_SOURCE,
+        SBT_QUEUE,
+        "sbt-application-plane-to-control-plane",
+    )
+    .await?;
 
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let subs = substitutions();
