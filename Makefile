@@ -66,18 +66,20 @@ lint-iac: tools
 test-unit: build-all
 	cargo test --workspace --exclude berth-tests
 
-# Integration and end-to-end suites against the emulator: one local stack, reset between suites
+# Integration and end-to-end suites against the emulator: one local stack, reset between suites.
+# `--workspace` keeps build-all's features (a suite's name is berth-tests' alone), so nothing
+# is compiled again.
 # (the small ones, a+b+c, share a reset: each asserts only on what it made).
 test-integration: build-all
 	@$(LOCAL) down --dir $(TEST_STACK) >/dev/null
 	@rm -rf $(TEST_STACK)/emitted
 	$(LOCAL) up --dir $(TEST_STACK) --concurrency 4 >/dev/null
 	@trap '$(LOCAL) down --dir $(TEST_STACK) >/dev/null' EXIT; \
-	for suite in "adapters 1" "registry 1" "inputs+ownership 1" "onboarding 4" "faults 1" "lifecycle 1" "limits 1 --albs 2" "rollout 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
+	for suite in "adapters 1" "registry 1" "inputs+ownership 1" "onboarding 4" "faults 1" "lifecycle+api 1" "limits 1 --albs 2" "rollout 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
 	  set -- $$suite; name=$$1; threads=$$2; shift 2; \
 	  echo "--- suite $$name (fresh emulator $$*)"; \
 	  $(LOCAL) reset --dir $(TEST_STACK) --keep-lambdas "$$@" >/dev/null; \
-	  BERTH_STACK_DIR=$(TEST_STACK) cargo test -p berth-tests --test $${name//+/ --test } -- --test-threads=$$threads; \
+	  BERTH_STACK_DIR=$(TEST_STACK) cargo test --workspace --test $${name//+/ --test } -- --test-threads=$$threads; \
 	done
 	@echo "--- the events the suites saw, against their schemas"
 	python3 scripts/check-schema.py --emitted $(TEST_STACK)/emitted

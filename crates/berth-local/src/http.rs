@@ -11,6 +11,8 @@ use crate::{Result, OBSERVER_ACCESS_KEY, REGION};
 
 pub struct Response {
     pub status: u16,
+    /// Each header's value by its lower-case name (the last of a repeated one).
+    pub headers: std::collections::BTreeMap<String, String>,
     pub body: String,
 }
 
@@ -22,8 +24,10 @@ pub async fn send(method: Method, url: &str, headers: &[(&str, String)], body: i
     }
     let resp = client.request(req.body(Full::new(body.into()))?).await?;
     let status = resp.status().as_u16();
+    let headers =
+        resp.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let body = resp.into_body().collect().await?.to_bytes();
-    Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned() })
+    Ok(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
 fn auth(service: &str) -> String {

@@ -129,8 +129,9 @@ async fn take<P: Ports>(cx: &Context<IntakeConfig, P>, delivered: Value) -> Resu
     }
 }
 
-/// Validates a request for `op` and starts its execution once.
-async fn start<P: Ports>(cx: &Context<IntakeConfig, P>, op: Option<Operation>, request: Value) -> Result<IntakeOutput, BerthError> {
+/// Validates a request for `op` (None: an onboarding) and starts its execution once, named
+/// `{customer_id}_{idempotency_key}` (the HTTP API starts through here too).
+pub async fn start<P: Ports>(cx: &Context<IntakeConfig, P>, op: Option<Operation>, request: Value) -> Result<IntakeOutput, BerthError> {
     // An update's request is the customer's whole desired spec, checked as an onboarding's.
     let (customer_id, key, state_machine_arn) = match op {
         None | Some(Operation::Update) => {

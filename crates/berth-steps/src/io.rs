@@ -76,6 +76,24 @@ impl StepInput for IntakeInput {
     }
 }
 
+/// The HTTP API's input: an API Gateway HTTP API (v2) or function URL event, read by the
+/// handler (anything else is the caller's error).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ApiInput(pub serde_json::Value);
+
+impl StepInput for ApiInput {
+    /// The customer in the path (`/customers/{id}...`), for the logs.
+    fn customer(&self) -> &str {
+        let path = self.0.get("rawPath").and_then(serde_json::Value::as_str).unwrap_or_default();
+        path.strip_prefix("/customers/").map(|rest| rest.split('/').next().unwrap_or_default()).unwrap_or_default()
+    }
+    /// None: an HTTP request is not a step of an execution (it puts no progress).
+    fn execution(&self) -> &str {
+        ""
+    }
+}
+
 /// The SBT answers' input: one of berth's events as EventBridge delivers it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -6,6 +6,7 @@
 
 pub mod activate;
 pub mod allocate;
+pub mod api;
 pub mod check;
 pub mod claim;
 pub mod dns;

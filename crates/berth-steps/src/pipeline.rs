@@ -207,9 +207,20 @@ pub const SBT: Step = Step {
     read_config: read::<SbtConfig>,
 };
 
-/// Every berth Lambda: the onboarding's, in its order, then the lifecycle machines' own.
-pub const STEPS: [Step; 17] = [
+/// Not a state: the HTTP API (the intake's checks and start, and the customers' records).
+pub const API: Step = Step {
+    name: "api",
+    summary: "The portal's HTTP API: start onboardings, updates, suspends, resumes and offboardings (202 with the execution), show and list customers; errors as problem+json.",
+    retry: Retry::Standard,
+    vars: IntakeConfig::VARS,
+    read_config: read::<IntakeConfig>,
+};
+
+/// Every berth Lambda: the onboarding's, in its order, then the lifecycle machines' own,
+/// then the ways in and out (intake, SBT answers, HTTP API).
+pub const STEPS: [Step; 18] = [
     VALIDATE, REGISTER, ALLOCATE, RESOURCES, CHECK, DNS, ACTIVATE, ROLLBACK, FAIL, CLAIM, RESHAPE, SCALE, SETTLE, WAVES, GATE, INTAKE, SBT,
+    API,
 ];
 
 pub fn step(name: &str) -> Option<&'static Step> {

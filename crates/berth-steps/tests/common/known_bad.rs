@@ -1,5 +1,5 @@
 //! Known-bad inputs for every berth Lambda, shared by the in-process test
-//! (`crates/berth-steps/tests/inputs.rs`) and the one through the real Lambdas on the local
+//! (`crates/berth-steps/tests/handler_inputs.rs`) and the one through the real Lambdas on the local
 //! stack (`tests/tests/inputs.rs`).
 #![allow(dead_code)]
 
