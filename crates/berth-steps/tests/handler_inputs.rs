@@ -17,7 +17,8 @@ use berth_adapters::memory::Memory;
 use berth_domain::ErrorKind;
 use berth_steps::lambda::{self, handle, StepError};
 use berth_steps::{
-    activate, allocate, check, claim, dns, fail, gate, intake, register, reshape, resources, rollback, scale, settle, validate, waves,
+    activate, allocate, api, check, claim, dns, fail, gate, intake, register, reshape, resources, rollback, sbt, scale, settle, validate,
+    waves,
 };
 use common::*;
 use known_bad::{example, field_path, known_bad, replace, FUNCTIONS};
@@ -55,6 +56,11 @@ async fn invoke(m: &Memory, function: &str, payload: &str) -> Result<Value, Diag
         "settle" => handle("settle", &cx(m, table()), event, settle::run).await.map(|o| json!(o)),
         "waves" => handle("waves", &cx(m, table()), event, waves::run).await.map(|o| json!(o)),
         "gate" => handle("gate", &cx(m, berth_adapters::config::NoConfig), event, gate::run).await.map(|o| json!(o)),
+        "sbt" => {
+            let config = berth_adapters::config::SbtConfig { bus: "sbt-bus".into(), source: "applicationPlaneEventSource".into() };
+            handle("sbt", &cx(m, config), event, sbt::run).await.map(|o| json!(o))
+        }
+        "api" => handle("api", &cx(m, intake_config()), event, api::run).await.map(|o| json!(o)),
         other => panic!("no Lambda named {other}"),
     };
     out.map_err(Diagnostic::from)
@@ -212,4 +218,37 @@ fn known_bad_inputs_are_invalid_requests_and_write_nothing() {
             m.with(|w| assert!(w.customers.is_empty() && w.executions.is_empty(), "{function}: {what} started something"));
         }
     }
+}
+
+/// The ways in and out that take whole events (the SBT answers, the HTTP API): generated
+/// JSON, their example with one part replaced, and deep nesting never break them either
+/// (an HTTP request that breaks a rule is an HTTP answer, anything else a named error).
+#[test]
+fn generated_inputs_never_break_the_sbt_and_http_functions() {
+    for function in ["sbt", "api"] {
+        drive(function, arbitrary().prop_map(|v| v.to_string()));
+        drive(
+            function,
+            (any::<prop::sample::Index>(), prop_oneof![3 => leaf(), 1 => arbitrary()])
+                .prop_map(move |(i, with)| mutated(function, i, with).to_string()),
+        );
+        drive(function, deep());
+    }
+    // And an HTTP body of any text or depth is a 400 problem (or, past the payload limit
+    // berth takes, a named invalid request), never a break.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut runner = TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
+    runner
+        .run(&prop_oneof![text(), deep()], |body| {
+            let m = memory();
+            let mut event = example("api");
+            event["body"] = Value::String(body);
+            let answer = rt.block_on(invoke(&m, "api", &event.to_string()));
+            match &answer {
+                Ok(r) => prop_assert_eq!(r["statusCode"].as_i64(), Some(400)),
+                Err(d) => prop_assert_eq!(d.error_type.as_str(), "Berth.InvalidRequest"),
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("api bodies: {e}"));
 }

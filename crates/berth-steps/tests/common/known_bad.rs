@@ -26,7 +26,11 @@ pub const FUNCTIONS: [&str; 16] = [
 
 /// The function's example event, as `cargo lambda invoke` sends it.
 pub fn example(function: &str) -> Value {
-    let file = if function == "intake" { "onboard".to_string() } else { function.to_string() };
+    let file = match function {
+        "intake" => "onboard",
+        "api" => "api/onboard",
+        other => other,
+    };
     // The repository's events/, above whichever crate includes this file.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = dir.ancestors().find(|d| d.join("events/onboard.json").exists()).expect("the repository's events/");
