@@ -1,6 +1,14 @@
 //! The operators' commands, as functions over the adapters (the binary only parses
 //! arguments and prints).
 
+pub mod customers;
+pub mod error;
+pub mod follow;
+pub mod start;
+pub mod target;
+
+pub use error::CliError;
+
 use aws_sdk_elasticloadbalancingv2::Client as Elb;
 use berth_adapters::aws::{DynamoRegistry, ElbApi};
 use berth_adapters::ports::{ListenerRules, Pool};

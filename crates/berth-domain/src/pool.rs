@@ -100,7 +100,7 @@ impl Alb {
 /// can, the error says what is full on each.
 pub fn candidates<'a>(pool: &'a [Alb], need: &Need) -> Result<Vec<&'a Alb>, String> {
     if pool.is_empty() {
-        return Err("the ALB pool is empty: add an ALB with `berth-admin pool add`".into());
+        return Err("the ALB pool is empty: add an ALB with `berth pool add`".into());
     }
     let mut fit: Vec<&Alb> = pool.iter().filter(|a| a.refusal(need).is_none()).collect();
     if fit.is_empty() {

@@ -300,7 +300,7 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
 
     create_table(&aws_sdk_dynamodb::Client::new(&sdk), TABLE).await?;
 
-    // The pool, through the same code the operator's `berth-admin pool add` uses.
+    // The pool, through the same code the operator's `berth pool add` uses.
     let registry = DynamoRegistry::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     for a in &albs {
         registry

@@ -293,6 +293,7 @@ async fn main() -> std::process::ExitCode {
                 println!("  region             {}", s.region);
                 println!("  stack file         {}", stack::stack_file(&args.dir).display());
                 println!("start an execution: AWS_ENDPOINT_URL={} aws stepfunctions start-execution --state-machine-arn {} --input file://events/onboard.json", s.endpoint, s.state_machine_arn);
+                println!("or onboard and follow: target/debug/berth --stack-dir {} onboard -f events/onboard.json --follow", args.dir.display());
                 Ok(true)
             }
             Cmd::Down(args) => {

@@ -43,6 +43,10 @@ pub struct Stack {
     /// binary's build time and their variables), by function key.
     #[serde(default)]
     pub function_settings: BTreeMap<String, String>,
+    /// The functions' deployment variables, as the template sets them: what the `berth` CLI
+    /// reads (`--local`) to start requests as the intake does.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
 }
 
 /// The process name of the runtime API.
@@ -336,6 +340,7 @@ pub async fn up(opts: &Options) -> Result<Stack> {
                 runtime_api,
                 pids,
                 function_settings: function_settings(opts, &infra)?,
+                environment: infra.lambda_env().into_iter().collect(),
                 infra,
             };
             save(&opts.dir, &stack)?;
@@ -410,6 +415,7 @@ pub async fn reset(opts: &Options) -> Result<Stack> {
     save(&opts.dir, &stack)?;
     warm(&stack.endpoint, &opts.dir, &stack.pids).await?;
     stack.state_machine_arn = infra.state_machine("berth-onboard").to_string();
+    stack.environment = infra.lambda_env().into_iter().collect();
     stack.infra = infra;
     save(&opts.dir, &stack)?;
     Ok(stack)
