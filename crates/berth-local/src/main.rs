@@ -135,6 +135,14 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         runs: u32,
     },
+    /// The portal's events alone, on a fresh reset: the intake per request event through a
+    /// local invoke, and outcome events to the portal's queue (part of `bench`).
+    EventsBench {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+    },
     /// Every figure of `make bench`, on a running stack (reset between parts): pipeline
     /// overhead, API calls and cost per onboarding, many onboardings at once, allocation
     /// against the naive allocator, zip sizes and handler latencies. Prints them and writes
@@ -246,6 +254,10 @@ async fn bench(
     let lifecycle = figures::lifecycle(&s, &root, &customers).await?;
     done(t);
 
+    let t = part("the portal's events: the intake per request event, outcome to the portal's queue");
+    let events = figures::portal_events(&s, &root, runs).await?;
+    done(t);
+
     let t = part(&format!("{concurrent} onboardings at once, {concurrent_albs} ALBs in the pool"));
     let mut wide = base.clone();
     wide.pool.albs = concurrent_albs;
@@ -273,7 +285,7 @@ async fn bench(
     let naive = figures::naive(&s, &[10, 100, 1000], 5, callers).await?;
     done(t);
 
-    Ok(figures::Figures { provenance: figures::provenance(&root), pipeline, lifecycle, handlers, concurrent, allocation, naive, zips })
+    Ok(figures::Figures { provenance: figures::provenance(&root), pipeline, lifecycle, handlers, concurrent, allocation, naive, events, zips })
 }
 
 #[tokio::main]
@@ -334,6 +346,11 @@ async fn main() -> std::process::ExitCode {
                 std::fs::write(&out, &text)?;
                 println!("written to {}", out.display());
                 Ok(figures.all_met())
+            }
+            Cmd::EventsBench { stack: args, runs } => {
+                let s = stack::reset(&args.options()).await?;
+                println!("{}", figures::portal_events(&s, &args.root, runs).await?.markdown());
+                Ok(true)
             }
             Cmd::LifecycleBench { stack: args, runs } => {
                 let s = stack::reset(&args.options()).await?;
