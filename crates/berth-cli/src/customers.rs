@@ -9,12 +9,10 @@ use berth_domain::BerthError;
 use serde::Serialize;
 use serde_json::Value;
 
-/// The customers in id order, those in `state` only when it is given.
+/// The customers in id order, those in `state` only when it is given (as the HTTP API lists
+/// them).
 pub async fn list<C: Customers>(customers: &C, state: Option<CustomerState>) -> Result<Vec<CustomerRecord>, BerthError> {
-    let mut all = customers.list().await?;
-    all.retain(|c| state.is_none_or(|s| c.state == s));
-    all.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
-    Ok(all)
+    berth_steps::api::customers_after(customers, state, "").await
 }
 
 /// A customer as `list --json` prints it.

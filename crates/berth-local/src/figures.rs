@@ -256,7 +256,12 @@ pub async fn portal_events(stack: &Stack, root: &Path, runs: u32) -> Result<Port
             }
         }
     }
-    Ok(PortalEvents { new_us: sorted(new_us), duplicate_us: sorted(duplicate_us), rejected_us: sorted(rejected_us), delivery_us: sorted(delivery_us) })
+    Ok(PortalEvents {
+        new_us: sorted(new_us),
+        duplicate_us: sorted(duplicate_us),
+        rejected_us: sorted(rejected_us),
+        delivery_us: sorted(delivery_us),
+    })
 }
 
 impl PortalEvents {

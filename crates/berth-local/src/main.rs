@@ -285,7 +285,17 @@ async fn bench(
     let naive = figures::naive(&s, &[10, 100, 1000], 5, callers).await?;
     done(t);
 
-    Ok(figures::Figures { provenance: figures::provenance(&root), pipeline, lifecycle, handlers, concurrent, allocation, naive, events, zips })
+    Ok(figures::Figures {
+        provenance: figures::provenance(&root),
+        pipeline,
+        lifecycle,
+        handlers,
+        concurrent,
+        allocation,
+        naive,
+        events,
+        zips,
+    })
 }
 
 #[tokio::main]

@@ -258,6 +258,19 @@ async fn show<P: Ports>(cx: &Context<IntakeConfig, P>, id: &str) -> Result<Answe
     ))
 }
 
+/// The customers in id order after the id `after` (empty: from the first), those in `state`
+/// only when it is given (the CLI lists through here too).
+pub async fn customers_after<C: Customers>(
+    customers: &C,
+    state: Option<CustomerState>,
+    after: &str,
+) -> Result<Vec<berth_adapters::model::CustomerRecord>, BerthError> {
+    let mut all = customers.list().await?;
+    all.retain(|c| state.is_none_or(|s| c.state == s) && c.customer_id.as_str() > after);
+    all.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+    Ok(all)
+}
+
 /// `GET /customers?state=&limit=&next=`: the customers in id order, `limit` at a time after
 /// the id `next`; the answer's `next` names the page after (null on the last).
 async fn list<P: Ports>(cx: &Context<IntakeConfig, P>, request: &ApiGatewayV2httpRequest) -> Result<Answer, BerthError> {
@@ -285,9 +298,7 @@ async fn list<P: Ports>(cx: &Context<IntakeConfig, P>, request: &ApiGatewayV2htt
         return Err(BerthError::InvalidRequest(berth_domain::Violations(broken)));
     }
     let after = query.first("next").unwrap_or_default();
-    let mut all = cx.ports.customers().list().await?;
-    all.retain(|c| state.is_none_or(|s| c.state == s) && c.customer_id.as_str() > after);
-    all.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+    let all = customers_after(cx.ports.customers(), state, after).await?;
     let next = (all.len() > limit).then(|| all[limit - 1].customer_id.clone());
     let page: Vec<Value> = all
         .iter()
