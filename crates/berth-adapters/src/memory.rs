@@ -158,6 +158,7 @@ impl Customers for Memory {
                 listener_arn: None,
                 priorities: Vec::new(),
                 target_groups_held: 0,
+                certificates_held: 0,
                 resources: None,
                 outputs: None,
                 error: None,
@@ -417,6 +418,7 @@ impl Placements for Memory {
             c.listener_arn = Some(alb_ref.listener_arn.clone());
             c.alb_name = Some(alb_ref.name.clone());
             c.target_groups_held = need.target_groups;
+            c.certificates_held = need.certificates;
             Ok(Placement { alb: alb_ref, priorities: choice.priorities })
         })
     }
@@ -495,6 +497,7 @@ impl Placements for Memory {
             let Some(c) = w.customers.get_mut(customer_id) else { return Ok(Vec::new()) };
             let ps = std::mem::take(&mut c.priorities);
             let tgs = std::mem::take(&mut c.target_groups_held);
+            let certs = std::mem::take(&mut c.certificates_held);
             let alb_name = c.alb_name.take();
             if let Some(l) = c.listener_arn.take() {
                 if let Some(ledger) = w.ledgers.get_mut(&l) {
@@ -504,6 +507,7 @@ impl Placements for Memory {
             if let Some(a) = alb_name.and_then(|n| w.pool.iter_mut().find(|a| a.name == n)) {
                 a.rules.used -= ps.len() as u32;
                 a.target_groups.used -= tgs;
+                a.certificates.used -= certs;
                 a.customers -= 1;
             }
             Ok(ps)

@@ -21,6 +21,9 @@ pub struct CustomerRecord {
     pub priorities: Vec<u32>,
     /// Target groups reserved on that ALB.
     pub target_groups_held: u32,
+    /// Certificates reserved on that ALB's listener.
+    #[serde(default)]
+    pub certificates_held: u32,
     /// What the resources step created or found (JSON as recorded).
     pub resources: Option<serde_json::Value>,
     pub outputs: Option<serde_json::Value>,

@@ -14,6 +14,7 @@ pub mod faults;
 pub mod figures;
 pub mod http;
 pub mod limits;
+pub mod packing;
 pub mod router;
 pub mod runner;
 pub mod stack;

@@ -135,6 +135,20 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         runs: u32,
     },
+    /// The packing figure alone (part of `bench`; no stack): customers of a mix of products,
+    /// tiers and own domains arriving and leaving, placed by berth (the in-memory registry)
+    /// and by first-fit, best-fit and spreading, for both forms of a product's own host.
+    PackingBench {
+        #[arg(long, default_value_t = 100)]
+        albs: u32,
+        #[arg(long, default_value_t = 10_000)]
+        arrivals: u32,
+        /// The chance, per mille, that a customer leaves after each arrival.
+        #[arg(long, default_value_t = 200)]
+        leave_per_mille: u64,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// The portal's events alone, on a fresh reset: the intake per request event through a
     /// local invoke, and outcome events to the portal's queue (part of `bench`).
     EventsBench {
@@ -265,6 +279,13 @@ async fn bench(
     let concurrent = figures::concurrent(&s, &root, concurrent).await?;
     done(t);
 
+    let t = part("packing: 10,000 customers arriving and leaving over 100 ALBs, in memory");
+    let mut packing = Vec::new();
+    for form in [berth_local::packing::HostForm::Dashed, berth_local::packing::HostForm::Dotted] {
+        packing.push(berth_local::packing::packing(100, 10_000, 200, form, 2026).await?);
+    }
+    done(t);
+
     let t = part("allocation: berth's allocator");
     let s = stack::reset(&base).await?;
     // Throughput first, while the table is small: the emulator copies the whole table on
@@ -294,6 +315,7 @@ async fn bench(
         allocation,
         naive,
         events,
+        packing,
         zips,
     })
 }
@@ -356,6 +378,12 @@ async fn main() -> std::process::ExitCode {
                 std::fs::write(&out, &text)?;
                 println!("written to {}", out.display());
                 Ok(figures.all_met())
+            }
+            Cmd::PackingBench { albs, arrivals, leave_per_mille, seed } => {
+                for form in [berth_local::packing::HostForm::Dashed, berth_local::packing::HostForm::Dotted] {
+                    println!("{}", berth_local::packing::packing(albs, arrivals, leave_per_mille, form, seed).await?.markdown());
+                }
+                Ok(true)
             }
             Cmd::EventsBench { stack: args, runs } => {
                 let s = stack::reset(&args.options()).await?;

@@ -197,6 +197,7 @@ fn to_record(item: &HashMap<String, AttributeValue>) -> Result<CustomerRecord> {
         listener_arn: str_attr(item, "listener_arn"),
         priorities,
         target_groups_held: num(item, "target_groups_held").unwrap_or(0) as u32,
+        certificates_held: num(item, "certificates_held").unwrap_or(0) as u32,
         resources: json_attr(item, "resources"),
         outputs: json_attr(item, "outputs"),
         error: str_attr(item, "error_name"),

@@ -311,13 +311,14 @@ impl Placements for DynamoRegistry {
                             .table_name(&self.table)
                             .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
                             .update_expression(
-                                "SET priorities = :ps, listener_arn = :l, alb_name = :alb, target_groups_held = :t, updated_at = :now",
+                                "SET priorities = :ps, listener_arn = :l, alb_name = :alb, target_groups_held = :t, certificates_held = :c, updated_at = :now",
                             )
                             .condition_expression("execution_id = :exec AND attribute_not_exists(alb_name)")
                             .expression_attribute_values(":ps", AttributeValue::L(priorities.iter().map(n).collect()))
                             .expression_attribute_values(":l", s(listener_arn))
                             .expression_attribute_values(":alb", s(&alb.name))
                             .expression_attribute_values(":t", n(need.target_groups))
+                            .expression_attribute_values(":c", n(need.certificates))
                             .expression_attribute_values(":exec", s(execution_id))
                             .expression_attribute_values(":now", s(now()))
                             .build(),
@@ -551,10 +552,11 @@ impl Placements for DynamoRegistry {
                     Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key(POOL_PK.to_string(), &alb_sk(&alb_name))))
-                        .update_expression("ADD rules_used :r, target_groups_used :t, customers :one")
+                        .update_expression("ADD rules_used :r, target_groups_used :t, certificates_used :c, customers :one")
                         .condition_expression("attribute_exists(pk)")
                         .expression_attribute_values(":r", n(-(customer.priorities.len() as i64)))
                         .expression_attribute_values(":t", n(-i64::from(customer.target_groups_held)))
+                        .expression_attribute_values(":c", n(-i64::from(customer.certificates_held)))
                         .expression_attribute_values(":one", n(-1))
                         .build(),
                 )?)
@@ -566,7 +568,7 @@ impl Placements for DynamoRegistry {
                     Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key(customer_pk(customer_id), CUSTOMER_SK)))
-                        .update_expression("REMOVE priorities, listener_arn, alb_name, target_groups_held")
+                        .update_expression("REMOVE priorities, listener_arn, alb_name, target_groups_held, certificates_held")
                         .condition_expression("alb_name = :alb")
                         .expression_attribute_values(":alb", s(&alb_name))
                         .build(),
