@@ -188,6 +188,22 @@ async fn two_hundred_concurrent_placements_never_share_a_priority_or_overfill_an
     let claims = h.priority_claims().await;
     let mine: BTreeSet<u32> = claims.iter().filter(|(_, c)| c == "ad-alloc-new").map(|(p, _)| *p).collect();
     assert_eq!(mine, freed.iter().copied().collect());
+
+    // A customer's certificate is reserved on its ALB's listener, held on its record, and
+    // given back when it is released.
+    let certs_on = |albs: &[Alb], name: &str| albs.iter().find(|a| a.name == name).map(|a| a.certificates.used);
+    for name in ["berth-shared-1", "ad-big"] {
+        r.set_state(name, AlbState::Active).await.unwrap();
+    }
+    let before = r.albs().await.unwrap();
+    r.register(&registration("ad-cert", "x-cert")).await.unwrap();
+    let p = r.place("ad-cert", "x-cert", &Need { rules: 1, target_groups: 1, certificates: 1 }).await.unwrap();
+    let during = r.albs().await.unwrap();
+    assert_eq!(certs_on(&during, &p.alb.name), certs_on(&before, &p.alb.name).map(|c| c + 1));
+    assert_eq!(r.get("ad-cert").await.unwrap().unwrap().certificates_held, 1);
+    r.release("ad-cert").await.unwrap();
+    assert_eq!(certs_on(&r.albs().await.unwrap(), &p.alb.name), certs_on(&before, &p.alb.name));
+    assert_eq!(r.get("ad-cert").await.unwrap().unwrap().certificates_held, 0);
 }
 
 #[tokio::test]
