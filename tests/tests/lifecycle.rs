@@ -494,3 +494,69 @@ async fn sbt_requests_run_their_machines_and_each_outcome_is_answered_on_sbts_bu
     assert_eq!(heard[0]["detail"]["error"], "Berth.InvalidRequest");
     assert!(heard[0]["detail"]["cause"].as_str().unwrap_or_default().contains("products[0]"), "{}", heard[0]);
 }
+
+/// Each of the customer's ACTIVE services: (cpu, memory, desired count) of what it runs, as
+/// ECS has it.
+async fn sizes(h: &Harness, customer: &str) -> std::collections::BTreeMap<String, (String, String, i32)> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in h.inventory(customer).await.services.iter().filter(|s| s.status() == Some("ACTIVE")) {
+        let td = h
+            .ecs
+            .describe_task_definition()
+            .task_definition(s.task_definition().unwrap_or_default())
+            .send()
+            .await
+            .expect("task definition");
+        let td = td.task_definition().expect("a task definition");
+        let service = s.service_name().unwrap_or_default().rsplit('-').next().unwrap_or_default().to_string();
+        out.insert(service, (td.cpu().unwrap_or_default().to_string(), td.memory().unwrap_or_default().to_string(), s.desired_count()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_tier_sizes_the_services_bounds_the_request_and_changes_by_an_update() {
+    let h = Harness::new().await;
+    let customer = "lc-tiered";
+    // Basic, with the api at the tier's cpu and memory bounds exactly: accepted, and run at
+    // that size. (The emulator runs one task a service, so every count here is 1; the count
+    // bound is held below, and by the unit tests at 2.)
+    let mut request = Harness::request(customer);
+    request["tier"] = json!("basic");
+    request["services"]["api"]["cpu"] = json!(512);
+    request["services"]["api"]["memory"] = json!(1024);
+    request["services"]["api"]["desired_count"] = json!(1);
+    request["services"]["frontend"] = json!({"image_tag": "1.4.2"});
+    let r = h.onboard(&request).await;
+    assert_eq!(r.status, "SUCCEEDED", "{:?} {:?}", r.error, r.cause);
+    let s = sizes(&h, customer).await;
+    assert_eq!(s["api"], ("512".into(), "1024".into(), 1));
+    assert_eq!(s["frontend"], ("256".into(), "512".into(), 1), "the basic tier's count");
+
+    // Past a bound: the intake refuses it, naming the field and the bound; nothing starts.
+    let mut past = request.clone();
+    past["idempotency_key"] = json!("too-big");
+    past["services"]["api"]["desired_count"] = json!(3);
+    let (err, out) = h.invoke("berth-intake", &past).await;
+    assert!(err, "{out}");
+    assert_eq!(out["errorType"], "Berth.InvalidRequest");
+    let message = out["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("services.api.desired_count: at most 2: the basic tier's bound"), "{message}");
+    let executions = h.sfn.list_executions().state_machine_arn(&h.stack.state_machine_arn).send().await.expect("executions");
+    assert!(!executions.executions().iter().any(|e| e.name() == format!("{customer}_too-big")));
+
+    // A tier change is an update: enterprise's sizes and counts, new revisions.
+    let mut enterprise = Harness::request(customer);
+    enterprise["idempotency_key"] = json!("to-enterprise");
+    enterprise["tier"] = json!("enterprise");
+    for service in ["api", "worker", "frontend"] {
+        enterprise["services"][service] = json!({"image_tag": "1.4.2", "desired_count": 1});
+    }
+    let u = h.run("berth-update", &enterprise, &format!("{customer}_to-enterprise")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let s = sizes(&h, customer).await;
+    assert_eq!(s["api"], ("1024".into(), "2048".into(), 1));
+    assert_eq!(s["frontend"], ("512".into(), "1024".into(), 1));
+    assert_eq!(s["worker"], ("512".into(), "1024".into(), 1));
+    assert_eq!(h.customer_state(customer).await, "ACTIVE");
+}

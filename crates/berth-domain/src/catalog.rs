@@ -19,7 +19,55 @@ pub const MAX_PATH_PATTERNS: usize = 4;
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     pub default_product: String,
+    /// The tier of a request that names none (required when the catalog has tiers).
+    #[serde(default)]
+    pub default_tier: Option<String>,
+    /// What a customer may have and how big: none means every product at the catalog's
+    /// sizes, and a request bound only by AWS's own limits.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, Tier>,
     pub products: BTreeMap<String, Product>,
+}
+
+/// A tier: the products it allows, each service's size and count, and how far a request may
+/// go past them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    #[serde(default)]
+    pub description: String,
+    /// The products a customer of this tier may have.
+    pub products: Vec<String>,
+    /// Each service's cpu, memory and desired count in this tier, over the catalog's.
+    #[serde(default)]
+    pub services: BTreeMap<String, TierService>,
+    /// The most cpu units, memory (MiB) and tasks a request may ask any service for.
+    pub max_cpu: u32,
+    pub max_memory: u32,
+    pub max_desired_count: u32,
+}
+
+/// A service's size and count in a tier (each left out: the catalog's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierService {
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    #[serde(default)]
+    pub memory: Option<u32>,
+    #[serde(default)]
+    pub desired_count: Option<u32>,
+}
+
+/// A service's size and count, as a tier sets them and bounds a request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizing {
+    pub cpu: u32,
+    pub memory: u32,
+    pub desired_count: u32,
+    pub max_cpu: u32,
+    pub max_memory: u32,
+    pub max_desired_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +134,39 @@ impl Catalog {
         self.products.iter().find_map(|(p, prod)| prod.services.get(name).map(|s| (p.as_str(), s)))
     }
 
+    /// The tier a request is in: the one it names, else the catalog's default; `None` with
+    /// a catalog of no tiers.
+    pub fn tier(&self, named: Option<&str>) -> Result<Option<(&str, &Tier)>, String> {
+        let Some(name) = named.or(self.default_tier.as_deref()) else {
+            return if self.tiers.is_empty() { Ok(None) } else { Err("required: the catalog has tiers and names no default".into()) };
+        };
+        match self.tiers.get_key_value(name) {
+            Some((n, t)) => Ok(Some((n.as_str(), t))),
+            None if self.tiers.is_empty() => {
+                Err(format!("the catalog has no tiers: leave tier out (not '{}')", naming::truncate(name, 40)))
+            }
+            None => Err(format!(
+                "unknown tier '{}' (known: {})",
+                naming::truncate(name, 40),
+                self.tiers.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// A service's size and count and their bounds in a tier (none: the catalog's sizes,
+    /// bounded by Fargate's sizes and [`MAX_DESIRED_COUNT`]).
+    pub fn sizing(tier: Option<&Tier>, name: &str, spec: &ServiceSpec) -> Sizing {
+        let own = tier.and_then(|t| t.services.get(name)).copied().unwrap_or_default();
+        Sizing {
+            cpu: own.cpu.unwrap_or(spec.cpu),
+            memory: own.memory.unwrap_or(spec.memory),
+            desired_count: own.desired_count.unwrap_or(spec.desired_count),
+            max_cpu: tier.map_or(naming::FARGATE_MAX_CPU, |t| t.max_cpu),
+            max_memory: tier.map_or(naming::FARGATE_MAX_MEMORY, |t| t.max_memory),
+            max_desired_count: tier.map_or(MAX_DESIRED_COUNT, |t| t.max_desired_count),
+        }
+    }
+
     /// Checks every rule a catalog must follow.
     pub fn check(&self) -> Violations {
         let mut v = Violations::default();
@@ -112,7 +193,58 @@ impl Catalog {
                 check_service(&f, sname, s, &mut v);
             }
         }
+        self.check_tiers(&mut v);
         v
+    }
+
+    fn check_tiers(&self, v: &mut Violations) {
+        match &self.default_tier {
+            Some(t) if !self.tiers.contains_key(t) => v.push("default_tier", format!("'{t}' is not a tier of the catalog")),
+            None if !self.tiers.is_empty() => v.push("default_tier", "required: the tier of a request that names none"),
+            _ => {}
+        }
+        for (tname, tier) in &self.tiers {
+            let tf = format!("tiers.{tname}");
+            if !naming::is_slug(tname) || tname.len() > 32 {
+                v.push(&tf, "tier names are slugs of at most 32 characters");
+            }
+            if tier.products.is_empty() {
+                v.push(format!("{tf}.products"), "a tier allows at least one product");
+            }
+            for (i, p) in tier.products.iter().enumerate() {
+                if !self.products.contains_key(p) {
+                    v.push(format!("{tf}.products[{i}]"), format!("'{p}' is not a product of the catalog"));
+                }
+            }
+            if tier.max_desired_count > MAX_DESIRED_COUNT {
+                v.push(format!("{tf}.max_desired_count"), format!("must be at most {MAX_DESIRED_COUNT}"));
+            }
+            if tier.max_cpu > naming::FARGATE_MAX_CPU || tier.max_memory > naming::FARGATE_MAX_MEMORY {
+                v.push(
+                    &tf,
+                    format!("max_cpu and max_memory are at most Fargate's {} and {}", naming::FARGATE_MAX_CPU, naming::FARGATE_MAX_MEMORY),
+                );
+            }
+            for sname in tier.services.keys() {
+                if !self.service(sname).is_some_and(|(p, _)| tier.products.iter().any(|t| t == p)) {
+                    v.push(format!("{tf}.services.{sname}"), "not a service of a product this tier allows");
+                }
+            }
+            // Every service the tier allows, at the tier's size, is a Fargate task within its
+            // own bounds.
+            for p in tier.products.iter().filter_map(|p| self.products.get(p)) {
+                for (sname, spec) in &p.services {
+                    let z = Catalog::sizing(Some(tier), sname, spec);
+                    let f = format!("{tf}.services.{sname}");
+                    if !naming::is_fargate_size(z.cpu, z.memory) {
+                        v.push(format!("{f}.cpu"), format!("cpu {} with memory {} is not a Fargate task size", z.cpu, z.memory));
+                    }
+                    if z.cpu > z.max_cpu || z.memory > z.max_memory || z.desired_count > z.max_desired_count {
+                        v.push(&f, "its size and count must be within the tier's max_cpu, max_memory and max_desired_count");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -229,6 +361,58 @@ path_patterns = ["/x"]
         ] {
             assert!(fields.contains(&f), "missing {f} in {v}");
         }
+    }
+
+    #[test]
+    fn shipped_tiers_bound_their_services() {
+        let c = Catalog::builtin();
+        let (name, basic) = c.tier(Some("basic")).expect("known").expect("tiers");
+        assert_eq!((name, basic.products.as_slice()), ("basic", ["webapp".to_string()].as_slice()));
+        let (default, _) = c.tier(None).expect("default").expect("tiers");
+        assert_eq!(Some(default), c.default_tier.as_deref());
+        assert!(c.tier(Some("gold")).unwrap_err().contains("unknown tier 'gold' (known: basic, enterprise, standard)"));
+        let (_, api) = c.service("api").expect("api");
+        let enterprise = &c.tiers["enterprise"];
+        let z = Catalog::sizing(Some(enterprise), "api", api);
+        assert!(z.cpu > api.cpu && z.desired_count > api.desired_count, "{z:?}");
+        let none = Catalog::sizing(None, "api", api);
+        assert_eq!((none.cpu, none.max_desired_count), (api.cpu, MAX_DESIRED_COUNT));
+    }
+
+    #[test]
+    fn broken_tiers_are_rejected_with_fields() {
+        let text = r#"
+default_product = "p"
+default_tier = "gold"
+[tiers.t]
+products = ["p", "nope"]
+max_cpu = 256
+max_memory = 512
+max_desired_count = 30
+[tiers.t.services.a]
+cpu = 512
+[tiers.t.services.zz]
+cpu = 256
+[products.p.services.a]
+repository = "r/a"
+cpu = 256
+memory = 512
+desired_count = 1
+"#;
+        let v = Catalog::parse(text).unwrap_err();
+        let fields = v.fields();
+        for f in [
+            "default_tier",
+            "tiers.t.products[1]",
+            "tiers.t.max_desired_count",
+            "tiers.t.services.zz",
+            "tiers.t.services.a.cpu",
+            "tiers.t.services.a",
+        ] {
+            assert!(fields.contains(&f), "missing {f} in {v}");
+        }
+        let no_default = "default_product = \"p\"\n[tiers.t]\nproducts = [\"p\"]\nmax_cpu = 256\nmax_memory = 512\nmax_desired_count = 1\n[products.p.services.a]\nrepository = \"r/a\"\ncpu = 256\nmemory = 512\ndesired_count = 1\n";
+        assert_eq!(Catalog::parse(no_default).unwrap_err().fields(), vec!["default_tier"]);
     }
 
     #[test]

@@ -165,6 +165,10 @@ pub const FARGATE_SIZES: [(u32, u32, u32, u32); 7] = [
     (16384, 32768, 122880, 8192),
 ];
 
+/// The largest task Fargate runs: cpu units and memory (MiB).
+pub const FARGATE_MAX_CPU: u32 = 16384;
+pub const FARGATE_MAX_MEMORY: u32 = 122880;
+
 /// True when (cpu, memory) is a task size Fargate accepts.
 pub fn is_fargate_size(cpu: u32, memory: u32) -> bool {
     FARGATE_SIZES.iter().any(|&(c, lo, hi, step)| c == cpu && memory >= lo && memory <= hi && (memory - lo).is_multiple_of(step))

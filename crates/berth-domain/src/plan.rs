@@ -28,6 +28,9 @@ pub struct Plan {
     /// The request's idempotency key.
     pub idempotency_key: String,
     pub products: Vec<String>,
+    /// The catalog's tier the sizes come from (none: a catalog without tiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     /// In catalog order.
     pub services: Vec<ServicePlan>,
     /// Listener rules, most specific first: rule `i` gets the `i`-th lowest priority.

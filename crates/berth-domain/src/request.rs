@@ -19,6 +19,10 @@ pub struct OnboardingRequest {
     pub display_name: String,
     /// Products from the catalog; together they decide which services run.
     pub products: Vec<String>,
+    /// The catalog's tier: which products the customer may have, each service's size and
+    /// count, and how far `services` may go past them (none: the catalog's default tier).
+    #[serde(default)]
+    pub tier: Option<String>,
     /// Per-service settings, keyed by service name. Every service of the chosen products
     /// needs an entry with its image tag.
     pub services: BTreeMap<String, ServiceRequest>,
@@ -93,6 +97,7 @@ mod tests {
             idempotency_key: "k".into(),
             display_name: "a".into(),
             products: vec![],
+            tier: Some("basic".into()),
             services: BTreeMap::new(),
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),

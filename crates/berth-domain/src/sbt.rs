@@ -17,9 +17,10 @@
 //! is keyed by the EventBridge event's `id`: a redelivery of one event starts nothing new.
 //!
 //! **The onboarding's spec.** SBT passes the tenant's data through as the request's detail;
-//! berth reads its request from it: `tenantName` is the display name, and `products`,
-//! `services`, `environment` and `secrets` are berth's own fields, as the portal would send
-//! them (put them in the tenant registration's `tenantData`). A broken rule names SBT's
+//! berth reads its request from it: `tenantName` is the display name, SBT's `tier` is the
+//! catalog's tier, and `products`, `services`, `environment` and `secrets` are berth's own
+//! fields, as the portal would send them (put them in the tenant registration's
+//! `tenantData`). A broken rule names SBT's
 //! field (`tenantId`, `tenantName`, `tenantRegistrationId`), or berth's for berth's fields.
 
 use serde_json::{json, Map, Value};
@@ -122,7 +123,7 @@ pub fn request(op: Option<Operation>, event_id: &str, detail: &Value) -> Result<
             request.insert("customer_id".into(), json!(customer_id));
             request.insert("idempotency_key".into(), json!(registration_key));
             request.insert("display_name".into(), json!(text(detail, "tenantName").unwrap_or(tenant)));
-            for f in ["products", "services", "environment", "secrets"] {
+            for f in ["tier", "products", "services", "environment", "secrets"] {
                 if let Some(v) = detail.get(f) {
                     request.insert(f.into(), v.clone());
                 }
@@ -249,7 +250,8 @@ mod tests {
         assert_eq!(onboard["idempotency_key"], REGISTRATION);
         assert_eq!(onboard["display_name"], "Acme");
         assert_eq!(onboard["products"], json!(["webapp"]));
-        assert!(onboard.get("email").is_none() && onboard.get("tier").is_none(), "SBT's own fields stay SBT's");
+        assert_eq!(onboard["tier"], "basic", "SBT's tier is the catalog's");
+        assert!(onboard.get("email").is_none(), "SBT's own fields stay SBT's");
         let without_registration = request(None, "ev-1", &json!({"tenantId": TENANT})).unwrap();
         assert_eq!(without_registration["idempotency_key"], TENANT);
         assert_eq!(without_registration["display_name"], TENANT);

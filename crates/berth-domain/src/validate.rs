@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalog::{Catalog, MAX_DESIRED_COUNT};
+use crate::catalog::Catalog;
 use crate::error::Violations;
 use crate::naming;
 use crate::plan::{HealthPolicy, Plan, RulePlan, ServicePlan, TargetGroupPlan};
@@ -152,6 +152,17 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         v.push("customer_id", format!("the host would exceed {} characters", naming::DNS_NAME_MAX));
     }
 
+    // The tier: which products, how big, how far a request may go.
+    let tier = match catalog.tier(request.tier.as_deref()) {
+        Ok(t) => t,
+        Err(rule) => {
+            v.push("tier", rule);
+            None
+        }
+    };
+    let tier_name = tier.map(|(n, _)| n);
+    let tier = tier.map(|(_, t)| t);
+
     // Products and the services they bring.
     if request.products.is_empty() {
         v.push("products", format!("name at least one product (the catalog's default is '{}')", catalog.default_product));
@@ -167,6 +178,14 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
             None => v.push(
                 format!("products[{i}]"),
                 format!("unknown product '{p}' (known: {})", catalog.products.keys().cloned().collect::<Vec<_>>().join(", ")),
+            ),
+            Some(_) if tier.is_some_and(|t| !t.products.contains(p)) => v.push(
+                format!("products[{i}]"),
+                format!(
+                    "'{p}' is not in the {} tier (it allows: {})",
+                    tier_name.unwrap_or_default(),
+                    tier.map(|t| t.products.join(", ")).unwrap_or_default()
+                ),
             ),
             Some(product) => {
                 for (sname, spec) in &product.services {
@@ -200,12 +219,20 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         } else if sreq.image_tag == "latest" {
             v.push(format!("{f}.image_tag"), "'latest' is mutable: pin a version or a digest");
         }
-        let desired = sreq.desired_count.unwrap_or(spec.desired_count);
-        if desired > MAX_DESIRED_COUNT {
-            v.push(format!("{f}.desired_count"), format!("must be 0-{MAX_DESIRED_COUNT}"));
-        }
-        let cpu = sreq.cpu.unwrap_or(spec.cpu);
-        let memory = sreq.memory.unwrap_or(spec.memory);
+        let z = Catalog::sizing(tier, name, spec);
+        // The bound a request may not pass: its tier's, or without tiers AWS's own.
+        let within = |field: &str, asked: Option<u32>, max: u32, v: &mut Violations| {
+            if asked.is_some_and(|n| n > max) {
+                let whose = tier_name.map_or_else(|| "Fargate's limit".to_string(), |t| format!("the {t} tier's bound"));
+                v.push(format!("{f}.{field}"), format!("at most {max}: {whose}"));
+            }
+        };
+        within("desired_count", sreq.desired_count, z.max_desired_count, &mut v);
+        within("cpu", sreq.cpu, z.max_cpu, &mut v);
+        within("memory", sreq.memory, z.max_memory, &mut v);
+        let desired = sreq.desired_count.unwrap_or(z.desired_count);
+        let cpu = sreq.cpu.unwrap_or(z.cpu);
+        let memory = sreq.memory.unwrap_or(z.memory);
         if !naming::is_fargate_size(cpu, memory) {
             v.push(format!("{f}.cpu"), format!("cpu {cpu} with memory {memory} MiB is not a Fargate task size"));
         }
@@ -295,6 +322,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         execution_id: execution_id.to_string(),
         idempotency_key: request.idempotency_key.clone(),
         products: request.products.clone(),
+        tier: tier_name.map(str::to_string),
         services,
         rules,
         health,
@@ -383,6 +411,57 @@ mod tests {
             other => panic!("{other}"),
         })?;
         validate(&req, &Catalog::builtin(), &settings(), "arn:exec:1")
+    }
+
+    fn reasons(value: serde_json::Value) -> Vec<(String, String)> {
+        run(value).expect_err("refused").iter().map(|v| (v.field.clone(), v.rule.clone())).collect()
+    }
+
+    #[test]
+    fn the_tier_sets_sizes_and_a_request_may_go_up_to_its_bounds() {
+        // No tier named: the default (standard), the catalog's sizes.
+        let plan = run(good()).expect("valid");
+        assert_eq!(plan.tier.as_deref(), Some("standard"));
+        assert_eq!(plan.service("api").map(|s| (s.cpu, s.memory)), Some((256, 512)));
+        // Enterprise: its own sizes and counts.
+        let mut req = good();
+        req["tier"] = json!("enterprise");
+        req["services"]["api"] = json!({"image_tag": "1.4.2"});
+        let plan = run(req).expect("valid");
+        let api = plan.service("api").expect("api");
+        assert_eq!((api.cpu, api.memory, api.desired_count), (1024, 2048, 3));
+        // Basic, at its bounds exactly: accepted.
+        let mut req = good();
+        req["tier"] = json!("basic");
+        req["services"]["api"] = json!({"image_tag": "1.4.2", "cpu": 512, "memory": 1024, "desired_count": 2});
+        let plan = run(req).expect("at the bounds");
+        let api = plan.service("api").expect("api");
+        assert_eq!((api.cpu, api.memory, api.desired_count), (512, 1024, 2));
+        assert_eq!(plan.service("frontend").map(|s| s.desired_count), Some(1), "the tier's count");
+    }
+
+    #[test]
+    fn past_its_tiers_bounds_a_request_is_refused_naming_the_field_and_the_bound() {
+        let mut req = good();
+        req["tier"] = json!("basic");
+        req["services"]["api"] = json!({"image_tag": "1.4.2", "cpu": 1024, "memory": 2048, "desired_count": 3});
+        let got = reasons(req);
+        for (field, bound) in [("services.api.desired_count", 2), ("services.api.cpu", 512), ("services.api.memory", 1024)] {
+            let rule = format!("at most {bound}: the basic tier's bound");
+            assert!(got.contains(&(field.to_string(), rule.clone())), "{field} {rule}: {got:?}");
+        }
+        // A product the tier does not allow, and a tier the catalog does not have.
+        let mut req = good();
+        req["tier"] = json!("basic");
+        req["products"] = json!(["webapp", "reports"]);
+        req["services"]["reports"] = json!({"image_tag": "1"});
+        assert!(reasons(req).contains(&("products[1]".into(), "'reports' is not in the basic tier (it allows: webapp)".into())));
+        let mut req = good();
+        req["tier"] = json!("platinum");
+        let got = reasons(req);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "tier");
+        assert!(got[0].1.starts_with("unknown tier 'platinum' (known: basic, enterprise, standard)"), "{got:?}");
     }
 
     #[test]
