@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi, LogsApi, Route53Api};
 use berth_adapters::model::{AliasSpec, Failure, Registration, RuleSpec, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec};
-use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Pool, Services, TargetGroups, TaskDefinitions};
+use berth_adapters::ports::{
+    Customers, Dns, Ledger, ListenerRules, LogGroups, Placements, Pool, Scaling, Services, TargetGroups, TaskDefinitions,
+};
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::pool::{Alb, AlbState, Capacity, Need};
 use berth_domain::state::CustomerState;
@@ -432,6 +434,33 @@ async fn cleanup_operations_remove_and_tolerate_what_is_gone() {
     )
     .await
     .unwrap();
+    // Its task count scaled: registered with its bounds, tracking CPU, suspended and back,
+    // changed in place, then gone with its policy.
+    let sdk = berth_local::observer_config(&h.stack.endpoint).await;
+    let scaling = berth_adapters::aws::Aws::new(&sdk, None).scaling;
+    let (cluster, name) = (infra.cluster.as_str(), svc.name.as_str());
+    assert!(scaling.target(cluster, name).await.unwrap().is_none());
+    assert!(!scaling.deregister(cluster, name).await.unwrap(), "nothing to deregister");
+    scaling.register(cluster, name, 1, 4, false).await.unwrap();
+    scaling.put_cpu_policy(cluster, name, "ad-clean-api-cpu", 70).await.unwrap();
+    let t = scaling.target(cluster, name).await.unwrap().expect("registered");
+    assert_eq!((t.resource_id.as_str(), t.min, t.max, t.suspended), (format!("service/{cluster}/{name}").as_str(), 1, 4, false));
+    let p = scaling.policies(cluster, name).await.unwrap();
+    assert_eq!(p.iter().map(|p| (p.name.as_str(), p.cpu_target)).collect::<Vec<_>>(), [("ad-clean-api-cpu", Some(70.0))]);
+    scaling.register(cluster, name, 0, 4, true).await.unwrap();
+    let t = scaling.target(cluster, name).await.unwrap().expect("registered");
+    assert_eq!((t.min, t.max, t.suspended), (0, 4, true));
+    scaling.register(cluster, name, 2, 6, false).await.unwrap();
+    scaling.put_cpu_policy(cluster, name, "ad-clean-api-cpu", 60).await.unwrap();
+    let t = scaling.target(cluster, name).await.unwrap().expect("registered");
+    assert_eq!((t.min, t.max, t.suspended), (2, 6, false));
+    let p = scaling.policies(cluster, name).await.unwrap();
+    assert_eq!(p.iter().map(|p| (p.name.as_str(), p.cpu_target)).collect::<Vec<_>>(), [("ad-clean-api-cpu", Some(60.0))]);
+    assert!(scaling.deregister(cluster, name).await.unwrap());
+    assert!(scaling.target(cluster, name).await.unwrap().is_none());
+    assert!(scaling.policies(cluster, name).await.unwrap().is_empty(), "its policy went with it");
+    assert!(!scaling.deregister(cluster, name).await.unwrap());
+
     assert!(ecs.remove(&infra.cluster, &svc.name).await.unwrap());
     let after = ecs.describe(&infra.cluster, std::slice::from_ref(&svc.name)).await.unwrap();
     assert!(after.iter().all(|s| s.status != "ACTIVE"), "{after:?}");

@@ -552,6 +552,8 @@ async fn a_tier_sizes_the_services_bounds_the_request_and_changes_by_an_update()
     for service in ["api", "worker", "frontend"] {
         enterprise["services"][service] = json!({"image_tag": "1.4.2", "desired_count": 1});
     }
+    // Enterprise scales the API from 2 tasks; this customer's from 1.
+    enterprise["services"]["api"]["autoscaling"] = json!({"min": 1, "max": 4});
     let u = h.run("berth-update", &enterprise, &format!("{customer}_to-enterprise")).await;
     assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
     let s = sizes(&h, customer).await;
@@ -559,4 +561,94 @@ async fn a_tier_sizes_the_services_bounds_the_request_and_changes_by_an_update()
     assert_eq!(s["frontend"], ("512".into(), "1024".into(), 1));
     assert_eq!(s["worker"], ("512".into(), "1024".into(), 1));
     assert_eq!(h.customer_state(customer).await, "ACTIVE");
+}
+
+/// The scaler of one of the customer's services: (min, max, suspended) and its policies'
+/// (name, CPU target), as Application Auto Scaling has them.
+async fn scaler(h: &Harness, customer: &str, service: &str) -> Option<((u32, u32, bool), Vec<(String, Option<f64>)>)> {
+    use berth_adapters::ports::Scaling;
+    let sdk = berth_local::observer_config(&h.stack.endpoint).await;
+    let scaling = berth_adapters::aws::Aws::new(&sdk, None).scaling;
+    let name = berth_domain::naming::ecs_service_name(&h.stack.infra.name_prefix, customer, service);
+    let cluster = h.stack.infra.cluster.as_str();
+    let t = scaling.target(cluster, &name).await.expect("scalable targets")?;
+    let policies = scaling.policies(cluster, &name).await.expect("policies").into_iter().map(|p| (p.name, p.cpu_target)).collect();
+    Some(((t.min, t.max, t.suspended), policies))
+}
+
+#[tokio::test]
+async fn a_scaled_service_gets_its_scaler_which_follows_updates_and_suspend_and_goes_with_the_customer() {
+    let h = Harness::new().await;
+    let customer = "lc-scaled";
+    let policy = (format!("{}-cpu", berth_domain::naming::ecs_service_name(&h.stack.infra.name_prefix, customer, "api")), Some(70.0));
+    // Enterprise scales the API (2 to 10 at 70%); this request narrows it to 1-4 (the
+    // emulator runs one task a service).
+    let mut request = Harness::request(customer);
+    request["tier"] = json!("enterprise");
+    request["services"]["api"] = json!({"image_tag": "1.4.2", "desired_count": 1, "autoscaling": {"min": 1, "max": 4}});
+    let r = h.onboard(&request).await;
+    assert_eq!(r.status, "SUCCEEDED", "{:?} {:?}", r.error, r.cause);
+    assert_eq!(scaler(&h, customer, "api").await, Some(((1, 4, false), vec![policy.clone()])));
+    assert_eq!(scaler(&h, customer, "worker").await, None, "the tier scales the API alone");
+    let ledger = h.inventory(customer).await.ledger;
+    assert!(ledger.iter().any(|e| e.contains("#scalable_target#service/")), "{ledger:?}");
+
+    // An update changes its bounds in place.
+    let mut wider = request.clone();
+    wider["idempotency_key"] = json!("scale-6");
+    wider["services"]["api"]["autoscaling"] = json!({"min": 1, "max": 6});
+    let u = h.run("berth-update", &wider, &format!("{customer}_scale-6")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    assert_eq!(scaler(&h, customer, "api").await, Some(((1, 6, false), vec![policy.clone()])));
+
+    // An update that fails after it changed the bounds (ECS refuses the product it adds)
+    // puts the scaler back as it was.
+    let mut failing = wider.clone();
+    failing["idempotency_key"] = json!("scale-8");
+    failing["services"]["api"]["autoscaling"] = json!({"min": 1, "max": 8});
+    failing["products"] = json!(["webapp", "reports"]);
+    failing["services"]["reports"] = json!({"image_tag": "2.0.0", "desired_count": 1});
+    h.set_faults(json!({"faults": [{"operation": "CreateService", "function": "berth-resources", "times": 0,
+        "error": {"kind": "code", "code": "InvalidParameterException", "message": "refused"}}]}))
+        .await;
+    let f = h.run("berth-update", &failing, &format!("{customer}_scale-8")).await;
+    h.clear_faults().await;
+    assert_eq!(f.status, "FAILED", "{:?}", f.output);
+    assert_eq!(scaler(&h, customer, "api").await, Some(((1, 6, false), vec![policy.clone()])), "put back");
+    assert_eq!(h.customer_state(customer).await, "ACTIVE");
+
+    // Suspended: the scaler stops and may go to 0, so it cannot undo the suspend; resumed:
+    // its bounds again.
+    let s =
+        h.run("berth-suspend", &Harness::lifecycle_request(customer, "s1", json!({"reason": "unpaid"})), &format!("{customer}_s1")).await;
+    assert_eq!(s.status, "SUCCEEDED", "{:?} {:?}", s.error, s.cause);
+    assert_eq!(scaler(&h, customer, "api").await.map(|(t, _)| t), Some((0, 6, true)));
+    assert!(h.desired_counts(customer).await.values().all(|n| *n == 0));
+    let r = h.run("berth-resume", &Harness::lifecycle_request(customer, "r1", json!({})), &format!("{customer}_r1")).await;
+    assert_eq!(r.status, "SUCCEEDED", "{:?} {:?}", r.error, r.cause);
+    assert_eq!(scaler(&h, customer, "api").await, Some(((1, 6, false), vec![policy.clone()])));
+
+    // Offboarded: the scaler and its policy are gone with the service.
+    let o = h.run("berth-offboard", &Harness::lifecycle_request(customer, "o1", json!({})), &format!("{customer}_o1")).await;
+    assert_eq!(o.status, "SUCCEEDED", "{:?} {:?}", o.error, o.cause);
+    assert_eq!(scaler(&h, customer, "api").await, None);
+}
+
+#[tokio::test]
+async fn a_rolled_back_onboarding_leaves_no_scaler() {
+    let h = Harness::new().await;
+    let customer = "lc-scaled-fails";
+    let mut request = Harness::request(customer);
+    request["tier"] = json!("enterprise");
+    request["services"]["api"] = json!({"image_tag": "1.4.2", "desired_count": 1, "autoscaling": {"min": 1, "max": 4}});
+    // DNS refuses the records: after the resources, so the scaler exists when it fails.
+    h.set_faults(json!({"faults": [{"operation": "ChangeResourceRecordSets", "function": "berth-dns", "times": 0,
+        "error": {"kind": "code", "code": "InvalidInput", "message": "refused"}}]}))
+        .await;
+    let r = h.onboard(&request).await;
+    h.clear_faults().await;
+    assert_eq!(r.status, "FAILED", "{:?}", r.output);
+    assert!(r.steps.iter().any(|s| s.state == "Resources"), "it got past the resources");
+    assert_eq!(scaler(&h, customer, "api").await, None, "rolled back");
+    assert!(h.inventory(customer).await.leftovers().is_empty());
 }

@@ -28,6 +28,7 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "TransactionConflictException",
     "TransactionInProgressException",
     "OperationAbortedException",
+    "ConcurrentUpdateException",
 ];
 
 /// Error codes that say a quota or limit is reached.
@@ -66,6 +67,7 @@ pub const NOT_FOUND_CODES: &[&str] = &[
     "ServiceNotFoundException",
     "NoSuchHostedZone",
     "ResourceNotFoundException",
+    "ObjectNotFoundException",
 ];
 
 /// The kind for an AWS error code and HTTP status.

@@ -48,6 +48,8 @@ pub struct World {
     pub foreign: BTreeMap<String, Vec<u32>>,
     /// The target group and port of each service behind the load balancer.
     pub balanced: BTreeMap<String, (String, u16)>,
+    /// Scalable targets by resource id, with their policies (name to CPU target).
+    pub scaling: BTreeMap<String, (ScalableTargetObserved, BTreeMap<String, u32>)>,
     /// Mutating calls made, by operation name.
     pub writes: BTreeMap<&'static str, usize>,
     next_id: u64,
@@ -955,6 +957,7 @@ impl crate::ports::Ports for Memory {
     type Services = Memory;
     type Dns = Memory;
     type Events = Memory;
+    type Scaling = Memory;
 
     fn customers(&self) -> &Memory {
         self
@@ -991,5 +994,66 @@ impl crate::ports::Ports for Memory {
     }
     fn events(&self) -> &Memory {
         self
+    }
+    fn scaling(&self) -> &Memory {
+        self
+    }
+}
+
+impl Scaling for Memory {
+    async fn target(&self, cluster: &str, service: &str) -> Result<Option<ScalableTargetObserved>> {
+        let id = crate::aws::scaling::resource_id(cluster, service);
+        self.with(|w| Ok(w.scaling.get(&id).map(|(t, _)| t.clone())))
+    }
+    async fn register(&self, cluster: &str, service: &str, min: u32, max: u32, suspended: bool) -> Result<()> {
+        let id = crate::aws::scaling::resource_id(cluster, service);
+        self.with(|w| {
+            w.check("RegisterScalableTarget")?;
+            w.wrote("RegisterScalableTarget");
+            let target = ScalableTargetObserved { resource_id: id.clone(), min, max, suspended };
+            w.scaling.entry(id).and_modify(|(t, _)| *t = target.clone()).or_insert((target, BTreeMap::new()));
+            Ok(())
+        })
+    }
+    async fn policies(&self, cluster: &str, service: &str) -> Result<Vec<ScalingPolicyObserved>> {
+        let id = crate::aws::scaling::resource_id(cluster, service);
+        self.with(|w| {
+            Ok(w.scaling
+                .get(&id)
+                .map(|(_, p)| {
+                    p.iter()
+                        .map(|(name, cpu)| ScalingPolicyObserved {
+                            name: name.clone(),
+                            arn: format!("arn:aws:autoscaling:policy/{id}/{name}"),
+                            cpu_target: Some(f64::from(*cpu)),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default())
+        })
+    }
+    async fn put_cpu_policy(&self, cluster: &str, service: &str, name: &str, cpu_target: u32) -> Result<()> {
+        let id = crate::aws::scaling::resource_id(cluster, service);
+        self.with(|w| {
+            w.check("PutScalingPolicy")?;
+            let (_, policies) = w
+                .scaling
+                .get_mut(&id)
+                .ok_or_else(|| BerthError::NotFound(format!("no scalable target {id}: register it before its policy")))?;
+            policies.insert(name.to_string(), cpu_target);
+            w.wrote("PutScalingPolicy");
+            Ok(())
+        })
+    }
+    async fn deregister(&self, cluster: &str, service: &str) -> Result<bool> {
+        let id = crate::aws::scaling::resource_id(cluster, service);
+        self.with(|w| {
+            w.check("DeregisterScalableTarget")?;
+            let gone = w.scaling.remove(&id).is_some();
+            if gone {
+                w.wrote("DeregisterScalableTarget");
+            }
+            Ok(gone)
+        })
     }
 }

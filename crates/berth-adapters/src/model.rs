@@ -365,6 +365,26 @@ pub struct AliasObserved {
     pub evaluate_target_health: bool,
 }
 
+/// The scalable target of a service's task count, as Application Auto Scaling has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalableTargetObserved {
+    /// `service/{cluster}/{service}`.
+    pub resource_id: String,
+    pub min: u32,
+    pub max: u32,
+    /// Dynamic scaling in and out and scheduled scaling all suspended.
+    pub suspended: bool,
+}
+
+/// A target-tracking policy on a service's average CPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingPolicyObserved {
+    pub name: String,
+    pub arn: String,
+    /// The CPU percentage it tracks (None: a policy of another kind).
+    pub cpu_target: Option<f64>,
+}
+
 /// A state machine execution as observed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionObserved {

@@ -194,6 +194,20 @@ pub trait Services: Send + Sync {
     fn remove(&self, cluster: &str, name: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
+/// Application Auto Scaling of a service's task count (`ecs:service:DesiredCount`).
+pub trait Scaling: Send + Sync {
+    /// The service's scalable target, if it is registered.
+    fn target(&self, cluster: &str, service: &str) -> impl Future<Output = Result<Option<ScalableTargetObserved>>> + Send;
+    /// Registers the target, or changes its bounds and whether its scaling is suspended.
+    fn register(&self, cluster: &str, service: &str, min: u32, max: u32, suspended: bool) -> impl Future<Output = Result<()>> + Send;
+    /// The service's scaling policies.
+    fn policies(&self, cluster: &str, service: &str) -> impl Future<Output = Result<Vec<ScalingPolicyObserved>>> + Send;
+    /// Puts (or changes) the policy `name` that tracks the service's average CPU at `cpu_target`%.
+    fn put_cpu_policy(&self, cluster: &str, service: &str, name: &str, cpu_target: u32) -> impl Future<Output = Result<()>> + Send;
+    /// Deregisters the target, and with it its policies; false when none was registered.
+    fn deregister(&self, cluster: &str, service: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
 pub trait Dns: Send + Sync {
     /// UPSERTs A and AAAA alias records; returns the change id.
     fn upsert_alias(&self, spec: &AliasSpec) -> impl Future<Output = Result<String>> + Send;
@@ -221,6 +235,7 @@ pub trait Ports: Send + Sync {
     type Services: Services;
     type Dns: Dns;
     type Events: Events;
+    type Scaling: Scaling;
 
     fn customers(&self) -> &Self::Customers;
     fn ledger(&self) -> &Self::Ledger;
@@ -234,6 +249,7 @@ pub trait Ports: Send + Sync {
     fn services(&self) -> &Self::Services;
     fn dns(&self) -> &Self::Dns;
     fn events(&self) -> &Self::Events;
+    fn scaling(&self) -> &Self::Scaling;
 }
 
 impl<T: Ports> Ports for &T {
@@ -249,6 +265,7 @@ impl<T: Ports> Ports for &T {
     type Services = T::Services;
     type Dns = T::Dns;
     type Events = T::Events;
+    type Scaling = T::Scaling;
 
     fn customers(&self) -> &Self::Customers {
         (**self).customers()
@@ -285,5 +302,8 @@ impl<T: Ports> Ports for &T {
     }
     fn events(&self) -> &Self::Events {
         (**self).events()
+    }
+    fn scaling(&self) -> &Self::Scaling {
+        (**self).scaling()
     }
 }

@@ -45,7 +45,24 @@ pub struct Tier {
     pub max_cpu: u32,
     pub max_memory: u32,
     pub max_desired_count: u32,
+    /// The services whose task count this tier scales with their CPU, by name. A request
+    /// may narrow the bounds (down to one task, up to `max_desired_count`).
+    #[serde(default)]
+    pub autoscaling: BTreeMap<String, Autoscaling>,
 }
+
+/// Target tracking of a service's average CPU: its task count kept between `min` and `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    pub min: u32,
+    pub max: u32,
+    /// The average CPU (percent) the scaler holds the tasks at.
+    pub cpu_target: u32,
+}
+
+/// The CPU targets berth takes: below, tasks are added for nothing; above, too late.
+pub const CPU_TARGETS: std::ops::RangeInclusive<u32> = 10..=90;
 
 /// A service's size and count in a tier (each left out: the catalog's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -68,6 +85,8 @@ pub struct Sizing {
     pub max_cpu: u32,
     pub max_memory: u32,
     pub max_desired_count: u32,
+    /// The tier scales the service's task count.
+    pub autoscaling: Option<Autoscaling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +183,7 @@ impl Catalog {
             max_cpu: tier.map_or(naming::FARGATE_MAX_CPU, |t| t.max_cpu),
             max_memory: tier.map_or(naming::FARGATE_MAX_MEMORY, |t| t.max_memory),
             max_desired_count: tier.map_or(MAX_DESIRED_COUNT, |t| t.max_desired_count),
+            autoscaling: tier.and_then(|t| t.autoscaling.get(name)).copied(),
         }
     }
 
@@ -225,9 +245,22 @@ impl Catalog {
                     format!("max_cpu and max_memory are at most Fargate's {} and {}", naming::FARGATE_MAX_CPU, naming::FARGATE_MAX_MEMORY),
                 );
             }
-            for sname in tier.services.keys() {
-                if !self.service(sname).is_some_and(|(p, _)| tier.products.iter().any(|t| t == p)) {
-                    v.push(format!("{tf}.services.{sname}"), "not a service of a product this tier allows");
+            for (part, names) in
+                [("services", tier.services.keys().collect::<Vec<_>>()), ("autoscaling", tier.autoscaling.keys().collect())]
+            {
+                for sname in names {
+                    if !self.service(sname).is_some_and(|(p, _)| tier.products.iter().any(|t| t == p)) {
+                        v.push(format!("{tf}.{part}.{sname}"), "not a service of a product this tier allows");
+                    }
+                }
+            }
+            for (sname, a) in &tier.autoscaling {
+                let f = format!("{tf}.autoscaling.{sname}");
+                if a.min == 0 || a.min > a.max || a.max > tier.max_desired_count {
+                    v.push(&f, format!("1 <= min <= max <= the tier's max_desired_count ({})", tier.max_desired_count));
+                }
+                if !CPU_TARGETS.contains(&a.cpu_target) {
+                    v.push(format!("{f}.cpu_target"), format!("must be {}-{} (percent)", CPU_TARGETS.start(), CPU_TARGETS.end()));
                 }
             }
             // Every service the tier allows, at the tier's size, is a Fargate task within its
@@ -241,6 +274,9 @@ impl Catalog {
                     }
                     if z.cpu > z.max_cpu || z.memory > z.max_memory || z.desired_count > z.max_desired_count {
                         v.push(&f, "its size and count must be within the tier's max_cpu, max_memory and max_desired_count");
+                    }
+                    if z.autoscaling.is_some_and(|a| !(a.min..=a.max).contains(&z.desired_count)) {
+                        v.push(format!("{f}.desired_count"), "must be within the tier's autoscaling bounds for the service");
                     }
                 }
             }
@@ -393,6 +429,10 @@ max_desired_count = 30
 cpu = 512
 [tiers.t.services.zz]
 cpu = 256
+[tiers.t.autoscaling.a]
+min = 0
+max = 2
+cpu_target = 95
 [products.p.services.a]
 repository = "r/a"
 cpu = 256

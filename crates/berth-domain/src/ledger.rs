@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     DnsRecord,
+    /// The scaler of a service's task count: removed before the service.
+    ScalableTarget,
     Service,
     TaskDefinition,
     ListenerRule,
@@ -18,8 +20,9 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 6] = [
+    pub const ALL: [ResourceKind; 7] = [
         ResourceKind::DnsRecord,
+        ResourceKind::ScalableTarget,
         ResourceKind::Service,
         ResourceKind::TaskDefinition,
         ResourceKind::ListenerRule,
@@ -30,6 +33,7 @@ impl ResourceKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             ResourceKind::DnsRecord => "dns_record",
+            ResourceKind::ScalableTarget => "scalable_target",
             ResourceKind::Service => "service",
             ResourceKind::TaskDefinition => "task_definition",
             ResourceKind::ListenerRule => "listener_rule",

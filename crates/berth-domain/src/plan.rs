@@ -59,6 +59,9 @@ pub struct ServicePlan {
     pub secrets: BTreeMap<String, String>,
     pub ecs_service: String,
     pub desired_count: u32,
+    /// The scaler's bounds and target on the service's task count (none: a fixed count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<ScalingPlan>,
     /// CreateService client token for this execution.
     pub client_token: String,
 }
@@ -105,6 +108,17 @@ impl ServicePlan {
         if self.desired_count > MAX_DESIRED_COUNT {
             v.push(format!("{f}.desired_count"), format!("must be 0-{MAX_DESIRED_COUNT}"));
         }
+        if let Some(a) = &self.autoscaling {
+            if a.min == 0 || a.min > a.max || a.max > MAX_DESIRED_COUNT || !(a.min..=a.max).contains(&self.desired_count) {
+                v.push(format!("{f}.autoscaling"), format!("1 <= min <= desired_count <= max <= {MAX_DESIRED_COUNT}"));
+            }
+            if !crate::catalog::CPU_TARGETS.contains(&a.cpu_target) {
+                v.push(format!("{f}.autoscaling.cpu_target"), "must be 10-90 (percent)");
+            }
+            if a.policy_name != format!("{}-cpu", self.ecs_service) {
+                v.push(format!("{f}.autoscaling.policy_name"), "must be the service's name and -cpu");
+            }
+        }
         if self.environment.len() + self.secrets.len() > ENV_VARS_MAX {
             v.push(format!("{f}.environment"), format!("at most {ENV_VARS_MAX} variables and secrets"));
         }
@@ -134,6 +148,16 @@ impl ServicePlan {
             v.push(format!("{f}.client_token"), format!("must be 1-{} letters, digits, '-' and '_'", naming::CLIENT_TOKEN_MAX));
         }
     }
+}
+
+/// Target tracking of a service's average CPU, its task count between `min` and `max`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalingPlan {
+    pub min: u32,
+    pub max: u32,
+    pub cpu_target: u32,
+    /// The target-tracking policy's name: `{ecs_service}-cpu`.
+    pub policy_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

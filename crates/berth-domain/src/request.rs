@@ -53,10 +53,23 @@ pub struct ServiceRequest {
     /// Overrides the catalog's task memory in MiB.
     #[serde(default)]
     pub memory: Option<u32>,
+    /// Narrows the task count its tier scales the service within.
+    #[serde(default)]
+    pub autoscaling: Option<AutoscalingRequest>,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+}
+
+/// The bounds a request narrows a tier's autoscaling of a service to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalingRequest {
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
 }
 
 /// Options an operator may set on an execution.
@@ -111,6 +124,7 @@ mod tests {
             desired_count: None,
             cpu: None,
             memory: None,
+            autoscaling: Some(AutoscalingRequest { min: Some(1), max: Some(2) }),
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),
         };

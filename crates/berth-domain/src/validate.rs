@@ -230,7 +230,39 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         within("desired_count", sreq.desired_count, z.max_desired_count, &mut v);
         within("cpu", sreq.cpu, z.max_cpu, &mut v);
         within("memory", sreq.memory, z.max_memory, &mut v);
-        let desired = sreq.desired_count.unwrap_or(z.desired_count);
+        let tier_label = tier_name.unwrap_or("catalog's");
+        let autoscaling = match (z.autoscaling, sreq.autoscaling) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                v.push(format!("{f}.autoscaling"), format!("the {tier_label} tier does not scale {name}"));
+                None
+            }
+            (Some(a), narrowed) => {
+                let min = narrowed.and_then(|n| n.min).unwrap_or(a.min);
+                let max = narrowed.and_then(|n| n.max).unwrap_or(a.max);
+                if min == 0 || min > max || max > z.max_desired_count {
+                    v.push(
+                        format!("{f}.autoscaling"),
+                        format!("1 <= min <= max <= {}: the {tier_label} tier's bound (min {min}, max {max} asked)", z.max_desired_count),
+                    );
+                }
+                Some(crate::plan::ScalingPlan {
+                    min,
+                    max,
+                    cpu_target: a.cpu_target,
+                    policy_name: format!("{}-cpu", naming::ecs_service_name(&settings.name_prefix, customer, name)),
+                })
+            }
+        };
+        // A scaled service starts within its bounds; a count asked for must be within them.
+        let desired = match (&autoscaling, sreq.desired_count) {
+            (Some(a), Some(n)) if !(a.min..=a.max).contains(&n) => {
+                v.push(format!("{f}.desired_count"), format!("from {} to {} while the {tier_label} tier scales {name}", a.min, a.max));
+                n
+            }
+            (Some(a), None) => z.desired_count.clamp(a.min, a.max.max(a.min)),
+            (_, n) => n.unwrap_or(z.desired_count),
+        };
         let cpu = sreq.cpu.unwrap_or(z.cpu);
         let memory = sreq.memory.unwrap_or(z.memory);
         if !naming::is_fargate_size(cpu, memory) {
@@ -280,6 +312,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
             secrets,
             ecs_service: naming::ecs_service_name(&settings.name_prefix, customer, name),
             desired_count: desired,
+            autoscaling,
             client_token: naming::client_token(customer, name, execution_id),
         });
     }
@@ -438,6 +471,41 @@ mod tests {
         let api = plan.service("api").expect("api");
         assert_eq!((api.cpu, api.memory, api.desired_count), (512, 1024, 2));
         assert_eq!(plan.service("frontend").map(|s| s.desired_count), Some(1), "the tier's count");
+    }
+
+    #[test]
+    fn a_tier_that_scales_a_service_plans_its_bounds_and_a_request_narrows_them() {
+        let mut req = good();
+        req["tier"] = json!("enterprise");
+        req["services"]["api"] = json!({"image_tag": "1.4.2"});
+        let plan = run(req.clone()).expect("valid");
+        let api = plan.service("api").expect("api");
+        let a = api.autoscaling.clone().expect("scaled");
+        assert_eq!((a.min, a.max, a.cpu_target, a.policy_name.as_str(), api.desired_count), (2, 10, 70, "berth-acme-api-cpu", 3));
+        assert!(plan.service("worker").is_some_and(|w| w.autoscaling.is_none()));
+        assert!(plan.check().is_empty(), "{}", plan.check());
+        req["services"]["api"] = json!({"image_tag": "1.4.2", "desired_count": 1, "autoscaling": {"min": 1, "max": 4}});
+        let api = run(req.clone()).expect("narrowed").services.into_iter().find(|s| s.name == "api").expect("api");
+        assert_eq!(api.autoscaling.map(|a| (a.min, a.max)), Some((1, 4)));
+        assert_eq!(api.desired_count, 1);
+
+        // Past the bounds, or a count outside them, or scaling a service the tier does not.
+        req["services"]["api"] = json!({"image_tag": "1.4.2", "desired_count": 1});
+        let got = reasons(req.clone());
+        assert!(
+            got.contains(&("services.api.desired_count".into(), "from 2 to 10 while the enterprise tier scales api".into())),
+            "{got:?}"
+        );
+        req["services"]["api"] = json!({"image_tag": "1.4.2", "autoscaling": {"max": 21}});
+        let got = reasons(req.clone());
+        assert!(
+            got.iter().any(|(f, r)| f == "services.api.autoscaling" && r.starts_with("1 <= min <= max <= 20: the enterprise tier's bound")),
+            "{got:?}"
+        );
+        let mut basic = good();
+        basic["tier"] = json!("basic");
+        basic["services"]["api"] = json!({"image_tag": "1.4.2", "autoscaling": {"min": 1}});
+        assert!(reasons(basic).contains(&("services.api.autoscaling".into(), "the basic tier does not scale api".into())));
     }
 
     #[test]

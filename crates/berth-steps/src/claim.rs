@@ -138,6 +138,7 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
                 ecs_service: s.ecs_service.clone(),
                 task_definition: o.task_definition.clone(),
                 desired_count: o.desired_count.max(0) as u32,
+                autoscaling: s.autoscaling.clone(),
             })
         })
         .collect();

@@ -247,6 +247,9 @@ pub struct ServiceState {
     pub ecs_service: String,
     pub task_definition: String,
     pub desired_count: u32,
+    /// Its scaler as the recorded plan had it (none: a fixed count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<berth_domain::plan::ScalingPlan>,
 }
 
 /// Which way the scale step moves the services.

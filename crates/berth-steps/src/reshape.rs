@@ -271,7 +271,7 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
     subset.services.iter().any(|s| match e.kind {
         ResourceKind::LogGroup => e.id == s.log_group,
         ResourceKind::TaskDefinition => e.id.contains(&format!(":task-definition/{}:", s.task_family)),
-        ResourceKind::Service => e.id.rsplit('/').next() == Some(s.ecs_service.as_str()),
+        ResourceKind::Service | ResourceKind::ScalableTarget => e.id.rsplit('/').next() == Some(s.ecs_service.as_str()),
         ResourceKind::TargetGroup => s.target_group.as_ref().is_some_and(|tg| e.id.contains(&format!(":targetgroup/{}/", tg.name))),
         ResourceKind::ListenerRule | ResourceKind::DnsRecord => false,
     })

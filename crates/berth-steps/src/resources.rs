@@ -1,4 +1,5 @@
-//! Step 4: log groups, target groups, listener rules, task definitions and services, each
+//! Step 4: log groups, target groups, listener rules, task definitions, services and their
+//! scalers, each
 //! reconciled (see [`crate::resource`]): found by name (or priority) and checked, created
 //! only when missing, fixed when it drifted. A resource of the name berth wants that its
 //! tags do not give to this customer is never changed: the step stops with
@@ -14,7 +15,7 @@ use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
 use crate::io::{checked, AllocationOutput, ResourcesInput, ResourcesOutput, ServiceResources};
-use crate::resource::{log_group, rule, service, tags, target_group, task_definition, Journal};
+use crate::resource::{log_group, rule, scaling, service, tags, target_group, task_definition, Journal};
 use crate::Context;
 
 pub use crate::resource::TAG_SPEC_HASH;
@@ -105,6 +106,7 @@ async fn build<P: Ports>(
         let lb = target_groups.get(&s.name).zip(s.port).map(|(tg, port)| (tg.arn.clone(), s.name.clone(), port));
         let observed = service::reconcile(ports.services(), plan, s, td, lb, found.get(&s.ecs_service), infra, j).await?;
         services.insert(s.name.clone(), observed.arn);
+        scaling::reconcile(ports.scaling(), plan, s, &infra.cluster, j).await?;
     }
 
     Ok(ResourcesOutput {

@@ -1,6 +1,8 @@
-//! Suspend and resume, and putting back an update: every service of the customer to 0 tasks, each one's count
+//! Suspend and resume, and putting back an update: every service of the customer to 0 tasks
+//! (its scaler, if the tier scales it, suspended first with its minimum at 0), each one's count
 //! remembered on the record first (a retried suspend keeps the first counts it remembered,
-//! never the zeros it set); or back to the remembered counts; or back to the revisions and
+//! never the zeros it set); or back to the remembered counts (then the scalers go on with
+//! their plan's bounds); or back to the revisions and
 //! counts the services ran before an update. DNS, rules and target groups
 //! stay, so a resume only waits for the tasks. Only services berth made for the customer
 //! (by their tags) are touched.
@@ -54,6 +56,14 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ScaleInput) -> R
             .collect(),
     };
     let mut out = ScaleOutput { customer_id: plan.customer_id.clone(), services: Vec::new(), plan: plan.clone() };
+    // A suspended customer's scalers stop first, so that none adds tasks back.
+    if input.to == ScaleTo::Zero {
+        for (s, _) in &found {
+            if crate::resource::scaling::suspend(cx.ports.scaling(), cluster, s, true).await? {
+                tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, "scaler suspended");
+            }
+        }
+    }
     for (s, o) in &found {
         let to = targets.get(&s.name).copied().unwrap_or(0);
         let from = o.desired_count.max(0) as u32;
@@ -69,6 +79,24 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ScaleInput) -> R
             tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, from, to, task_definition = %revision, "scaled");
         }
         out.services.push(Scaled { service: s.name.clone(), ecs_service: s.ecs_service.clone(), from, to });
+    }
+    // Putting an update back puts back the scalers the services had before it.
+    if input.to == ScaleTo::Before {
+        for (s, _) in &found {
+            let before = input.before.iter().find(|b| b.service == s.name).and_then(|b| b.autoscaling.as_ref());
+            let done = crate::resource::scaling::set(cx.ports.scaling(), cluster, &s.ecs_service, before).await?;
+            if done != crate::resource::scaling::Set::Unchanged {
+                tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, scaler = ?before, "scaler put back");
+            }
+        }
+    }
+    // A resumed customer's scalers start again with their plan's bounds.
+    if input.to == ScaleTo::Remembered {
+        for (s, _) in &found {
+            if crate::resource::scaling::suspend(cx.ports.scaling(), cluster, s, false).await? {
+                tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, "scaler resumed");
+            }
+        }
     }
     for s in &mut out.plan.services {
         s.desired_count = targets.get(&s.name).copied().unwrap_or(s.desired_count);

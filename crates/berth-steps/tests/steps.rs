@@ -21,7 +21,11 @@ use common::*;
 
 /// Runs register and allocate; returns the state after them.
 async fn placed(m: &Memory, customer: &str, execution: &str) -> State {
-    let mut state = planned(customer, execution);
+    place(m, planned(customer, execution)).await
+}
+
+/// Runs register and allocate on a planned state.
+async fn place(m: &Memory, mut state: State) -> State {
     state.register = Some(register::run(&cx(m, register_config()), state.plan_input()).await.unwrap());
     state.allocation = Some(allocate::run(&cx(m, table()), state.plan_input()).await.unwrap());
     state
@@ -903,4 +907,54 @@ async fn sbt_answers_put_sbts_event_on_sbts_bus_and_let_other_events_go() {
     m.with(|w| w.failing.insert("PutEvents", ErrorKind::Transient));
     let e = sbt::run(&cx(&m, config()), SbtInput(event_file("sbt.json"))).await.unwrap_err();
     assert!(e.kind().is_transient(), "{e}");
+}
+
+/// The enterprise tier scales the API: its plan, placed.
+async fn scaled(m: &Memory, customer: &str, execution: &str) -> State {
+    let mut r = request(customer);
+    r["tier"] = json!("enterprise");
+    r["services"]["api"] = json!({"image_tag": "1.4.2"});
+    let plan = validate::plan(ValidateInput { request: r, execution_id: execution.into() }, &Catalog::builtin(), &settings()).unwrap();
+    place(m, State { plan: Some(plan), ..Default::default() }).await
+}
+
+#[tokio::test]
+async fn a_scaler_is_made_once_fixed_when_it_drifted_and_removed_before_its_service() {
+    let m = memory();
+    let mut state = scaled(&m, "acme", "exec-1").await;
+    let first = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
+    assert!(first.created.contains(&"service/shared/berth-acme-api".to_string()), "{:?}", first.created);
+    let target = |m: &Memory| m.with(|w| w.scaling.get("service/shared/berth-acme-api").cloned());
+    let (t, policies) = target(&m).expect("registered");
+    assert_eq!((t.min, t.max, t.suspended), (2, 10, false));
+    assert_eq!(policies.into_iter().collect::<Vec<_>>(), [("berth-acme-api-cpu".to_string(), 70)]);
+    assert_eq!(m.with(|w| w.scaling.len()), 1, "the tier scales the API alone");
+    assert!(m.with(|w| w.resources["acme"].iter().any(|e| e.kind == ResourceKind::ScalableTarget)));
+
+    // Run again: nothing written. The scaler moved the count within its bounds: kept.
+    m.with(|w| w.services.get_mut("berth-acme-api").unwrap().desired_count = 7);
+    let writes = m.with(|w| w.total_writes());
+    let again = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
+    assert!(again.created.is_empty() && again.fixed.is_empty(), "{again:?}");
+    assert_eq!(m.with(|w| w.total_writes()), writes + 1, "only the ledger heard again what it holds");
+    assert_eq!(m.with(|w| w.services["berth-acme-api"].desired_count), 7);
+
+    // Changed by hand: put back.
+    m.with(|w| {
+        let (t, p) = w.scaling.get_mut("service/shared/berth-acme-api").unwrap();
+        t.max = 50;
+        p.insert("berth-acme-api-cpu".into(), 20);
+    });
+    let fixed = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
+    assert_eq!(fixed.fixed.len(), 1, "{:?}", fixed.fixed);
+    let (t, p) = target(&m).expect("registered");
+    assert_eq!((t.max, p["berth-acme-api-cpu"]), (10, 70));
+
+    // The rollback removes it, before the service.
+    state.resources = Some(fixed);
+    let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
+    let kinds: Vec<&str> = out.removed.iter().map(|r| r.split(' ').next().unwrap()).collect();
+    let scaler = kinds.iter().position(|k| *k == "scalable_target").expect("removed");
+    assert!(kinds.iter().position(|k| *k == "service").is_some_and(|s| s > scaler), "{kinds:?}");
+    assert!(target(&m).is_none());
 }

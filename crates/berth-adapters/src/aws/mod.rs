@@ -6,6 +6,7 @@ pub mod elb;
 pub mod events;
 pub mod logs;
 pub mod route53;
+pub mod scaling;
 pub mod sfn;
 
 pub use dynamo::DynamoRegistry;
@@ -14,6 +15,7 @@ pub use elb::ElbApi;
 pub use events::EventsApi;
 pub use logs::LogsApi;
 pub use route53::Route53Api;
+pub use scaling::ScalingApi;
 pub use sfn::SfnApi;
 
 /// Loads the shared SDK configuration from the environment (region, credentials, and
@@ -38,6 +40,7 @@ pub struct Aws {
     pub route53: Route53Api,
     pub sfn: SfnApi,
     pub events: EventsApi,
+    pub scaling: ScalingApi,
 }
 
 impl Aws {
@@ -52,6 +55,7 @@ impl Aws {
             route53: Route53Api::new(aws_sdk_route53::Client::new(sdk)),
             sfn: SfnApi::new(aws_sdk_sfn::Client::new(sdk)),
             events: EventsApi::new(aws_sdk_eventbridge::Client::new(sdk)),
+            scaling: ScalingApi::new(aws_sdk_applicationautoscaling::Client::new(sdk)),
         }
     }
 }
@@ -69,6 +73,7 @@ impl crate::ports::Ports for Aws {
     type Services = EcsApi;
     type Dns = Route53Api;
     type Events = EventsApi;
+    type Scaling = ScalingApi;
 
     fn customers(&self) -> &DynamoRegistry {
         &self.registry
@@ -105,5 +110,8 @@ impl crate::ports::Ports for Aws {
     }
     fn events(&self) -> &EventsApi {
         &self.events
+    }
+    fn scaling(&self) -> &ScalingApi {
+        &self.scaling
     }
 }

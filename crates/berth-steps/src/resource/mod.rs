@@ -8,6 +8,7 @@
 pub mod dns_record;
 pub mod log_group;
 pub mod rule;
+pub mod scaling;
 pub mod service;
 pub mod target_group;
 pub mod task_definition;
@@ -81,7 +82,9 @@ pub struct Discovered {
 /// never touched, only reported).
 pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer: &CustomerRecord) -> Result<Discovered, BerthError> {
     let mut d = Discovered { ours: dns_record::find(ports.dns(), site.hosted_zone_id, plan).await?, strangers: Vec::new() };
-    d.ours.extend(service::find(ports.services(), site.cluster, plan, &mut d.strangers).await?);
+    let services = service::find(ports.services(), site.cluster, plan, &mut d.strangers).await?;
+    d.ours.extend(scaling::find(ports.scaling(), site.cluster, plan, &services).await?);
+    d.ours.extend(services);
     d.ours.extend(task_definition::find(ports.task_definitions(), plan, &mut d.strangers).await?);
     d.ours.extend(rule::find(ports.rules(), plan, customer, &mut d.strangers).await?);
     d.ours.extend(target_group::find(ports.target_groups(), plan, &mut d.strangers).await?);
@@ -96,6 +99,7 @@ pub async fn remove<P: Ports>(ports: &P, site: Site<'_>, e: &LedgerEntry, dns_ta
         ResourceKind::DnsRecord => {
             dns_record::remove(ports.dns(), e.scope.as_deref().unwrap_or(site.hosted_zone_id), &e.id, dns_targets).await
         }
+        ResourceKind::ScalableTarget => scaling::remove(ports.scaling(), &e.id).await,
         ResourceKind::Service => service::remove(ports.services(), e.scope.as_deref().unwrap_or(site.cluster), &e.id).await,
         ResourceKind::TaskDefinition => task_definition::remove(ports.task_definitions(), &e.id).await,
         ResourceKind::ListenerRule => rule::remove(ports.rules(), &e.id).await,

@@ -24,9 +24,15 @@ pub(crate) async fn reconcile<S: Services>(
         Some(svc) if svc.status != "INACTIVE" && !owned_by(&svc.tags, plan) => Err(not_ours("ECS service", &svc.name, plan)),
         Some(svc) if svc.status == "ACTIVE" => {
             j.hold(ResourceKind::Service, &svc.arn, Some(&infra.cluster));
-            if svc.task_definition != task_definition || svc.desired_count != s.desired_count as i32 {
-                let updated = services.update(&infra.cluster, &s.ecs_service, task_definition, s.desired_count).await?;
-                j.fixed.push(format!("{}: task definition {task_definition}, desired {}", svc.arn, s.desired_count));
+            // A scaled service keeps the count its scaler gave it, within the plan's bounds.
+            let now = svc.desired_count.max(0) as u32;
+            let desired = match &s.autoscaling {
+                Some(a) if (a.min..=a.max).contains(&now) => now,
+                _ => s.desired_count,
+            };
+            if svc.task_definition != task_definition || now != desired || svc.desired_count < 0 {
+                let updated = services.update(&infra.cluster, &s.ecs_service, task_definition, desired).await?;
+                j.fixed.push(format!("{}: task definition {task_definition}, desired {desired}", svc.arn));
                 return Ok(updated);
             }
             Ok(svc.clone())
