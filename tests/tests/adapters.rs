@@ -445,6 +445,8 @@ async fn cleanup_operations_remove_and_tolerate_what_is_gone() {
     scaling.put_cpu_policy(cluster, name, "ad-clean-api-cpu", 70).await.unwrap();
     let t = scaling.target(cluster, name).await.unwrap().expect("registered");
     assert_eq!((t.resource_id.as_str(), t.min, t.max, t.suspended), (format!("service/{cluster}/{name}").as_str(), 1, 4, false));
+    let both = scaling.targets(cluster, &[name.to_string(), "ad-clean-none".to_string()]).await.unwrap();
+    assert_eq!(both, vec![t.clone()], "one lookup finds those that have one");
     let p = scaling.policies(cluster, name).await.unwrap();
     assert_eq!(p.iter().map(|p| (p.name.as_str(), p.cpu_target)).collect::<Vec<_>>(), [("ad-clean-api-cpu", Some(70.0))]);
     scaling.register(cluster, name, 0, 4, true).await.unwrap();

@@ -125,6 +125,7 @@ async fn list_show_and_follow_a_customer_the_cli_onboarded() {
     assert_eq!(resources.len(), ledger.len(), "{resources:?} against the ledger {ledger:?}");
     assert_eq!(resources.iter().filter(|r| r.starts_with("listener_rule#")).count(), inv.rules.len());
     assert_eq!(c["executions"][0], json!({"execution_arn": arn, "operation": "onboard", "status": "SUCCEEDED"}));
+    assert_eq!(c["tier"], "standard", "the catalog's default tier");
     let text = berth(&h, &["customers", "show", customer]);
     assert!(
         text.stdout.contains("state         ACTIVE") && text.stdout.contains(&format!("resources ({})", ledger.len())),

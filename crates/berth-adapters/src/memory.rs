@@ -1005,6 +1005,10 @@ impl Scaling for Memory {
         let id = crate::aws::scaling::resource_id(cluster, service);
         self.with(|w| Ok(w.scaling.get(&id).map(|(t, _)| t.clone())))
     }
+    async fn targets(&self, cluster: &str, services: &[String]) -> Result<Vec<ScalableTargetObserved>> {
+        let ids: Vec<String> = services.iter().map(|s| crate::aws::scaling::resource_id(cluster, s)).collect();
+        self.with(|w| Ok(ids.iter().filter_map(|id| w.scaling.get(id).map(|(t, _)| t.clone())).collect()))
+    }
     async fn register(&self, cluster: &str, service: &str, min: u32, max: u32, suspended: bool) -> Result<()> {
         let id = crate::aws::scaling::resource_id(cluster, service);
         self.with(|w| {

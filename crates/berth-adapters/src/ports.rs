@@ -198,6 +198,8 @@ pub trait Services: Send + Sync {
 pub trait Scaling: Send + Sync {
     /// The service's scalable target, if it is registered.
     fn target(&self, cluster: &str, service: &str) -> impl Future<Output = Result<Option<ScalableTargetObserved>>> + Send;
+    /// The scalable targets of those services that have one (one call for up to 50).
+    fn targets(&self, cluster: &str, services: &[String]) -> impl Future<Output = Result<Vec<ScalableTargetObserved>>> + Send;
     /// Registers the target, or changes its bounds and whether its scaling is suspended.
     fn register(&self, cluster: &str, service: &str, min: u32, max: u32, suspended: bool) -> impl Future<Output = Result<()>> + Send;
     /// The service's scaling policies.

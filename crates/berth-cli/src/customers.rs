@@ -77,6 +77,8 @@ pub struct Shown {
     pub customer_id: String,
     pub state: CustomerState,
     pub display_name: String,
+    /// The catalog's tier of its last plan.
+    pub tier: Option<String>,
     pub host: String,
     pub url: Value,
     pub alb: Option<String>,
@@ -121,6 +123,7 @@ pub async fn show<R: Customers + Ledger, E: Executions>(registry: &R, executions
     }
     Ok(Shown {
         url: c.outputs.as_ref().and_then(|o| o.get("url")).cloned().unwrap_or(Value::Null),
+        tier: c.plan.as_ref().and_then(|p| p.get("tier")).and_then(Value::as_str).map(str::to_string),
         customer_id: c.customer_id,
         state: c.state,
         display_name: c.display_name,
@@ -147,6 +150,7 @@ pub fn show_text(s: &Shown) -> String {
     field(&mut out, "customer", &s.customer_id);
     field(&mut out, "name", &s.display_name);
     field(&mut out, "state", s.state.as_str());
+    field(&mut out, "tier", s.tier.as_deref().unwrap_or("-"));
     field(&mut out, "host", &s.host);
     field(&mut out, "url", s.url.as_str().unwrap_or("-"));
     field(&mut out, "alb", s.alb.as_deref().unwrap_or("-"));

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use berth_adapters::config::InfraConfig;
 use berth_adapters::model::{RuleObserved, RuleSpec, ServiceObserved, TargetGroupObserved};
-use berth_adapters::ports::{Ledger, Ports, Services, TaskDefinitions};
+use berth_adapters::ports::{Ledger, Ports, Scaling, Services, TaskDefinitions};
 use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
@@ -100,13 +100,23 @@ async fn build<P: Ports>(
     let names: Vec<String> = plan.services.iter().map(|s| s.ecs_service.clone()).collect();
     let found: BTreeMap<String, ServiceObserved> =
         ports.services().describe(&infra.cluster, &names).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    // The scalers of the services that were there already, in one lookup (a service made
+    // now has none).
+    let existing: Vec<String> = plan
+        .services
+        .iter()
+        .filter(|s| found.get(&s.ecs_service).is_some_and(|o| o.status == "ACTIVE"))
+        .map(|s| s.ecs_service.clone())
+        .collect();
+    let scalers = if existing.is_empty() { Vec::new() } else { ports.scaling().targets(&infra.cluster, &existing).await? };
     let mut services = BTreeMap::new();
     for s in &plan.services {
         let td = &task_definitions[&s.name];
         let lb = target_groups.get(&s.name).zip(s.port).map(|(tg, port)| (tg.arn.clone(), s.name.clone(), port));
         let observed = service::reconcile(ports.services(), plan, s, td, lb, found.get(&s.ecs_service), infra, j).await?;
         services.insert(s.name.clone(), observed.arn);
-        scaling::reconcile(ports.scaling(), plan, s, &infra.cluster, j).await?;
+        let scaler = scalers.iter().find(|t| t.resource_id == scaling::id(&infra.cluster, &s.ecs_service)).cloned();
+        scaling::reconcile(ports.scaling(), plan, s, &infra.cluster, scaler, j).await?;
     }
 
     Ok(ResourcesOutput {

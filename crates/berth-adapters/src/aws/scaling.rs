@@ -44,31 +44,42 @@ fn suspended_state(suspended: bool) -> SuspendedState {
         .build()
 }
 
+/// DescribeScalableTargets takes at most this many resource ids.
+const IDS_PER_CALL: usize = 50;
+
 impl Scaling for ScalingApi {
     async fn target(&self, cluster: &str, service: &str) -> Result<Option<ScalableTargetObserved>> {
-        let id = resource_id(cluster, service);
-        let out = self
-            .client
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Ecs)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .resource_ids(&id)
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, "DescribeScalableTargets", e))?;
-        Ok(out.scalable_targets().iter().find(|t| t.resource_id() == id).map(|t| {
-            let s = t.suspended_state();
-            ScalableTargetObserved {
-                resource_id: id.clone(),
-                min: t.min_capacity().max(0) as u32,
-                max: t.max_capacity().max(0) as u32,
-                suspended: s.is_some_and(|s| {
-                    s.dynamic_scaling_in_suspended() == Some(true)
-                        && s.dynamic_scaling_out_suspended() == Some(true)
-                        && s.scheduled_scaling_suspended() == Some(true)
-                }),
-            }
-        }))
+        Ok(self.targets(cluster, &[service.to_string()]).await?.into_iter().next())
+    }
+
+    async fn targets(&self, cluster: &str, services: &[String]) -> Result<Vec<ScalableTargetObserved>> {
+        let ids: Vec<String> = services.iter().map(|s| resource_id(cluster, s)).collect();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(IDS_PER_CALL) {
+            let out = self
+                .client
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .set_resource_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "DescribeScalableTargets", e))?;
+            found.extend(out.scalable_targets().iter().filter(|t| chunk.iter().any(|id| id == t.resource_id())).map(|t| {
+                let s = t.suspended_state();
+                ScalableTargetObserved {
+                    resource_id: t.resource_id().to_string(),
+                    min: t.min_capacity().max(0) as u32,
+                    max: t.max_capacity().max(0) as u32,
+                    suspended: s.is_some_and(|s| {
+                        s.dynamic_scaling_in_suspended() == Some(true)
+                            && s.dynamic_scaling_out_suspended() == Some(true)
+                            && s.scheduled_scaling_suspended() == Some(true)
+                    }),
+                }
+            }));
+        }
+        Ok(found)
     }
 
     async fn register(&self, cluster: &str, service: &str, min: u32, max: u32, suspended: bool) -> Result<()> {

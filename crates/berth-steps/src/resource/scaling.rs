@@ -2,6 +2,7 @@
 //! task count, with the target-tracking policy on its average CPU. It is the service's: the
 //! service is checked to be the customer's before its scaler is touched.
 
+use berth_adapters::model::ScalableTargetObserved;
 use berth_adapters::ports::Scaling;
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::plan::{Plan, ScalingPlan, ServicePlan};
@@ -27,6 +28,18 @@ pub enum Set {
 /// or none. Only what differs is written.
 pub async fn set<S: Scaling>(scaling: &S, cluster: &str, ecs_service: &str, want: Option<&ScalingPlan>) -> Result<Set, BerthError> {
     let found = scaling.target(cluster, ecs_service).await?;
+    set_from(scaling, cluster, ecs_service, found, want).await
+}
+
+/// As [`set`], from the scaler found (looked up by the caller: none for a service made a
+/// moment ago).
+pub async fn set_from<S: Scaling>(
+    scaling: &S,
+    cluster: &str,
+    ecs_service: &str,
+    found: Option<ScalableTargetObserved>,
+    want: Option<&ScalingPlan>,
+) -> Result<Set, BerthError> {
     let Some(a) = want else {
         if found.is_some() {
             scaling.deregister(cluster, ecs_service).await?;
@@ -52,16 +65,18 @@ pub async fn set<S: Scaling>(scaling: &S, cluster: &str, ecs_service: &str, want
     Ok(done)
 }
 
-/// The resources step's part: the service's scaler as the plan says, held in the ledger.
+/// The resources step's part: the service's scaler as the plan says (`found`: its scaler
+/// as looked up with the others'), held in the ledger.
 pub(crate) async fn reconcile<S: Scaling>(
     scaling: &S,
     plan: &Plan,
     s: &ServicePlan,
     cluster: &str,
+    found: Option<ScalableTargetObserved>,
     j: &mut Journal,
 ) -> Result<(), BerthError> {
     let target_id = id(cluster, &s.ecs_service);
-    let done = set(scaling, cluster, &s.ecs_service, s.autoscaling.as_ref()).await?;
+    let done = set_from(scaling, cluster, &s.ecs_service, found, s.autoscaling.as_ref()).await?;
     match done {
         Set::Created => j.created.push(target_id.clone()),
         Set::Changed => j.fixed.push(format!("{target_id}: scaler set")),
@@ -80,19 +95,21 @@ pub(crate) async fn reconcile<S: Scaling>(
 /// The scalers of the planned services that the customer's services found (`services`:
 /// the ledger entries of its services).
 pub async fn find<S: Scaling>(scaling: &S, cluster: &str, plan: &Plan, services: &[LedgerEntry]) -> Result<Vec<LedgerEntry>, BerthError> {
-    let mut found = Vec::new();
-    for s in &plan.services {
-        let ours = services.iter().any(|e| e.kind == ResourceKind::Service && e.id.rsplit('/').next() == Some(s.ecs_service.as_str()));
-        if ours && scaling.target(cluster, &s.ecs_service).await?.is_some() {
-            found.push(LedgerEntry::new(
-                ResourceKind::ScalableTarget,
-                id(cluster, &s.ecs_service),
-                Some(cluster.to_string()),
-                plan.execution_id.as_str(),
-            ));
-        }
+    let ours: Vec<String> = plan
+        .services
+        .iter()
+        .filter(|s| services.iter().any(|e| e.kind == ResourceKind::Service && e.id.rsplit('/').next() == Some(s.ecs_service.as_str())))
+        .map(|s| s.ecs_service.clone())
+        .collect();
+    if ours.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    Ok(scaling
+        .targets(cluster, &ours)
+        .await?
+        .into_iter()
+        .map(|t| LedgerEntry::new(ResourceKind::ScalableTarget, t.resource_id, Some(cluster.to_string()), plan.execution_id.as_str()))
+        .collect())
 }
 
 /// Deregisters the scaler (its policies with it); false when it was not there.
