@@ -203,3 +203,97 @@ async fn services_are_described_ten_names_at_a_time() {
     ecs.describe("shared", &names).await.unwrap();
     assert_eq!(rule.num_calls(), 3);
 }
+
+mod scaling {
+    use aws_sdk_applicationautoscaling::operation::deregister_scalable_target::DeregisterScalableTargetError;
+    use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput;
+    use aws_sdk_applicationautoscaling::operation::describe_scaling_policies::DescribeScalingPoliciesOutput;
+    use aws_sdk_applicationautoscaling::operation::put_scaling_policy::PutScalingPolicyOutput;
+    use aws_sdk_applicationautoscaling::operation::register_scalable_target::{RegisterScalableTargetError, RegisterScalableTargetOutput};
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ScalableTarget, ServiceNamespace};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use aws_smithy_types::error::ErrorMetadata;
+    use berth_adapters::aws::ScalingApi;
+    use berth_adapters::ports::Scaling;
+    use berth_domain::ErrorKind;
+
+    const ID: &str = "service/shared/berth-acme-api";
+
+    #[tokio::test]
+    async fn the_policy_tracks_the_services_average_cpu() {
+        let rule = mock!(aws_sdk_applicationautoscaling::Client::put_scaling_policy)
+            .match_requests(|r| {
+                let c = r.target_tracking_scaling_policy_configuration();
+                r.resource_id() == Some(ID)
+                    && r.policy_name() == Some("berth-acme-api-cpu")
+                    && r.policy_type().map(|p| p.as_str()) == Some("TargetTrackingScaling")
+                    && r.scalable_dimension() == Some(&ScalableDimension::EcsServiceDesiredCount)
+                    && c.is_some_and(|c| {
+                        c.target_value() == 70.0
+                            && c.scale_out_cooldown() == Some(60)
+                            && c.scale_in_cooldown() == Some(300)
+                            && c.predefined_metric_specification().map(|m| m.predefined_metric_type().as_str())
+                                == Some("ECSServiceAverageCPUUtilization")
+                    })
+            })
+            .then_output(|| PutScalingPolicyOutput::builder().policy_arn("arn:policy").build().expect("an output"));
+        let scaling = ScalingApi::new(mock_client!(aws_sdk_applicationautoscaling, [&rule]));
+        scaling.put_cpu_policy("shared", "berth-acme-api", "berth-acme-api-cpu", 70).await.expect("the request matched");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_suspend_stops_every_kind_of_scaling_and_a_race_is_transient() {
+        let suspend = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target)
+            .match_requests(|r| {
+                let s = r.suspended_state();
+                r.resource_id() == Some(ID)
+                    && r.min_capacity() == Some(0)
+                    && r.max_capacity() == Some(10)
+                    && r.service_namespace() == Some(&ServiceNamespace::Ecs)
+                    && s.is_some_and(|s| {
+                        s.dynamic_scaling_in_suspended() == Some(true)
+                            && s.dynamic_scaling_out_suspended() == Some(true)
+                            && s.scheduled_scaling_suspended() == Some(true)
+                    })
+            })
+            .then_output(|| RegisterScalableTargetOutput::builder().build());
+        let raced = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target).then_error(|| {
+            RegisterScalableTargetError::generic(ErrorMetadata::builder().code("ConcurrentUpdateException").message("busy").build())
+        });
+        let scaling = ScalingApi::new(mock_client!(aws_sdk_applicationautoscaling, RuleMode::Sequential, [&suspend, &raced]));
+        scaling.register("shared", "berth-acme-api", 0, 10, true).await.expect("the request matched");
+        let e = scaling.register("shared", "berth-acme-api", 0, 10, true).await.expect_err("raced");
+        assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_target_gone_between_the_look_and_the_deregister_is_not_an_error() {
+        let found = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets).then_output(|| {
+            DescribeScalableTargetsOutput::builder()
+                .scalable_targets(
+                    ScalableTarget::builder()
+                        .service_namespace(ServiceNamespace::Ecs)
+                        .resource_id(ID)
+                        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                        .min_capacity(2)
+                        .max_capacity(10)
+                        .role_arn("arn:role")
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .expect("a target"),
+                )
+                .build()
+        });
+        let no_policies = mock!(aws_sdk_applicationautoscaling::Client::describe_scaling_policies)
+            .then_output(|| DescribeScalingPoliciesOutput::builder().build());
+        let gone = mock!(aws_sdk_applicationautoscaling::Client::deregister_scalable_target).then_error(|| {
+            DeregisterScalableTargetError::ObjectNotFoundException(
+                aws_sdk_applicationautoscaling::types::error::ObjectNotFoundException::builder().message("gone").build(),
+            )
+        });
+        let scaling = ScalingApi::new(mock_client!(aws_sdk_applicationautoscaling, RuleMode::Sequential, [&found, &no_policies, &gone]));
+        assert!(!scaling.deregister("shared", "berth-acme-api").await.expect("not an error"));
+        assert_eq!(gone.num_calls(), 1);
+    }
+}
