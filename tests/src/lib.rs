@@ -312,6 +312,25 @@ impl Harness {
             .collect()
     }
 
+    /// Each of the customer's services (ACTIVE or not) with the task definition it runs, as
+    /// ECS has them.
+    pub async fn running(&self, customer: &str) -> Vec<(aws_sdk_ecs::types::Service, aws_sdk_ecs::types::TaskDefinition)> {
+        let mut out = Vec::new();
+        for s in self.inventory(customer).await.services {
+            let td = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(s.task_definition().unwrap_or_default())
+                .send()
+                .await
+                .expect("task definition");
+            if let Some(td) = td.task_definition() {
+                out.push((s.clone(), td.clone()));
+            }
+        }
+        out
+    }
+
     /// Invokes one Lambda directly through the router: (function error, payload).
     pub async fn invoke(&self, function: &str, payload: &Value) -> (bool, Value) {
         self.invoke_raw(function, payload.to_string()).await

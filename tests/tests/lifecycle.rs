@@ -498,20 +498,15 @@ async fn sbt_requests_run_their_machines_and_each_outcome_is_answered_on_sbts_bu
 /// Each of the customer's ACTIVE services: (cpu, memory, desired count) of what it runs, as
 /// ECS has it.
 async fn sizes(h: &Harness, customer: &str) -> std::collections::BTreeMap<String, (String, String, i32)> {
-    let mut out = std::collections::BTreeMap::new();
-    for s in h.inventory(customer).await.services.iter().filter(|s| s.status() == Some("ACTIVE")) {
-        let td = h
-            .ecs
-            .describe_task_definition()
-            .task_definition(s.task_definition().unwrap_or_default())
-            .send()
-            .await
-            .expect("task definition");
-        let td = td.task_definition().expect("a task definition");
-        let service = s.service_name().unwrap_or_default().rsplit('-').next().unwrap_or_default().to_string();
-        out.insert(service, (td.cpu().unwrap_or_default().to_string(), td.memory().unwrap_or_default().to_string(), s.desired_count()));
-    }
-    out
+    h.running(customer)
+        .await
+        .into_iter()
+        .filter(|(s, _)| s.status() == Some("ACTIVE"))
+        .map(|(s, td)| {
+            let service = s.service_name().unwrap_or_default().rsplit('-').next().unwrap_or_default().to_string();
+            (service, (td.cpu().unwrap_or_default().to_string(), td.memory().unwrap_or_default().to_string(), s.desired_count()))
+        })
+        .collect()
 }
 
 #[tokio::test]

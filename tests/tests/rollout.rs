@@ -25,16 +25,8 @@ async fn tags(h: &Harness, customers: &[String]) -> BTreeMap<String, Vec<String>
     let mut out = BTreeMap::new();
     for c in customers {
         let mut t = Vec::new();
-        for s in h.inventory(c).await.services {
-            let td = h
-                .ecs
-                .describe_task_definition()
-                .task_definition(s.task_definition().unwrap_or_default())
-                .send()
-                .await
-                .expect("task definition");
-            let image =
-                td.task_definition().map(|d| d.container_definitions()[0].image().unwrap_or_default().to_string()).unwrap_or_default();
+        for (_, td) in h.running(c).await {
+            let image = td.container_definitions().first().and_then(|d| d.image()).unwrap_or_default().to_string();
             t.push(image.rsplit(':').next().unwrap_or_default().to_string());
         }
         out.insert(c.clone(), t);
