@@ -96,6 +96,10 @@ pub struct Settlement {
     pub history: HistoryEntry,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// One lifecycle execution in a customer's history: who, when, what, how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -106,6 +110,10 @@ pub struct HistoryEntry {
     /// Seconds since the epoch, as the registry recorded it (empty until recorded).
     #[serde(default)]
     pub at: String,
+    /// Milliseconds since the epoch, as the registry recorded it: orders the entries recorded
+    /// within one second (0 until recorded, and in entries recorded before it was kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub at_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +127,17 @@ pub struct HistoryEntry {
     /// What the execution did: removed resources, counts, leftovers.
     #[serde(default)]
     pub detail: serde_json::Value,
+}
+
+impl HistoryEntry {
+    /// When it was recorded, in milliseconds (from `at` for an entry without `at_ms`).
+    pub fn recorded_ms(&self) -> u64 {
+        if self.at_ms > 0 {
+            self.at_ms
+        } else {
+            self.at.parse::<u64>().map_or(0, |s| s * 1000)
+        }
+    }
 }
 
 /// How a failed execution ends for its customer.

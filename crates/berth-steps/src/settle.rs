@@ -87,6 +87,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: SettleInput) -> 
             operation: op,
             outcome: if succeeded { "succeeded" } else { "failed" }.into(),
             at: String::new(),
+            at_ms: 0,
             requested_by: input.request.requested_by.clone(),
             reason,
             note: input.request.note.clone(),

@@ -254,7 +254,9 @@ impl Customers for DynamoRegistry {
             _ => {}
         }
         let mut entry = st.history.clone();
-        entry.at = now();
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        entry.at = at.as_secs().to_string();
+        entry.at_ms = at.as_millis() as u64;
         let entry_json = serde_json::to_string(&entry).map_err(|e| BerthError::Internal(format!("history not serializable: {e}")))?;
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -322,7 +324,7 @@ impl Customers for DynamoRegistry {
             .iter()
             .filter_map(|item| str_attr(item, "entry").and_then(|e| serde_json::from_str(&e).ok()))
             .collect();
-        entries.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.execution_id.cmp(&b.execution_id)));
+        entries.sort_by(|a, b| a.recorded_ms().cmp(&b.recorded_ms()).then_with(|| a.execution_id.cmp(&b.execution_id)));
         Ok(entries)
     }
 }
