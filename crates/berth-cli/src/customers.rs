@@ -200,19 +200,11 @@ pub fn show_text(s: &Shown) -> String {
 
 /// A time the registry recorded (seconds since the epoch) as `YYYY-MM-DD HH:MM:SS`.
 pub fn when(at: &str) -> String {
-    let Ok(secs) = at.parse::<i64>() else { return if at.is_empty() { "-".into() } else { at.into() } };
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    match at.parse::<i64>().ok().and_then(|secs| chrono::DateTime::from_timestamp(secs, 0)) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        None if at.is_empty() => "-".into(),
+        None => at.into(),
+    }
 }
 
 /// The name part of an execution ARN.

@@ -328,7 +328,7 @@ pub async fn follow(
     loop {
         // The status first: a history read after it shows every event before the end.
         let d = sfn.describe_execution().execution_arn(execution_arn).send().await.map_err(|e| sfn_error("DescribeExecution", e))?;
-        let events = history(sfn, execution_arn).await?;
+        let events = berth_adapters::aws::sfn::history(sfn, execution_arn).await?;
         for e in events.iter().skip(seen) {
             if let Some(l) = tracker.observe(Seen::of(e)) {
                 line(&l);
@@ -389,27 +389,6 @@ pub async fn latest_running(sfn: &aws_sdk_sfn::Client, machines: &[String], cust
         }
     }
     Ok(newest.map(|(_, arn)| arn))
-}
-
-/// The execution's whole history, oldest first.
-async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<HistoryEvent>, BerthError> {
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let out = sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .set_next_token(token.take())
-            .max_results(1000)
-            .send()
-            .await
-            .map_err(|e| sfn_error("GetExecutionHistory", e))?;
-        events.extend(out.events().iter().cloned());
-        match out.next_token() {
-            Some(t) => token = Some(t.to_string()),
-            None => return Ok(events),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -338,7 +338,7 @@ async fn start_request(target: &Target, s: Start, json: bool) -> Result<(), CliE
     let request = start::request(s.op, file, &s.flags)?;
     let aws = Aws::new(&target.sdk, Some(&config.table));
     let cx = berth_steps::Context::new(config, aws);
-    let out = start::start(&cx, s.op, request).await?;
+    let out = berth_steps::intake::start(&cx, s.op, request).await?;
     if json && !s.follow {
         return print_json(&serde_json::json!({
             "operation": start::operation_name(s.op),

@@ -5,11 +5,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use berth_adapters::config::IntakeConfig;
-use berth_adapters::ports::Ports;
 use berth_domain::lifecycle::Operation;
 use berth_steps::io::IntakeOutput;
-use berth_steps::Context;
 use serde_json::{json, Map, Value};
 
 use crate::CliError;
@@ -96,11 +93,6 @@ pub fn request(op: Option<Operation>, file: Option<Map<String, Value>>, flags: &
         fields.insert("idempotency_key".into(), json!(format!("cli-{ms}")));
     }
     Ok(Value::Object(fields))
-}
-
-/// Starts the request once: the execution, and whether this call started it.
-pub async fn start<P: Ports>(cx: &Context<IntakeConfig, P>, op: Option<Operation>, request: Value) -> Result<IntakeOutput, CliError> {
-    Ok(berth_steps::intake::start(cx, op, request).await?)
 }
 
 /// What `start` prints.

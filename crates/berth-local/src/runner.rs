@@ -202,15 +202,5 @@ async fn follow_from(
 
 /// The whole history of an execution, oldest first.
 pub async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<HistoryEvent>> {
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let out = sfn.get_execution_history().execution_arn(arn).set_next_token(token.take()).max_results(1000).send().await?;
-        events.extend(out.events().iter().cloned());
-        match out.next_token() {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
-        }
-    }
-    Ok(events)
+    Ok(berth_adapters::aws::sfn::history(sfn, arn).await?)
 }

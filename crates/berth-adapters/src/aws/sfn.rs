@@ -21,6 +21,27 @@ impl SfnApi {
     }
 }
 
+/// The whole history of an execution, oldest first, a page of 1,000 events at a time.
+pub async fn history(client: &Client, execution_arn: &str) -> Result<Vec<aws_sdk_sfn::types::HistoryEvent>> {
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let out = client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .set_next_token(token.take())
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "GetExecutionHistory", e))?;
+        events.extend(out.events().iter().cloned());
+        match out.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(events),
+        }
+    }
+}
+
 impl Executions for SfnApi {
     async fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<ExecutionStart> {
         match self.client.start_execution().state_machine_arn(state_machine_arn).name(name).input(input).send().await {
