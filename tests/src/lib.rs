@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use berth_domain::catalog::Catalog;
+use berth_domain::catalog::{Catalog, ProductHost};
 use berth_domain::events;
 use berth_domain::lifecycle::Operation;
 use berth_domain::naming;
@@ -45,6 +45,8 @@ pub struct Inventory {
     pub records: Vec<aws_sdk_route53::types::ResourceRecordSet>,
     pub customer_item: Option<HashMap<String, AttributeValue>>,
     pub host_claim: Option<HashMap<String, AttributeValue>>,
+    /// The claims of the customer's products' own hosts (either form).
+    pub product_host_claims: Vec<String>,
     pub priority_claims: Vec<u32>,
     /// Resource ledger entries (`RESOURCE#...` items of the customer).
     pub ledger: Vec<String>,
@@ -73,6 +75,7 @@ impl Inventory {
         if self.host_claim.is_some() {
             left.push("host claim".into());
         }
+        left.extend(self.product_host_claims.iter().map(|h| format!("host claim {h}")));
         left.extend(self.priority_claims.iter().map(|p| format!("priority {p}")));
         left.extend(self.ledger.iter().map(|e| format!("ledger {e}")));
         left.extend(self.tagged.iter().map(|e| format!("tagged {e}")));
@@ -88,6 +91,7 @@ impl Inventory {
             && self.records.is_empty()
             && self.customer_item.is_none()
             && self.host_claim.is_none()
+            && self.product_host_claims.is_empty()
             && self.priority_claims.is_empty()
     }
 
@@ -129,6 +133,17 @@ impl Harness {
 
     pub fn host(&self, customer: &str) -> String {
         naming::host(customer, &self.stack.infra.domain)
+    }
+
+    /// Every host the customer may be served at: its own, and each own-host product's of the
+    /// catalog in either form.
+    pub fn hosts(&self, customer: &str) -> Vec<String> {
+        let domain = &self.stack.infra.domain;
+        let mut hosts = vec![self.host(customer)];
+        for (p, _) in Catalog::builtin().products.iter().filter(|(_, prod)| prod.host == ProductHost::Own) {
+            hosts.extend(naming::HostForm::ALL.iter().map(|f| f.product_host(p, customer, domain)));
+        }
+        hosts
     }
 
     /// Runs an onboarding to its end.
@@ -353,6 +368,7 @@ impl Harness {
         let services: Vec<String> = catalog.products.values().flat_map(|p| p.services.keys().cloned()).collect();
         let infra = &self.stack.infra;
         let host = self.host(customer);
+        let hosts = self.hosts(customer);
         let mut inv = Inventory::default();
 
         for s in &services {
@@ -366,13 +382,13 @@ impl Harness {
             loop {
                 let out = self.elb.describe_rules().listener_arn(&alb.listener_arn).set_marker(marker.take()).send().await.expect("rules");
                 for r in out.rules() {
-                    let hosts: Vec<String> = r
+                    let rule_hosts: Vec<String> = r
                         .conditions()
                         .iter()
                         .filter(|c| c.field() == Some("host-header"))
                         .flat_map(|c| c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| c.values().to_vec()))
                         .collect();
-                    if hosts.iter().any(|h| h == &host) {
+                    if rule_hosts.iter().any(|h| hosts.contains(h)) {
                         inv.rules.push(r.clone());
                     }
                 }
@@ -399,7 +415,8 @@ impl Harness {
         let out = self.logs.describe_log_groups().log_group_name_prefix(&group).send().await.expect("log groups");
         inv.log_groups = out.log_groups().iter().filter(|g| g.log_group_name() == Some(group.as_str())).cloned().collect();
         let out = self.route53.list_resource_record_sets().hosted_zone_id(&infra.hosted_zone_id).send().await.expect("records");
-        inv.records = out.resource_record_sets().iter().filter(|r| r.name().trim_end_matches('.') == host).cloned().collect();
+        inv.records =
+            out.resource_record_sets().iter().filter(|r| hosts.iter().any(|h| r.name().trim_end_matches('.') == h)).cloned().collect();
 
         let key = |pk: String, sk: &str| {
             HashMap::from([("pk".to_string(), AttributeValue::S(pk)), ("sk".to_string(), AttributeValue::S(sk.to_string()))])
@@ -423,6 +440,20 @@ impl Harness {
             .await
             .expect("host claim")
             .item;
+        for h in hosts.iter().filter(|h| **h != host) {
+            let claim = self
+                .dynamodb
+                .get_item()
+                .table_name(&infra.table)
+                .set_key(Some(key(format!("HOST#{h}"), "CLAIM")))
+                .send()
+                .await
+                .expect("host claim")
+                .item;
+            if claim.is_some() {
+                inv.product_host_claims.push(h.clone());
+            }
+        }
         inv.priority_claims = self.priority_claims().await.into_iter().filter(|(_, c)| c == customer).map(|(p, _)| p).collect();
         let out = self
             .dynamodb

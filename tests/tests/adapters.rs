@@ -20,6 +20,7 @@ fn registration(customer: &str, execution: &str) -> Registration {
         customer_id: customer.into(),
         execution_id: execution.into(),
         host: format!("{customer}.saas.example.com"),
+        product_hosts: Vec::new(),
         display_name: customer.into(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),

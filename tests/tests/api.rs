@@ -48,7 +48,7 @@ async fn the_api_over_the_local_function_url_onboards_shows_and_lists_a_customer
     // Problems: a bad request names its fields, an unknown customer is 404, a second
     // onboarding of an ACTIVE customer under a new key is 409; all problem+json.
     let mut bad = request.clone();
-    bad["products"] = json!(["crm"]);
+    bad["products"] = json!(["payroll"]);
     let (r, problem) = call(&h, Method::POST, "/customers", &[("idempotency-key", "e2e-http-bad".into())], Some(&bad)).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.headers.get("content-type").map(String::as_str), Some("application/problem+json"));

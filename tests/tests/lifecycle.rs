@@ -399,7 +399,7 @@ async fn request_events_as_eventbridge_delivers_them_start_their_machines_once()
     unknown["detail-type"] = json!("Customer Deleted");
     unknown["id"] = json!("e2e-unknown-detail-type");
     let mut invalid = bus_event("onboarding-requested", "www");
-    invalid["detail"]["products"] = json!(["crm"]);
+    invalid["detail"]["products"] = json!(["payroll"]);
     invalid["id"] = json!("e2e-invalid-onboarding");
     for (event, fields) in [
         (unknown, vec!["detail-type"]),
@@ -481,7 +481,7 @@ async fn sbt_requests_run_their_machines_and_each_outcome_is_answered_on_sbts_bu
     // An onboarding berth cannot take: nothing starts; the rejection is answered with
     // provisionFailure naming SBT's fields.
     let mut bad = sbt_event("onboarding-request", "6e7f8091-2b3c-4d4e-9f50-6b7c8d9e0f1a", "e2e-sbt-bad");
-    bad["detail"]["products"] = json!(["crm"]);
+    bad["detail"]["products"] = json!(["payroll"]);
     let out = h.intake(&bad).await;
     assert_eq!((out["started"].as_bool(), out["status"].as_str()), (Some(false), Some("REJECTED")), "{out}");
     let rejection: Vec<Value> = h.emitted().await.into_iter().filter(|e| e["detail"]["request_id"] == "e2e-sbt-bad").collect();

@@ -142,7 +142,7 @@ async fn a_bad_request_fails_with_invalid_request_and_creates_nothing() {
     let h = Harness::new().await;
     for (customer, patch) in [
         ("www", json!({})),
-        ("e2e-badproduct", json!({"products": ["webapp", "crm"]})),
+        ("e2e-badproduct", json!({"products": ["webapp", "payroll"]})),
         ("e2e-badsecret", json!({"environment": {"DB_PASSWORD": "hunter2"}})),
         ("e2e-badurl", json!({"environment": {"DATABASE_URL": "postgres://app:hunter2@db.internal/app"}})),
     ] {

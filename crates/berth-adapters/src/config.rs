@@ -84,13 +84,14 @@ pub trait FromEnv: Sized + Send + Sync + 'static {
     }
 }
 
-const SETTINGS_VARS: [&str; 6] = [
+const SETTINGS_VARS: [&str; 7] = [
     "BERTH_DOMAIN",
     "BERTH_IMAGE_REGISTRY",
     "BERTH_LOG_RETENTION_DAYS",
     "BERTH_HEALTH_INTERVAL_SECONDS",
     "BERTH_HEALTH_MAX_ATTEMPTS",
     "BERTH_NAME_PREFIX",
+    "BERTH_PRODUCT_HOST_FORM",
 ];
 
 /// The validate step's settings: what every plan is built with.
@@ -107,6 +108,12 @@ impl FromEnv for Settings {
                 max_attempts: env.number("BERTH_HEALTH_MAX_ATTEMPTS", "40")?,
             },
             name_prefix: env.var_or("BERTH_NAME_PREFIX", naming::DEFAULT_NAME_PREFIX),
+            product_host_form: {
+                let form = env.var_or("BERTH_PRODUCT_HOST_FORM", naming::HostForm::default().as_str());
+                naming::HostForm::parse(&form).ok_or_else(|| {
+                    BerthError::Internal(format!("configuration: BERTH_PRODUCT_HOST_FORM must be dashed or dotted, not '{form}'"))
+                })?
+            },
         };
         let v = s.check();
         if v.is_empty() {
@@ -337,7 +344,7 @@ impl IntakeConfig {
     }
 }
 
-const INTAKE_VARS: [&str; 15] = [
+const INTAKE_VARS: [&str; 16] = [
     "BERTH_TABLE",
     "BERTH_SBT_CONTROL_PLANE_SOURCE",
     "BERTH_EVENT_BUS_NAME",
@@ -353,6 +360,7 @@ const INTAKE_VARS: [&str; 15] = [
     SETTINGS_VARS[3],
     SETTINGS_VARS[4],
     SETTINGS_VARS[5],
+    SETTINGS_VARS[6],
 ];
 
 impl FromEnv for IntakeConfig {

@@ -143,13 +143,17 @@ impl Customers for Memory {
                     )));
                 }
             }
-            if let Some(owner) = w.hosts.get(&r.host) {
-                if owner != &r.customer_id {
-                    return Err(BerthError::Conflict(format!("host '{}' is already claimed by another customer", r.host)));
+            for h in std::iter::once(&r.host).chain(&r.product_hosts) {
+                if let Some(owner) = w.hosts.get(h) {
+                    if owner != &r.customer_id {
+                        return Err(BerthError::Conflict(format!("host '{h}' is already claimed by another customer")));
+                    }
                 }
             }
             w.wrote("Register");
-            w.hosts.insert(r.host.clone(), r.customer_id.clone());
+            for h in std::iter::once(&r.host).chain(&r.product_hosts) {
+                w.hosts.insert(h.clone(), r.customer_id.clone());
+            }
             let rec = w.customers.entry(r.customer_id.clone()).or_insert_with(|| CustomerRecord {
                 customer_id: r.customer_id.clone(),
                 state: CustomerState::Provisioning,
@@ -224,6 +228,23 @@ impl Customers for Memory {
                     Ok(Some(c.clone()))
                 }
                 Err(_) => Ok(None),
+            }
+        })
+    }
+
+    async fn claim_host(&self, customer_id: &str, host: &str) -> Result<()> {
+        self.with(|w| {
+            w.check("ClaimHost")?;
+            match w.hosts.get(host) {
+                Some(owner) if owner != customer_id => {
+                    Err(BerthError::Conflict(format!("host '{host}' is already claimed by another customer")))
+                }
+                Some(_) => Ok(()),
+                None => {
+                    w.wrote("ClaimHost");
+                    w.hosts.insert(host.to_string(), customer_id.to_string());
+                    Ok(())
+                }
             }
         })
     }

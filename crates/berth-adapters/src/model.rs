@@ -156,6 +156,9 @@ pub struct Registration {
     pub customer_id: String,
     pub execution_id: String,
     pub host: String,
+    /// The hosts of the customer's products served on hosts of their own, claimed with
+    /// `host`.
+    pub product_hosts: Vec<String>,
     pub display_name: String,
     pub products: Vec<String>,
     /// The plan, as JSON, so operators can see what was asked.

@@ -42,6 +42,9 @@ pub trait Customers: Send + Sync {
         execution_id: &str,
         failure: &Failure,
     ) -> impl Future<Output = Result<Option<CustomerRecord>>> + Send;
+    /// Claims a host for the customer (an update adding a product on a host of its own);
+    /// again for the same customer, nothing. `Berth.Conflict` when another customer holds it.
+    fn claim_host(&self, customer_id: &str, host: &str) -> impl Future<Output = Result<()>> + Send;
     /// Gives the host back, if this customer holds it. True when a claim was removed.
     fn release_host(&self, customer_id: &str, host: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Takes the customer for a lifecycle execution: from one of `op`'s starting states to

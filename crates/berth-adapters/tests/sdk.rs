@@ -134,6 +134,7 @@ fn registration() -> Registration {
         customer_id: "acme".into(),
         execution_id: "exec-2".into(),
         host: "acme.example.com".into(),
+        product_hosts: Vec::new(),
         display_name: "Acme".into(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),

@@ -94,7 +94,24 @@ pub struct Sizing {
 pub struct Product {
     #[serde(default)]
     pub description: String,
+    /// Where the product's services are served: on the customer's host (by path), or on a
+    /// host of the product's own.
+    #[serde(default)]
+    pub host: ProductHost,
     pub services: BTreeMap<String, ServiceSpec>,
+}
+
+/// Where a product's services are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProductHost {
+    /// On the customer's host `{customer}.{domain}`, under the services' paths.
+    #[default]
+    Customer,
+    /// On a host of its own, named by the deployment's host form
+    /// ([`naming::HostForm`]): `{product}-{customer}.{domain}` or
+    /// `{product}.{customer}.{domain}`.
+    Own,
 }
 
 /// One service of a product, as the catalog defines it.
@@ -204,6 +221,9 @@ impl Catalog {
             }
             if product.services.values().filter(|s| s.is_catch_all()).count() > 1 {
                 v.push(&pfield, "at most one service per product may take the whole host (a port without path_patterns)");
+            }
+            if product.host == ProductHost::Own && !product.services.values().any(|s| s.port.is_some()) {
+                v.push(format!("{pfield}.host"), "a product on a host of its own serves something there: give a service a port");
             }
             for (sname, s) in &product.services {
                 let f = format!("{pfield}.services.{sname}");

@@ -106,6 +106,61 @@ pub fn host(customer: &str, domain: &str) -> String {
     format!("{customer}.{domain}")
 }
 
+/// How a product served on a host of its own is named (`BERTH_PRODUCT_HOST_FORM`), which
+/// decides the certificates the customer needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostForm {
+    /// `{product}-{customer}.{domain}`: one label under the domain, which the deployment's
+    /// wildcard certificate `*.{domain}` covers. Customer ids may then not start with an
+    /// own-host product's name and a hyphen (the hosts would meet).
+    #[default]
+    Dashed,
+    /// `{product}.{customer}.{domain}`: two labels deep, which `*.{domain}` does not cover:
+    /// each customer with a product on its own host needs `*.{customer}.{domain}` on the
+    /// listener, one of the ALB's certificates.
+    Dotted,
+}
+
+impl HostForm {
+    pub const ALL: [HostForm; 2] = [HostForm::Dashed, HostForm::Dotted];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HostForm::Dashed => "dashed",
+            HostForm::Dotted => "dotted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HostForm> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    pub const fn describe(self) -> &'static str {
+        match self {
+            HostForm::Dashed => "`{product}-{customer}.{domain}` (the wildcard covers it)",
+            HostForm::Dotted => "`{product}.{customer}.{domain}` (a certificate per customer)",
+        }
+    }
+
+    /// The host of a customer's product served on a host of its own.
+    pub fn product_host(self, product: &str, customer: &str, domain: &str) -> String {
+        match self {
+            HostForm::Dashed => format!("{product}-{customer}.{domain}"),
+            HostForm::Dotted => format!("{product}.{customer}.{domain}"),
+        }
+    }
+
+    /// The certificate domain the customer's own-host products need on the listener, beyond
+    /// the deployment's wildcard (none for the dashed form).
+    pub fn customer_certificate(self, customer: &str, domain: &str) -> Option<String> {
+        match self {
+            HostForm::Dashed => None,
+            HostForm::Dotted => Some(format!("*.{customer}.{domain}")),
+        }
+    }
+}
+
 /// True for a DNS-safe slug: lowercase letters, digits and single hyphens, starting with a
 /// letter and ending with a letter or digit.
 pub fn is_slug(s: &str) -> bool {

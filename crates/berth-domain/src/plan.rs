@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::MAX_DESIRED_COUNT;
 use crate::error::Violations;
-use crate::naming;
+use crate::naming::{self, HostForm};
 use crate::validate::{self, DISPLAY_NAME_MAX, ENV_VALUE_MAX, ENV_VARS_MAX, LOG_RETENTION_DAYS};
 
 /// Execution ARNs are at most 2,048 characters.
@@ -33,7 +33,7 @@ pub struct Plan {
     pub tier: Option<String>,
     /// In catalog order.
     pub services: Vec<ServicePlan>,
-    /// Listener rules, most specific first: rule `i` gets the `i`-th lowest priority.
+    /// Listener rules in [`order_rules`]'s order: rule `i` gets the `i`-th lowest priority.
     pub rules: Vec<RulePlan>,
     pub health: HealthPolicy,
     /// Tags on every resource berth creates for the customer.
@@ -183,9 +183,58 @@ pub struct HealthPolicy {
 }
 
 impl Plan {
-    /// The customer's URL: HTTPS at its host.
+    /// The customer's URL: HTTPS at its host (at its first product's own host when nothing
+    /// is served at the customer's).
     pub fn url(&self) -> String {
-        format!("https://{}", self.host)
+        format!("https://{}", self.hosts().first().unwrap_or(&self.host))
+    }
+
+    /// The domain the customer's host is under.
+    pub fn domain(&self) -> &str {
+        self.host.strip_prefix(self.customer_id.as_str()).and_then(|d| d.strip_prefix('.')).unwrap_or_default()
+    }
+
+    /// True when a rule of one of `product`'s services may match `host`: the customer's
+    /// host, or the product's own in either form.
+    fn host_ok(&self, host: &str, product: &str) -> bool {
+        host == self.host || HostForm::ALL.iter().any(|f| host == f.product_host(product, &self.customer_id, self.domain()))
+    }
+
+    /// Every host the customer is served at, each claimed and given its DNS records: its
+    /// own when a rule matches it (or the plan has no rule), then each product's own host, in
+    /// the order of the rules. (The customer's own host is claimed either way.)
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts = Vec::new();
+        if self.rules.is_empty() || self.rules.iter().any(|r| r.host == self.host) {
+            hosts.push(self.host.clone());
+        }
+        for r in &self.rules {
+            if !hosts.contains(&r.host) {
+                hosts.push(r.host.clone());
+            }
+        }
+        hosts
+    }
+
+    /// The hosts of the customer's products on hosts of their own.
+    pub fn product_hosts(&self) -> Vec<String> {
+        self.hosts().into_iter().filter(|h| *h != self.host).collect()
+    }
+
+    /// Each product's URL: HTTPS at its own host, or at the customer's.
+    pub fn urls(&self) -> BTreeMap<String, String> {
+        self.products
+            .iter()
+            .map(|p| {
+                let host = self.services.iter().filter(|s| &s.product == p).map(|s| self.host_of(&s.name)).find(|h| *h != self.host);
+                (p.clone(), format!("https://{}", host.unwrap_or(&self.host)))
+            })
+            .collect()
+    }
+
+    /// The host a service's rule matches (the customer's for a service without a rule).
+    pub fn host_of(&self, service: &str) -> &str {
+        self.rules.iter().find(|r| r.service == service).map_or(self.host.as_str(), |r| r.host.as_str())
     }
 
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
@@ -231,8 +280,11 @@ impl Plan {
             if !self.services.iter().any(|s| s.name == r.service && s.target_group.is_some()) {
                 v.push(format!("{f}.service"), "must name a service of the plan that has a target group");
             }
-            if r.host != self.host {
-                v.push(format!("{f}.host"), "must be the plan's host");
+            if !self.service(&r.service).is_some_and(|s| self.host_ok(&r.host, &s.product)) {
+                v.push(
+                    format!("{f}.host"),
+                    "must be the plan's host, or its service's product's own host ({product}-{customer}.{domain} or {product}.{customer}.{domain})",
+                );
             }
             if r.path_patterns.len() > 4
                 || r.path_patterns.iter().any(|p| p.is_empty() || !naming::is_plain_text(p, PATH_PATTERN_MAX) || p.contains(' '))
@@ -264,10 +316,9 @@ impl Plan {
 
     /// What the customer's listener holds while an update adds or removes products: this
     /// (the desired) plan's services and rules, with `recorded`'s services that this plan
-    /// drops still in it. Rules stay most specific first (rules with paths, then the
-    /// catch-all rules; among equals the desired plan's first), so each of the two plans'
-    /// rules keeps its order within the union: removing either side's rules leaves a
-    /// listener whose order is right without moving a rule.
+    /// drops still in it. Rules stay in [`order_rules`]'s order, which each plan's own rules
+    /// keep within the union: removing either side's rules leaves a listener whose order is
+    /// right without moving a rule.
     pub fn union(&self, recorded: &Plan) -> Plan {
         let mut u = self.clone();
         for s in &recorded.services {
@@ -281,7 +332,7 @@ impl Plan {
             }
         }
         u.rules.extend(recorded.rules.iter().filter(|r| self.service(&r.service).is_none()).cloned());
-        u.rules.sort_by_key(|r| r.path_patterns.is_empty());
+        order_rules(&mut u.rules, &self.host);
         u
     }
 
@@ -299,4 +350,17 @@ impl Plan {
     pub fn tag_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+}
+
+/// The order of a customer's rules, whose priorities ascend along it: the rules of the
+/// customer's own host first, then each product host's, by name; on a host, the rules with
+/// paths before the one that takes the rest of the host; then by service. Only rules of one
+/// host can match the same request, so on a host the specific rules win. The order depends on
+/// the rules alone, not on how a request lists its products: any two plans order their
+/// common rules alike, so an update's union of two plans keeps each one's order.
+pub fn order_rules(rules: &mut [RulePlan], customer_host: &str) {
+    rules.sort_by(|a, b| {
+        let key = |r: &RulePlan| (r.host != customer_host, r.host.clone(), r.path_patterns.is_empty(), r.service.clone());
+        key(a).cmp(&key(b))
+    });
 }

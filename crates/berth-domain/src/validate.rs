@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::Catalog;
+use crate::catalog::ProductHost;
 use crate::error::Violations;
-use crate::naming;
+use crate::naming::{self, HostForm};
 use crate::plan::{HealthPolicy, Plan, RulePlan, ServicePlan, TargetGroupPlan};
 use crate::request::OnboardingRequest;
 
@@ -97,6 +98,8 @@ pub struct Settings {
     /// family and log group (`BERTH_NAME_PREFIX`), so that they cannot meet other workloads'
     /// names in a shared account.
     pub name_prefix: String,
+    /// How a product on a host of its own is named (`BERTH_PRODUCT_HOST_FORM`).
+    pub product_host_form: HostForm,
 }
 
 impl Settings {
@@ -194,9 +197,47 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
             }
         }
     }
-    let catch_alls: Vec<&str> = selected.iter().filter(|(_, _, s)| s.is_catch_all()).map(|(_, n, _)| *n).collect();
-    if catch_alls.len() > 1 {
-        v.push("products", format!("services {catch_alls:?} would each take the whole host: choose products with at most one"));
+    // Each product's host: the customer's, or one of its own.
+    let form = settings.product_host_form;
+    let mut product_hosts: BTreeMap<&str, String> = BTreeMap::new();
+    for (i, p) in request.products.iter().enumerate() {
+        let Some(product) = catalog.products.get(p) else { continue };
+        if product.host == ProductHost::Own {
+            let own = form.product_host(p, customer, &settings.domain);
+            if own.split('.').any(|l| l.len() > naming::DNS_LABEL_MAX) || own.len() > naming::DNS_NAME_MAX {
+                v.push(
+                    format!("products[{i}]"),
+                    format!(
+                        "'{p}' is served at {} for this customer, past DNS's 63 characters a label (253 a name): a shorter customer id",
+                        naming::truncate(&own, 80)
+                    ),
+                );
+            }
+            product_hosts.insert(p.as_str(), own);
+        } else {
+            product_hosts.insert(p.as_str(), host.clone());
+        }
+    }
+    // Dashed product hosts are one label under the domain, like customers' hosts: no
+    // customer id may be another customer's product host.
+    if form == HostForm::Dashed {
+        for (p, _) in catalog.products.iter().filter(|(_, prod)| prod.host == ProductHost::Own) {
+            if customer.starts_with(&format!("{p}-")) {
+                v.push(
+                    "customer_id",
+                    format!("must not start with '{p}-': the {p} product is served at {p}-{{customer}}.{}", settings.domain),
+                );
+            }
+        }
+    }
+    let mut catch_alls: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (p, n, spec) in &selected {
+        if spec.is_catch_all() {
+            catch_alls.entry(product_hosts.get(p).map_or("", String::as_str)).or_default().push(n);
+        }
+    }
+    for (h, names) in catch_alls.iter().filter(|(_, n)| n.len() > 1) {
+        v.push("products", format!("services {names:?} would each take the whole of {h}: choose products with at most one"));
     }
 
     for name in request.services.keys() {
@@ -275,7 +316,8 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         environment.extend(sreq.environment.clone());
         environment.insert("BERTH_CUSTOMER_ID".into(), customer.to_string());
         environment.insert("BERTH_CUSTOMER_NAME".into(), display_name.to_string());
-        environment.insert("BERTH_HOST".into(), host.clone());
+        let service_host = product_hosts.get(product).cloned().unwrap_or_else(|| host.clone());
+        environment.insert("BERTH_HOST".into(), service_host);
         environment.insert("BERTH_SERVICE".into(), name.to_string());
         let mut secrets = request.secrets.clone();
         secrets.extend(sreq.secrets.clone());
@@ -332,16 +374,18 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         return Err(v);
     }
 
-    // Rules: specific (with paths) first, catch-all last; ties in catalog order.
+    // Rules: the customer's host, then each product's own; on a host the specific ones (with
+    // paths) first, the catch-all last.
     let mut rules: Vec<RulePlan> = services
         .iter()
         .filter(|s| s.target_group.is_some())
         .map(|s| {
             let (_, spec) = catalog.service(&s.name).expect("selected from catalog");
-            RulePlan { service: s.name.clone(), host: host.clone(), path_patterns: spec.path_patterns.clone() }
+            let rule_host = product_hosts.get(s.product.as_str()).cloned().unwrap_or_else(|| host.clone());
+            RulePlan { service: s.name.clone(), host: rule_host, path_patterns: spec.path_patterns.clone() }
         })
         .collect();
-    rules.sort_by_key(|r| r.path_patterns.is_empty());
+    crate::plan::order_rules(&mut rules, &host);
 
     let tags = BTreeMap::from([
         (naming::TAG_CUSTOMER.to_string(), customer.to_string()),
@@ -431,6 +475,7 @@ mod tests {
             log_retention_days: 30,
             health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
             name_prefix: "berth".into(),
+            product_host_form: Default::default(),
         }
     }
 
@@ -448,6 +493,127 @@ mod tests {
 
     fn reasons(value: serde_json::Value) -> Vec<(String, String)> {
         run(value).expect_err("refused").iter().map(|v| (v.field.clone(), v.rule.clone())).collect()
+    }
+
+    fn with_products(products: &[&str]) -> serde_json::Value {
+        let mut req = good();
+        req["products"] = json!(products);
+        let catalog = Catalog::builtin();
+        let mut services = serde_json::Map::new();
+        for p in products {
+            for s in catalog.products[*p].services.keys() {
+                services.insert(s.clone(), json!({"image_tag": "1.0.0"}));
+            }
+        }
+        req["services"] = serde_json::Value::Object(services);
+        req
+    }
+
+    fn run_with(value: serde_json::Value, form: HostForm) -> Result<Plan, Violations> {
+        let req = OnboardingRequest::from_json(value).map_err(|e| match e {
+            crate::BerthError::InvalidRequest(v) => v,
+            other => panic!("{other}"),
+        })?;
+        validate(&req, &Catalog::builtin(), &Settings { product_host_form: form, ..settings() }, "arn:exec:1")
+    }
+
+    #[test]
+    fn products_on_hosts_of_their_own_get_their_own_rules_in_either_form() {
+        let req = with_products(&["webapp", "shop", "pos", "books"]);
+        for (form, shop, pos) in [
+            (HostForm::Dashed, "shop-acme.apps.example.com", "pos-acme.apps.example.com"),
+            (HostForm::Dotted, "shop.acme.apps.example.com", "pos.acme.apps.example.com"),
+        ] {
+            let plan = run_with(req.clone(), form).expect("valid");
+            assert!(plan.check().is_empty(), "{}", plan.check());
+            let rules: Vec<(&str, &str, usize)> =
+                plan.rules.iter().map(|r| (r.service.as_str(), r.host.as_str(), r.path_patterns.len())).collect();
+            // The customer's host, then the products' by name; on a host, paths first.
+            assert_eq!(
+                rules,
+                [
+                    ("api", "acme.apps.example.com", 1),
+                    ("frontend", "acme.apps.example.com", 0),
+                    ("ledger", &form.product_host("books", "acme", "apps.example.com"), 0),
+                    ("terminal", pos, 1),
+                    ("backoffice", pos, 0),
+                    ("storefront", shop, 0),
+                ]
+            );
+            // However the request lists them.
+            let mut reordered = req.clone();
+            reordered["products"] = json!(["books", "pos", "shop", "webapp"]);
+            assert_eq!(run_with(reordered, form).expect("valid").rules, plan.rules);
+            assert_eq!(plan.hosts().len(), 4, "the customer's host and three of the products'");
+            assert_eq!(plan.urls()["shop"], format!("https://{shop}"));
+            assert_eq!(plan.urls()["webapp"], "https://acme.apps.example.com");
+            assert_eq!(plan.service("storefront").map(|s| s.environment["BERTH_HOST"].as_str()), Some(shop));
+            // Names are per (customer, service): a product added later renames nothing.
+            let one = run_with(with_products(&["webapp", "shop"]), form).expect("valid");
+            for s in &one.services {
+                assert_eq!(plan.service(&s.name).map(|p| (&p.ecs_service, &p.target_group)), Some((&s.ecs_service, &s.target_group)));
+            }
+        }
+        // Every name of a kind distinct within the plan.
+        let plan = run_with(req, HostForm::Dashed).expect("valid");
+        let tgs: Vec<&str> = plan.services.iter().filter_map(|s| s.target_group.as_ref().map(|t| t.name.as_str())).collect();
+        let services: Vec<&str> = plan.services.iter().map(|s| s.ecs_service.as_str()).collect();
+        let families: Vec<&str> = plan.services.iter().map(|s| s.task_family.as_str()).collect();
+        for mut names in [tgs, services, families] {
+            let n = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), n);
+        }
+    }
+
+    #[test]
+    fn a_customer_id_that_is_another_customers_product_host_is_refused_in_the_dashed_form() {
+        let mut req = with_products(&["webapp"]);
+        req["customer_id"] = json!("shop-acme");
+        let got = run_with(req.clone(), HostForm::Dashed).expect_err("refused");
+        assert_eq!(got.fields(), vec!["customer_id"]);
+        assert!(got.to_string().contains("must not start with 'shop-'"), "{got}");
+        // The dotted form's product hosts are two labels deep: no clash.
+        assert!(run_with(req, HostForm::Dotted).is_ok());
+        // A product host past DNS's 63 characters a label: refused, naming the product.
+        let catalog = Catalog::parse(
+            r#"
+default_product = "a-product-with-a-long-long-name"
+[products.a-product-with-a-long-long-name]
+host = "own"
+[products.a-product-with-a-long-long-name.services.site]
+repository = "long/site"
+port = 8080
+health_check_path = "/"
+cpu = 256
+memory = 512
+desired_count = 1
+"#,
+        )
+        .expect("catalog");
+        let mut req = good();
+        req["customer_id"] = json!("a".repeat(40));
+        req["products"] = json!(["a-product-with-a-long-long-name"]);
+        req["services"] = json!({"site": {"image_tag": "1.0.0"}});
+        let req = OnboardingRequest::from_json(req).expect("parsed");
+        let dashed = Settings { product_host_form: HostForm::Dashed, ..settings() };
+        let got = validate(&req, &catalog, &dashed, "arn:exec:1").expect_err("refused");
+        assert_eq!(got.fields(), vec!["products[0]"]);
+        let dotted = Settings { product_host_form: HostForm::Dotted, ..settings() };
+        assert!(validate(&req, &catalog, &dotted, "arn:exec:1").is_ok(), "each label fits");
+    }
+
+    #[test]
+    fn a_plan_rule_may_only_name_the_customers_hosts() {
+        let mut plan = run_with(with_products(&["webapp", "shop"]), HostForm::Dashed).expect("valid");
+        let shop = plan.rules.iter().position(|r| r.service == "storefront").expect("rule");
+        plan.rules[shop].host = "shop-other.apps.example.com".into();
+        assert_eq!(plan.check().fields(), vec!["plan.rules[2].host"]);
+        plan.rules[shop].host = "shop.acme.apps.example.com".into();
+        assert!(plan.check().is_empty());
+        plan.rules[shop].host = "crm-acme.apps.example.com".into();
+        assert_eq!(plan.check().fields(), vec!["plan.rules[2].host"], "another product's host");
     }
 
     #[test]
@@ -571,7 +737,7 @@ mod tests {
             ("key with a slash", json!({"idempotency_key": "a/b"}), "idempotency_key"),
             ("key too long", json!({"idempotency_key": "k".repeat(37)}), "idempotency_key"),
             ("empty name", json!({"display_name": "  "}), "display_name"),
-            ("unknown product", json!({"products": ["webapp", "crm"]}), "products[1]"),
+            ("unknown product", json!({"products": ["webapp", "payroll"]}), "products[1]"),
             ("no product", json!({"products": []}), "products"),
             ("dup product", json!({"products": ["webapp", "webapp"]}), "products[1]"),
             (

@@ -108,6 +108,7 @@ fn registration(id: &str) -> Registration {
         customer_id: id.into(),
         execution_id: format!("bench-{id}"),
         host: format!("{id}.saas.example.com"),
+        product_hosts: Vec::new(),
         display_name: id.into(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),

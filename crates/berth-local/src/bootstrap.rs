@@ -40,11 +40,18 @@ pub struct PoolOptions {
     pub albs: u32,
     pub rule_quota: u32,
     pub target_group_quota: u32,
+    /// The deployment's host form for products on hosts of their own.
+    pub product_host_form: berth_domain::naming::HostForm,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { albs: 1, rule_quota: pool::DEFAULT_RULE_QUOTA, target_group_quota: pool::DEFAULT_TARGET_GROUP_QUOTA }
+        PoolOptions {
+            albs: 1,
+            rule_quota: pool::DEFAULT_RULE_QUOTA,
+            target_group_quota: pool::DEFAULT_TARGET_GROUP_QUOTA,
+            product_host_form: Default::default(),
+        }
     }
 }
 
@@ -81,6 +88,9 @@ pub struct Infra {
     pub image_registry: String,
     /// The prefix of berth's names (`BERTH_NAME_PREFIX`).
     pub name_prefix: String,
+    /// How products on hosts of their own are named (`BERTH_PRODUCT_HOST_FORM`).
+    #[serde(default)]
+    pub product_host_form: berth_domain::naming::HostForm,
     /// State machine name to ARN.
     pub state_machines: BTreeMap<String, String>,
     /// berth's event bus, and the source of the events berth puts there.
@@ -113,6 +123,7 @@ impl Infra {
             ("BERTH_DOMAIN", self.domain.clone()),
             ("BERTH_IMAGE_REGISTRY", self.image_registry.clone()),
             ("BERTH_NAME_PREFIX", self.name_prefix.clone()),
+            ("BERTH_PRODUCT_HOST_FORM", self.product_host_form.as_str().to_string()),
             ("BERTH_LOG_RETENTION_DAYS", "30".into()),
             ("BERTH_HEALTH_INTERVAL_SECONDS", health_interval),
             ("BERTH_HEALTH_MAX_ATTEMPTS", health_attempts),
@@ -371,6 +382,7 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         task_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task"),
         image_registry: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"),
         name_prefix: berth_domain::naming::DEFAULT_NAME_PREFIX.to_string(),
+        product_host_form: pool_options.product_host_form,
         state_machines,
         bus: BUS.to_string(),
         event_source: events::DEFAULT_SOURCE.to_string(),

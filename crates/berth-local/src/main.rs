@@ -36,6 +36,9 @@ struct StackArgs {
     /// Target-group quota of each local ALB.
     #[arg(long, default_value_t = berth_domain::pool::DEFAULT_TARGET_GROUP_QUOTA)]
     target_group_quota: u32,
+    /// How products on hosts of their own are named (the deployment's ProductHostForm).
+    #[arg(long, default_value = "dashed", value_parser = host_form)]
+    product_host_form: berth_domain::naming::HostForm,
     /// Enforce AWS's API request rates on berth's functions (token buckets per account and
     /// API, answered with each service's throttling error).
     #[arg(long)]
@@ -56,6 +59,7 @@ impl StackArgs {
                 albs: self.albs,
                 rule_quota: self.rule_quota,
                 target_group_quota: self.target_group_quota,
+                product_host_form: self.product_host_form,
             },
             rate_limits: self.aws_rate_limits,
             keep_lambdas: self.keep_lambdas,
@@ -448,4 +452,8 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn host_form(s: &str) -> Result<berth_domain::naming::HostForm, String> {
+    berth_domain::naming::HostForm::parse(s).ok_or_else(|| format!("'{s}': dashed or dotted"))
 }

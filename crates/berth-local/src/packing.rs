@@ -11,24 +11,7 @@ use berth_domain::pool::{self, Alb, AlbState, Capacity, Need, Strategy};
 
 use crate::Result;
 
-/// How a product on a host of its own is named, which decides its certificates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostForm {
-    /// `{product}-{customer}.{domain}`: the one wildcard certificate `*.{domain}` covers it.
-    Dashed,
-    /// `{product}.{customer}.{domain}`: two labels deep, a certificate per customer
-    /// (`*.{customer}.{domain}`) on the listener.
-    Dotted,
-}
-
-impl HostForm {
-    pub const fn describe(self) -> &'static str {
-        match self {
-            HostForm::Dashed => "`{product}-{customer}.{domain}` (the wildcard covers it)",
-            HostForm::Dotted => "`{product}.{customer}.{domain}` (a certificate per customer)",
-        }
-    }
-}
+pub use berth_domain::naming::HostForm;
 
 /// The catalog as placement sees it: the web app on the customer's host (its `/api/*` rule
 /// and its catch-all: 2 rules, 2 target groups), and eleven products on hosts of their own,
@@ -259,6 +242,7 @@ pub async fn through_registry(pool: &[Alb], events: &[Event]) -> Result<Packed> 
                         customer_id: id.clone(),
                         execution_id: execution.clone(),
                         host: format!("{id}.saas.example.com"),
+                        product_hosts: Vec::new(),
                         display_name: id.clone(),
                         products: Vec::new(),
                         plan_json: String::new(),

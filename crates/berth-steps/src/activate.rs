@@ -16,6 +16,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: ActivateInput) -
         state: CustomerState::Active,
         url: plan.url(),
         host: plan.host.clone(),
+        urls: plan.urls(),
         alb: allocation.alb.clone(),
         listener_arn: allocation.listener_arn.clone(),
         priorities: allocation.priorities.iter().map(|p| (p.service.clone(), p.priority)).collect(),

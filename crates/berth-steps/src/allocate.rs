@@ -25,11 +25,12 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
     // The ledger against the live listener: a number held there by a rule berth does not
     // own (made by hand, say) is set aside and replaced. One DescribeRules page holds the
     // whole listener (at most its rule quota).
+    let hosts = plan.hosts();
+    let ours = |rule_hosts: &[String]| rule_hosts.iter().any(|h| hosts.iter().any(|p| same_dns_name(h, p)));
     if !placement.priorities.is_empty() {
         for _ in 0..3 {
             let live = rules.list(&placement.alb.listener_arn).await?;
-            let for_host: Vec<String> =
-                live.iter().filter(|r| r.hosts.iter().any(|h| same_dns_name(h, &plan.host))).map(|r| r.arn.clone()).collect();
+            let for_host: Vec<String> = live.iter().filter(|r| ours(&r.hosts)).map(|r| r.arn.clone()).collect();
             if !for_host.is_empty() {
                 // Ours only from an earlier attempt of this customer's, as its tags say.
                 let tags = rules.tags(&for_host).await?;
@@ -43,7 +44,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
                     return Err(BerthError::Conflict(format!(
                         "listener {} already routes host {} with rules berth does not own: {}; berth changes nothing there",
                         placement.alb.listener_arn,
-                        plan.host,
+                        hosts.join(", "),
                         foreign.join(", ")
                     )));
                 }
@@ -51,7 +52,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
             let held: Vec<(u32, String)> = placement
                 .priorities
                 .iter()
-                .filter_map(|p| live.iter().find(|r| r.priority == Some(*p) && !r.hosts.iter().any(|h| h.eq_ignore_ascii_case(&plan.host))))
+                .filter_map(|p| live.iter().find(|r| r.priority == Some(*p) && !ours(&r.hosts)))
                 .map(|r| (r.priority.unwrap_or_default(), r.arn.clone()))
                 .collect();
             if held.is_empty() {

@@ -524,6 +524,9 @@ pub struct TargetGroupHealth {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsOutput {
     pub host: String,
+    /// Every host with the aliases: the customer's, then its products' own.
+    #[serde(default)]
+    pub hosts: Vec<String>,
     pub alias_target: String,
     pub records: Vec<String>,
     pub change_id: String,
@@ -545,6 +548,9 @@ pub struct Outputs {
     pub state: CustomerState,
     pub url: String,
     pub host: String,
+    /// Each product's URL: at its own host, or at the customer's.
+    #[serde(default)]
+    pub urls: BTreeMap<String, String>,
     /// The pool ALB the customer is on.
     pub alb: AlbRef,
     pub listener_arn: String,

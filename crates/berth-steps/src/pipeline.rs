@@ -721,7 +721,22 @@ pub fn update() -> Machine {
             ),
         ),
     ];
-    states.extend(health_gate("$.plan", "$.resources.services", caught("PutBack"), "Removed?"));
+    states.extend(health_gate("$.plan", "$.resources.services", caught("PutBack"), "NewHosts?"));
+    states.push((
+        "NewHosts?".into(),
+        json!({ "Type": "Choice", "Choices": [{ "Variable": "$.reshape.grow", "BooleanEquals": true, "Next": DNS.state() }], "Default": "Removed?" }),
+    ));
+    states.push((
+        DNS.state(),
+        then(
+            task(&DNS, json!({ "plan.$": "$.plan", "alb.$": "$.placement.alb", "healthy.$": "$.check.stable" })),
+            json!({
+                "Comment": "Products added on hosts of their own get their hosts' records once they are healthy (a host already served is left as it is).",
+                "Catch": caught("PutBack"),
+                "Next": "Removed?"
+            }),
+        ),
+    ));
     states.push((
         "Removed?".into(),
         json!({ "Type": "Choice", "Choices": [{ "Variable": "$.reshape.prune", "BooleanEquals": true, "Next": "RemoveProducts" }], "Default": SETTLE.state() }),

@@ -1,6 +1,7 @@
-//! Step 2: the customer record (PROVISIONING), the host claim and the ledger entry of the
-//! DNS record the customer will hold under that host, in one transaction; but first, the
-//! host must carry no DNS record berth does not own. A name in a shared zone may already
+//! Step 2: the customer record (PROVISIONING), the claims of its hosts (its own and its
+//! products' own) and the ledger entries of the DNS records the customer will hold under
+//! them, in one transaction; but first, each host must carry no DNS record berth does not
+//! own. A name in a shared zone may already
 //! serve something else (a site, mail, a verification record): berth refuses it rather than
 //! replace it, before anything is written.
 
@@ -17,7 +18,11 @@ use crate::Context;
 pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) -> Result<RegisterOutput, BerthError> {
     let plan = checked(&input.plan)?;
     let zone = cx.config.hosted_zone_id.as_str();
-    let records = owned_records(cx.ports.ledger(), cx.ports.dns(), zone, &plan.customer_id, &plan.host).await?;
+    let hosts = plan.hosts();
+    let mut records = Vec::new();
+    for host in &hosts {
+        records.extend(owned_records(cx.ports.ledger(), cx.ports.dns(), zone, &plan.customer_id, host).await?);
+    }
     let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
     cx.ports
         .customers()
@@ -25,12 +30,16 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
             customer_id: plan.customer_id.clone(),
             execution_id: plan.execution_id.clone(),
             host: plan.host.clone(),
+            product_hosts: plan.product_hosts(),
             display_name: plan.display_name.clone(),
             products: plan.products.clone(),
             plan_json,
             // In the ledger before the dns step can write it: a rollback from any later
             // step looks for it.
-            ledger: vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(zone.to_string()), &plan.execution_id)],
+            ledger: hosts
+                .iter()
+                .map(|h| LedgerEntry::new(ResourceKind::DnsRecord, h, Some(zone.to_string()), &plan.execution_id))
+                .collect(),
         })
         .await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, "customer registered");
@@ -39,7 +48,7 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
 
 /// The records at `host`, all of them berth's for `customer` (A or AAAA aliases its ledger
 /// holds, left by an earlier execution); `Berth.Conflict` naming every other one.
-async fn owned_records<G: Ledger, D: Dns>(
+pub(crate) async fn owned_records<G: Ledger, D: Dns>(
     ledger: &G,
     dns: &D,
     zone: &str,

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use berth_adapters::config::TeardownConfig;
 use berth_adapters::model::{same_dns_name, AlbRef, RuleObserved};
-use berth_adapters::ports::{Customers, Ledger, ListenerRules, Placements, Pool, Ports};
+use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, Placements, Pool, Ports};
 use berth_adapters::CustomerRecord;
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
 use berth_domain::naming::TAG_SERVICE;
@@ -68,6 +68,9 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
     held.sort_unstable();
     let mut release = Vec::new();
     let grow = input.remove.is_empty() && held.len() < plan.rules.len();
+    if input.remove.is_empty() {
+        claim_hosts(ports, &site.hosted_zone_id, plan).await?;
+    }
     if grow {
         held = ports.placements().resize(&plan.customer_id, &plan.execution_id, &[], plan.rules.len(), keep_target_groups).await?;
     } else if held.len() == plan.rules.len() {
@@ -113,9 +116,10 @@ async fn our_rules<R: ListenerRules>(
     listener: &str,
 ) -> Result<(Vec<RuleObserved>, BTreeMap<String, RuleObserved>), BerthError> {
     let live = rules.list(listener).await?;
+    let hosts = plan.hosts();
     let at_host: Vec<String> = live
         .iter()
-        .filter(|r| r.priority.is_some() && r.hosts.iter().any(|h| same_dns_name(h, &plan.host)))
+        .filter(|r| r.priority.is_some() && r.hosts.iter().any(|h| hosts.iter().any(|p| same_dns_name(h, p))))
         .map(|r| r.arn.clone())
         .collect();
     let mut ours = BTreeMap::new();
@@ -211,8 +215,25 @@ async fn take_away<P: Ports>(
     let shared: BTreeSet<&str> = plan.services.iter().filter(|s| !remove.contains(&s.name)).map(|s| s.log_group.as_str()).collect();
     let mut logs = subset.clone();
     logs.services.retain(|s| !shared.contains(s.log_group.as_str()));
+    // A host only the removed services were served at goes with them: its records, its
+    // ledger entry, its claim.
+    let kept_hosts: BTreeSet<&str> = std::iter::once(plan.host.as_str())
+        .chain(plan.rules.iter().filter(|r| !remove.contains(&r.service)).map(|r| r.host.as_str()))
+        .collect();
+    let mut gone_hosts: Vec<String> = subset.rules.iter().map(|r| r.host.clone()).filter(|h| !kept_hosts.contains(h.as_str())).collect();
+    gone_hosts.dedup();
     let mut strangers = Vec::new();
     let mut found = Vec::new();
+    for host in &gone_hosts {
+        if !ports.dns().aliases(site.hosted_zone_id, host).await?.is_empty() {
+            found.push(LedgerEntry::new(ResourceKind::DnsRecord, host, Some(site.hosted_zone_id.to_string()), plan.execution_id.as_str()));
+        }
+    }
+    let dns_targets: Vec<String> = if found.is_empty() {
+        Vec::new()
+    } else {
+        ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect()
+    };
     found.extend(resource::service::find(ports.services(), site.cluster, &subset, &mut strangers).await?);
     found.extend(resource::task_definition::find(ports.task_definitions(), &subset, &mut strangers).await?);
     if let Some(listener) = &record.listener_arn {
@@ -227,29 +248,47 @@ async fn take_away<P: Ports>(
     out.not_ours = strangers;
 
     let mut removed = Vec::new();
+    let mut kept: Vec<LedgerEntry> = Vec::new();
     let mut retry = Vec::new();
     let mut failed: Option<BerthError> = None;
     for entry in ledger::teardown_order(found) {
-        match resource::remove(ports, site, &entry, &[]).await {
+        match resource::remove(ports, site, &entry, &dns_targets).await {
             Ok(existed) => {
                 tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "removed with its product");
                 out.removed.push(entry.label());
                 removed.push(entry);
             }
-            Err(e) if e.kind().is_transient() => retry.push(format!("{}: {e}", entry.label())),
+            Err(e) if e.kind().is_transient() => {
+                retry.push(format!("{}: {e}", entry.label()));
+                kept.push(entry);
+            }
             Err(e) => {
                 tracing::error!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, error_type = e.kind().name(), error = %e, "removal failed");
                 failed.get_or_insert(e);
+                kept.push(entry);
             }
         }
     }
     // The ledger forgets what is gone: what was removed, and what it holds of the removed
     // services that no longer exists.
     let recorded = ports.ledger().entries(&plan.customer_id).await?;
-    let gone: Vec<LedgerEntry> =
-        recorded.into_iter().filter(|e| removed.iter().any(|r| r.kind == e.kind && r.id == e.id) || of_services(e, &logs)).collect();
+    let hosts_gone: Vec<&String> =
+        gone_hosts.iter().filter(|h| !kept.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == **h)).collect();
+    let gone: Vec<LedgerEntry> = recorded
+        .into_iter()
+        .filter(|e| {
+            removed.iter().any(|r| r.kind == e.kind && r.id == e.id)
+                || of_services(e, &logs)
+                || (e.kind == ResourceKind::DnsRecord && hosts_gone.contains(&&e.id))
+        })
+        .collect();
     if !gone.is_empty() {
         ports.ledger().forget(&plan.customer_id, &gone).await?;
+    }
+    for host in hosts_gone {
+        if ports.customers().release_host(&plan.customer_id, host).await? {
+            tracing::info!(customer = %plan.customer_id, host = %host, "host given back with its product");
+        }
     }
     if !retry.is_empty() {
         return Err(BerthError::Transient(format!(
@@ -275,4 +314,25 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
         ResourceKind::TargetGroup => s.target_group.as_ref().is_some_and(|tg| e.id.contains(&format!(":targetgroup/{}/", tg.name))),
         ResourceKind::ListenerRule | ResourceKind::DnsRecord => false,
     })
+}
+
+/// Claims each of the plan's hosts not claimed yet (a product added on a host of its own),
+/// after checking it carries no DNS record berth does not own, and enters its records in
+/// the ledger before the dns step writes them. Again, nothing changes.
+async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(), BerthError> {
+    let recorded = ports.ledger().entries(&plan.customer_id).await?;
+    let mut entered = Vec::new();
+    for host in plan.product_hosts() {
+        if recorded.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == host) {
+            continue;
+        }
+        crate::register::owned_records(ports.ledger(), ports.dns(), zone, &plan.customer_id, &host).await?;
+        ports.customers().claim_host(&plan.customer_id, &host).await?;
+        tracing::info!(customer = %plan.customer_id, host = %host, "host claimed for an added product");
+        entered.push(LedgerEntry::new(ResourceKind::DnsRecord, &host, Some(zone.to_string()), plan.execution_id.as_str()));
+    }
+    if !entered.is_empty() {
+        ports.ledger().record(&plan.customer_id, &entered).await?;
+    }
+    Ok(())
 }

@@ -106,11 +106,21 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput
     } else {
         out.released_priorities = ports.placements().release(&plan.customer_id).await?;
     }
-    if ledger::holds_host(&left) {
-        out.leftovers
-            .push(Leftover { resource: format!("host {}", plan.host), reason: "kept: a DNS record of the customer is left".into() });
-    } else {
-        out.host_released = ports.customers().release_host(&plan.customer_id, &plan.host).await?;
+    // Each host (the customer's, its products' own, any its ledger held records at) stays
+    // claimed while a record of the customer is left there.
+    let mut hosts = vec![plan.host.clone()];
+    hosts.extend(plan.product_hosts());
+    for e in removed.iter().chain(&left).filter(|e| e.kind == ResourceKind::DnsRecord) {
+        if !hosts.contains(&e.id) {
+            hosts.push(e.id.clone());
+        }
+    }
+    for host in hosts {
+        if left.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == host) {
+            out.leftovers.push(Leftover { resource: format!("host {host}"), reason: "kept: a DNS record of the customer is left".into() });
+        } else if ports.customers().release_host(&plan.customer_id, &host).await? && host == plan.host {
+            out.host_released = true;
+        }
     }
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, removed = out.removed.len(), leftovers = out.leftovers.len(), priorities = ?out.released_priorities, host_released = out.host_released, "rolled back");
     Ok(out)

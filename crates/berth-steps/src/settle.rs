@@ -143,6 +143,7 @@ async fn updated_outputs<P: Ports>(
             m.retain(|service, _| plan.service(service).is_some());
         }
     }
+    outputs["urls"] = serde_json::json!(plan.urls());
     let text = |v: &str| serde_json::Value::String(v.to_string());
     for s in &resources.services {
         outputs["task_definitions"][&s.service] = text(&s.task_definition_arn);

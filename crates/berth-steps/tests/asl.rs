@@ -412,6 +412,7 @@ fn sample(var: &str) -> String {
         "BERTH_HEALTH_INTERVAL_SECONDS" => "15".into(),
         "BERTH_HEALTH_MAX_ATTEMPTS" => "40".into(),
         "BERTH_NAME_PREFIX" => "berth".into(),
+        "BERTH_PRODUCT_HOST_FORM" => "dotted".into(),
         other => format!("value-of-{}", other.to_ascii_lowercase()),
     }
 }

@@ -32,6 +32,7 @@ fn settings() -> Settings {
         log_retention_days: 30,
         health: HealthPolicy { interval_seconds: 1, max_attempts: 20 },
         name_prefix: "berth".into(),
+        product_host_form: Default::default(),
     }
 }
 
@@ -122,6 +123,7 @@ fn events() -> Vec<(&'static str, Value)> {
         "Dns",
         json!(DnsOutput {
             host: plan.host.clone(),
+            hosts: plan.hosts(),
             alias_target: "dualstack.berth-shared-1-123456789.us-east-1.elb.amazonaws.com".into(),
             records: vec!["A".into(), "AAAA".into()],
             change_id: "/change/C0123456789".into(),

@@ -46,6 +46,7 @@ async fn registered(m: &Memory, customer: &str, state: CustomerState) {
         customer_id: customer.into(),
         execution_id: format!("arn:aws:states:us-east-1:123456789012:execution:berth-onboard:{customer}_k"),
         host: format!("{customer}.saas.example.com"),
+        product_hosts: Vec::new(),
         display_name: customer.to_uppercase(),
         products: vec!["webapp".into()],
         plan_json: "{}".into(),
@@ -85,7 +86,7 @@ async fn bad_requests_are_400_problems_naming_every_field_and_start_nothing() {
     let mut broken = example("onboard");
     let mut request: Value = serde_json::from_str(broken["body"].as_str().unwrap()).unwrap();
     request["customer_id"] = json!("www");
-    request["products"] = json!(["crm"]);
+    request["products"] = json!(["payroll"]);
     broken = with_body(broken, request.clone());
     let (status, headers, problem) = call(&m, broken).await;
     assert_eq!(status, 400, "{problem}");

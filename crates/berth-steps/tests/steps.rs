@@ -566,7 +566,7 @@ async fn intake_takes_each_request_event_as_eventbridge_delivers_it_and_starts_i
     empty["detail"] = json!("acme");
     let mut two = event_file("bus/onboarding-requested.json");
     two["detail"]["customer_id"] = json!("www");
-    two["detail"]["products"] = json!(["crm"]);
+    two["detail"]["products"] = json!(["payroll"]);
     let mut reused = event_file("bus/suspend-requested.json");
     reused["detail"]["note"] = json!("another request under the same key");
     let cases = [

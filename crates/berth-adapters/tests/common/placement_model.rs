@@ -71,6 +71,7 @@ pub async fn check<R: Customers + Placements + Pool>(registry: &R, quotas: &[u32
                         customer_id: id.clone(),
                         execution_id: exec.clone(),
                         host: format!("{id}.x"),
+                        product_hosts: Vec::new(),
                         display_name: id.clone(),
                         products: vec![],
                         plan_json: "{}".into(),

@@ -1,4 +1,4 @@
-//! The alias records of the customer's host. They are written by the dns step (which
+//! The alias records of the customer's hosts. They are written by the dns step (which
 //! checks what is there first); here they are found and removed.
 
 use berth_adapters::model::same_dns_name;
@@ -7,12 +7,15 @@ use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
-/// The host, when it has alias records.
+/// Each of the plan's hosts that has alias records.
 pub async fn find<D: Dns>(dns: &D, zone: &str, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
-    if dns.aliases(zone, &plan.host).await?.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for host in plan.hosts() {
+        if !dns.aliases(zone, &host).await?.is_empty() {
+            found.push(LedgerEntry::new(ResourceKind::DnsRecord, &host, Some(zone.to_string()), plan.execution_id.as_str()));
+        }
     }
-    Ok(vec![LedgerEntry::new(ResourceKind::DnsRecord, &plan.host, Some(zone.to_string()), plan.execution_id.as_str())])
+    Ok(found)
 }
 
 /// Deletes the host's aliases that point at one of `targets` (berth's), exactly as found;

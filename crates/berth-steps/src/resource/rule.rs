@@ -77,11 +77,15 @@ pub async fn find<R: ListenerRules>(
     let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) else {
         return Ok(found);
     };
+    let hosts = plan.hosts();
     let candidates: Vec<_> = rules
         .list(listener)
         .await?
         .into_iter()
-        .filter(|r| r.priority.is_some_and(|p| customer.priorities.contains(&p)) && r.hosts.iter().any(|h| same_dns_name(h, &plan.host)))
+        .filter(|r| {
+            r.priority.is_some_and(|p| customer.priorities.contains(&p))
+                && r.hosts.iter().any(|h| hosts.iter().any(|p| same_dns_name(h, p)))
+        })
         .collect();
     if !candidates.is_empty() {
         let tags = rules.tags(&candidates.iter().map(|r| r.arn.clone()).collect::<Vec<_>>()).await?;

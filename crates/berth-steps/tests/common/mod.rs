@@ -22,6 +22,7 @@ pub fn settings() -> Settings {
         log_retention_days: 30,
         health: HealthPolicy { interval_seconds: 0, max_attempts: 3 },
         name_prefix: "berth".into(),
+        product_host_form: Default::default(),
     }
 }
 

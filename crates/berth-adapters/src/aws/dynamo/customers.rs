@@ -33,17 +33,11 @@ impl Customers for DynamoRegistry {
                 .expression_attribute_values(":now", s(now()))
                 .build(),
         )?;
-        let mut claim = key(host_pk(&r.host), HOST_SK);
-        claim.insert("customer_id".into(), s(&r.customer_id));
-        let host = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(claim))
-                .condition_expression("attribute_not_exists(pk) OR customer_id = :cust")
-                .expression_attribute_values(":cust", s(&r.customer_id))
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().update(customer).build(), TransactWriteItem::builder().put(host).build()];
+        let hosts: Vec<&String> = std::iter::once(&r.host).chain(r.product_hosts.iter().filter(|h| **h != r.host)).collect();
+        let mut items = vec![TransactWriteItem::builder().update(customer).build()];
+        for h in &hosts {
+            items.push(TransactWriteItem::builder().put(self.host_claim(&r.customer_id, h)?).build());
+        }
         for e in &r.ledger {
             let put = built(Put::builder().table_name(&self.table).set_item(Some(ledger_item(&r.customer_id, e))).build())?;
             items.push(TransactWriteItem::builder().put(put).build());
@@ -69,11 +63,13 @@ impl Customers for DynamoRegistry {
                         None => BerthError::Transient(format!("customer '{}' changed during registration", r.customer_id)),
                     });
                 }
-                if let Some(code) = reason_code(&reasons, 1) {
-                    if code == "ConditionalCheckFailed" {
-                        return Err(BerthError::Conflict(format!("host '{}' is already claimed by another customer", r.host)));
+                for (i, h) in hosts.iter().enumerate() {
+                    if let Some(code) = reason_code(&reasons, i + 1) {
+                        if code == "ConditionalCheckFailed" {
+                            return Err(BerthError::Conflict(format!("host '{h}' is already claimed by another customer")));
+                        }
+                        return Err(BerthError::Transient(format!("registering {}: transaction cancelled ({code})", r.customer_id)));
                     }
-                    return Err(BerthError::Transient(format!("registering {}: transaction cancelled ({code})", r.customer_id)));
                 }
                 Err(BerthError::Transient(format!("registering {}: transaction cancelled", r.customer_id)))
             }
@@ -133,6 +129,31 @@ impl Customers for DynamoRegistry {
             // Not ours (another execution owns the customer) or never registered: nothing to mark.
             Err(BerthError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    async fn claim_host(&self, customer_id: &str, host: &str) -> Result<()> {
+        let put = self.host_claim(customer_id, host)?;
+        match self
+            .client
+            .put_item()
+            .table_name(put.table_name())
+            .set_item(Some(put.item().clone()))
+            .condition_expression("attribute_not_exists(pk) OR customer_id = :cust")
+            .expression_attribute_values(":cust", s(customer_id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(BerthError::Conflict(format!("host '{host}' is already claimed by another customer")))
+            }
+            Err(e) => Err(classify(SERVICE, "PutItem", e)),
         }
     }
 
@@ -367,5 +388,22 @@ impl DynamoRegistry {
                 Err(classify(SERVICE, op, e))
             }
         }
+    }
+}
+
+impl DynamoRegistry {
+    /// The conditional write that claims `host` for the customer (again for the same
+    /// customer: a no-op).
+    fn host_claim(&self, customer_id: &str, host: &str) -> Result<Put> {
+        let mut claim = key(host_pk(host), HOST_SK);
+        claim.insert("customer_id".into(), s(customer_id));
+        built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(claim))
+                .condition_expression("attribute_not_exists(pk) OR customer_id = :cust")
+                .expression_attribute_values(":cust", s(customer_id))
+                .build(),
+        )
     }
 }

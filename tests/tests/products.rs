@@ -1,0 +1,192 @@
+//! End to end: products served on hosts of their own. A customer with three of them gets
+//! three hosts, each with its rule, target group, service and alias records; a fourth added
+//! by an update gets its host too; an offboarding takes all of it away, claims included.
+//! Every assertion is on what exists in the emulator afterwards.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use berth_domain::catalog::Catalog;
+use berth_domain::naming::HostForm;
+use berth_tests::{Harness, Inventory};
+use serde_json::{json, Value};
+
+/// The host form the local stack's functions were started with.
+fn form(h: &Harness) -> HostForm {
+    h.stack.infra.product_host_form
+}
+
+/// A request for `products`, every service of each at tag 1.0.0.
+fn request(customer: &str, key: &str, products: &[&str]) -> Value {
+    let mut r = Harness::request(customer);
+    r["idempotency_key"] = json!(key);
+    r["products"] = json!(products);
+    let catalog = Catalog::builtin();
+    let services: serde_json::Map<String, Value> =
+        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({ "image_tag": "1.0.0" })))).collect();
+    r["services"] = Value::Object(services);
+    r
+}
+
+/// Each rule of the customer: host, paths, priority.
+fn rules(inv: &Inventory) -> Vec<(String, Vec<String>, u32)> {
+    let mut out: Vec<(String, Vec<String>, u32)> = inv
+        .rules
+        .iter()
+        .map(|r| {
+            let values = |field: &str| -> Vec<String> {
+                r.conditions()
+                    .iter()
+                    .filter(|c| c.field() == Some(field))
+                    .flat_map(|c| match field {
+                        "host-header" => c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_default(),
+                        _ => c.path_pattern_config().map(|p| p.values().to_vec()).unwrap_or_default(),
+                    })
+                    .collect()
+            };
+            let host = values("host-header").join(",");
+            (host, values("path-pattern"), r.priority().and_then(|p| p.parse().ok()).unwrap_or(0))
+        })
+        .collect();
+    out.sort_by_key(|r| r.2);
+    out
+}
+
+/// The alias records by name (without the trailing dot): their types.
+fn records(inv: &Inventory) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in inv.records.iter().filter(|r| r.alias_target().is_some()) {
+        out.entry(r.name().trim_end_matches('.').to_string()).or_default().insert(r.r#type().as_str().to_string());
+    }
+    out
+}
+
+#[tokio::test]
+async fn three_products_on_hosts_of_their_own_then_a_fourth_by_an_update_then_all_gone_with_the_customer() {
+    let h = Harness::new().await;
+    let customer = "pr-acme";
+    let domain = h.stack.infra.domain.clone();
+    let host = |p: &str| form(&h).product_host(p, customer, &domain);
+
+    let onboarded = h.onboard(&request(customer, "k1", &["shop", "books", "crm"])).await;
+    assert_eq!(onboarded.status, "SUCCEEDED", "{:?} {:?}", onboarded.error, onboarded.cause);
+    let out = onboarded.output.expect("outputs");
+    assert_eq!(
+        out["urls"],
+        json!({ "shop": format!("https://{}", host("shop")), "books": format!("https://{}", host("books")), "crm": format!("https://{}", host("crm")) })
+    );
+    let inv = h.inventory(customer).await;
+    let got = rules(&inv);
+    let hosts: BTreeSet<String> = got.iter().map(|r| r.0.clone()).collect();
+    assert_eq!(hosts, ["shop", "books", "crm"].iter().map(|p| host(p)).collect(), "one host each, each rule on its host alone: {got:?}");
+    assert!(got.iter().all(|r| r.1.is_empty()), "each product takes its whole host: {got:?}");
+    let mut held = inv.priority_claims.clone();
+    held.sort();
+    assert_eq!(held, got.iter().map(|r| r.2).collect::<Vec<_>>(), "three distinct numbers, the ledger's");
+    // Records: each product's host, A and AAAA; none at the customer's host, which serves
+    // nothing (it stays claimed).
+    let both: BTreeSet<String> = ["A".to_string(), "AAAA".to_string()].into();
+    assert_eq!(records(&inv), ["shop", "books", "crm"].iter().map(|p| (host(p), both.clone())).collect());
+    assert!(inv.host_claim.is_some());
+    assert_eq!(inv.product_host_claims.iter().cloned().collect::<BTreeSet<_>>(), hosts);
+    // Names: a target group and a service each, no two alike.
+    let tgs: BTreeSet<&str> = inv.target_groups.iter().filter_map(|t| t.target_group_name()).collect();
+    assert_eq!(tgs.len(), 3, "{tgs:?}");
+    let active: BTreeSet<&str> = inv.services.iter().filter(|s| s.status() == Some("ACTIVE")).filter_map(|s| s.service_name()).collect();
+    assert_eq!(active.len(), 3, "{active:?}");
+    // Each rule forwards to its product's target group.
+    for r in &inv.rules {
+        let host_values: Vec<String> =
+            r.conditions().iter().flat_map(|c| c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_default()).collect();
+        let tg = r.actions().first().and_then(|a| a.target_group_arn()).unwrap_or_default().to_string();
+        let service = if host_values.contains(&host("shop")) {
+            "storefront"
+        } else if host_values.contains(&host("books")) {
+            "ledger"
+        } else {
+            "crm"
+        };
+        assert!(tg.contains(&format!("/{}-{customer}-{service}/", h.stack.infra.name_prefix)), "{host_values:?} -> {tg}");
+    }
+    let names_before: BTreeSet<String> =
+        tgs.iter().map(|s| format!("target group {s}")).chain(active.iter().map(|s| format!("service {s}"))).collect();
+
+    // A fourth product by an update: its own host, a rule with a path before its catch-all,
+    // its records; nothing of the three renamed (a rule may move to keep the order).
+    let u = h.run("berth-update", &request(customer, "k2", &["shop", "books", "crm", "pos"]), &format!("{customer}_k2")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let inv = h.inventory(customer).await;
+    assert_eq!(inv.attr("state").as_deref(), Some("ACTIVE"));
+    let now = rules(&inv);
+    let pos: Vec<&(String, Vec<String>, u32)> = now.iter().filter(|r| r.0 == host("pos")).collect();
+    assert_eq!(pos.len(), 2, "{now:?}");
+    assert!(pos[0].1 == ["/terminal/*"] && pos[1].1.is_empty(), "the path rule first: {pos:?}");
+    for r in &got {
+        assert!(now.iter().any(|n| n.0 == r.0 && n.1 == r.1), "{r:?} kept its host: {now:?}");
+    }
+    let mut held = inv.priority_claims.clone();
+    held.sort();
+    assert_eq!(held, now.iter().map(|r| r.2).collect::<Vec<_>>());
+    assert_eq!(records(&inv).get(&host("pos")), Some(&both), "{:?}", records(&inv));
+    assert!(inv.product_host_claims.contains(&host("pos")));
+    let names_after: BTreeSet<String> = inv
+        .target_groups
+        .iter()
+        .filter_map(|t| t.target_group_name())
+        .map(|t| format!("target group {t}"))
+        .chain(
+            inv.services.iter().filter(|s| s.status() == Some("ACTIVE")).filter_map(|s| s.service_name()).map(|s| format!("service {s}")),
+        )
+        .collect();
+    assert!(names_before.is_subset(&names_after), "{names_before:?} within {names_after:?}");
+    assert_eq!(names_after.len(), names_before.len() + 4, "two target groups and two services more");
+
+    // A product removed by an update: its host goes with it (records, claim), the rest stays.
+    let u = h.run("berth-update", &request(customer, "k3", &["shop", "books", "pos"]), &format!("{customer}_k3")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let inv = h.inventory(customer).await;
+    assert!(!records(&inv).contains_key(&host("crm")), "{:?}", records(&inv));
+    assert!(!inv.product_host_claims.contains(&host("crm")), "{:?}", inv.product_host_claims);
+    assert!(rules(&inv).iter().all(|r| r.0 != host("crm")));
+    assert_eq!(records(&inv).len(), 3);
+
+    // Offboarded: every host, rule, record and claim gone.
+    let off = h.run("berth-offboard", &Harness::lifecycle_request(customer, "off", json!({})), &format!("{customer}_off")).await;
+    assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
+    let inv = h.inventory(customer).await;
+    assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
+    assert!(inv.tagged.is_empty(), "{:?}", inv.tagged);
+}
+
+#[tokio::test]
+async fn a_product_host_another_customer_holds_is_refused_and_changes_nothing() {
+    let h = Harness::new().await;
+    // The dashed form's clash is refused by validation (a customer id may not start with an
+    // own-host product's name); what is left to the claims is a host claimed by hand.
+    let customer = "pr-clash";
+    let domain = h.stack.infra.domain.clone();
+    let shop = form(&h).product_host("shop", customer, &domain);
+    h.dynamodb
+        .put_item()
+        .table_name(&h.stack.infra.table)
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("HOST#{shop}")))
+        .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("CLAIM".into()))
+        .item("customer_id", aws_sdk_dynamodb::types::AttributeValue::S("someone-else".into()))
+        .send()
+        .await
+        .expect("claim by hand");
+    let r = h.onboard(&request(customer, "k1", &["webapp", "shop"])).await;
+    assert_eq!(r.status, "FAILED");
+    assert_eq!(r.error.as_deref(), Some("Berth.Conflict"), "{:?}", r.cause);
+    assert!(r.cause.as_deref().is_some_and(|c| c.contains(&shop)), "{:?}", r.cause);
+    let inv = h.inventory(customer).await;
+    assert!(inv.rules.is_empty() && inv.records.is_empty() && inv.host_claim.is_none(), "{:?}", inv.leftovers());
+    assert!(inv.product_host_claims.contains(&shop), "the other claim stays");
+
+    // An id that would be another customer's dashed product host is refused before
+    // anything is written.
+    if form(&h) == HostForm::Dashed {
+        let r = h.onboard(&request("shop-acme", "k1", &["webapp"])).await;
+        assert_eq!(r.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", r.cause);
+        assert!(r.cause.as_deref().is_some_and(|c| c.contains("customer_id") && c.contains("'shop-'")), "{:?}", r.cause);
+    }
+}
