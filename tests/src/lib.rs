@@ -590,6 +590,7 @@ impl Harness {
             listener_arn: listener_arn.into(),
             priority,
             host: host.into(),
+            also: Vec::new(),
             path_patterns: vec![],
             target_group_arn: tg.arn,
             tags: Default::default(),

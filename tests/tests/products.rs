@@ -15,14 +15,17 @@ fn form(h: &Harness) -> HostForm {
     h.stack.infra.product_host_form
 }
 
-/// A request for `products`, every service of each at tag 1.0.0.
+/// A request for `products`, every service of each at tag 1.0.0, one task each (the emulator
+/// runs one task of a service).
 fn request(customer: &str, key: &str, products: &[&str]) -> Value {
     let mut r = Harness::request(customer);
     r["idempotency_key"] = json!(key);
     r["products"] = json!(products);
     let catalog = Catalog::builtin();
-    let services: serde_json::Map<String, Value> =
-        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({ "image_tag": "1.0.0" })))).collect();
+    let services: serde_json::Map<String, Value> = products
+        .iter()
+        .flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({ "image_tag": "1.0.0", "desired_count": 1 }))))
+        .collect();
     r["services"] = Value::Object(services);
     r
 }
@@ -189,4 +192,153 @@ async fn a_product_host_another_customer_holds_is_refused_and_changes_nothing() 
         assert_eq!(r.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", r.cause);
         assert!(r.cause.as_deref().is_some_and(|c| c.contains("customer_id") && c.contains("'shop-'")), "{:?}", r.cause);
     }
+}
+
+/// A certificate for `domain` from the emulator's ACM.
+async fn certificate(h: &Harness, domain: &str) -> String {
+    let cert = berth_local::http::json(
+        &h.stack.endpoint,
+        "acm",
+        "CertificateManager.RequestCertificate",
+        json!({ "DomainName": domain, "ValidationMethod": "DNS" }),
+    )
+    .await
+    .expect("RequestCertificate");
+    cert["CertificateArn"].as_str().expect("a certificate ARN").to_string()
+}
+
+/// The certificates on a listener beside its default one.
+async fn listener_certificates(h: &Harness, listener: &str) -> Vec<String> {
+    let out = h.elb.describe_listener_certificates().listener_arn(listener).send().await.expect("listener certificates");
+    out.certificates().iter().filter(|c| c.is_default() != Some(true)).filter_map(|c| c.certificate_arn().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn a_customers_own_domain_gets_its_certificate_rules_and_records_and_all_of_it_goes_with_the_customer() {
+    let h = Harness::new().await;
+    let customer = "pr-owndomain";
+    let hostname = "shop.acme-corp.example";
+    // The domain's zone is in the account: berth writes the aliases there.
+    let zone = h
+        .route53
+        .create_hosted_zone()
+        .name("acme-corp.example")
+        .caller_reference(format!("{customer}-zone"))
+        .send()
+        .await
+        .expect("zone")
+        .hosted_zone()
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .expect("zone id");
+    let cert = certificate(&h, hostname).await;
+    let mut request = request(customer, "k1", &["webapp"]);
+    request["domain"] = json!({ "hostname": hostname, "certificate_arn": cert });
+    let onboarded = h.onboard(&request).await;
+    assert_eq!(onboarded.status, "SUCCEEDED", "{:?} {:?}", onboarded.error, onboarded.cause);
+    let out = onboarded.output.expect("outputs");
+    let listener = out["listener_arn"].as_str().expect("listener").to_string();
+    assert_eq!(out["own_domain"], json!({ "hostname": hostname, "hosted_zone_id": zone }));
+    assert!(listener_certificates(&h, &listener).await.contains(&cert), "the certificate is on the listener");
+    let inv = h.inventory(customer).await;
+    for r in &inv.rules {
+        let hosts: BTreeSet<String> =
+            r.conditions().iter().flat_map(|c| c.host_header_config().map(|x| x.values().to_vec()).unwrap_or_default()).collect();
+        assert_eq!(hosts, [h.host(customer), hostname.to_string()].into(), "each rule of the customer's host has the domain");
+    }
+    assert_eq!(inv.rules.len(), 2);
+    let own = h.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.expect("records");
+    let aliases: Vec<&str> = own
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name().trim_end_matches('.') == hostname && r.alias_target().is_some())
+        .map(|r| r.r#type().as_str())
+        .collect();
+    assert_eq!(aliases.len(), 2, "A and AAAA in the domain's zone: {aliases:?}");
+    assert!(inv.ledger.iter().any(|e| e.contains("listener_certificate")), "the certificate is in the ledger: {:?}", inv.ledger);
+
+    // Another customer may not take the same domain.
+    let mut other = request.clone();
+    other["customer_id"] = json!("pr-owndomain-2");
+    let refused = h.onboard(&other).await;
+    assert_eq!(refused.error.as_deref(), Some("Berth.Conflict"), "{:?}", refused.cause);
+    assert!(refused.cause.as_deref().is_some_and(|c| c.contains(hostname)), "{:?}", refused.cause);
+
+    // An update that names another domain is refused, and changes nothing.
+    let mut moved = request.clone();
+    moved["idempotency_key"] = json!("k2");
+    moved["domain"]["hostname"] = json!("www.acme-corp.example");
+    let u = h.run("berth-update", &moved, &format!("{customer}_k2")).await;
+    assert_eq!(u.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", u.cause);
+    assert!(listener_certificates(&h, &listener).await.contains(&cert));
+
+    // Offboarded: the certificate off the listener, the records out of the domain's zone,
+    // the domain's claim given back.
+    let off = h.run("berth-offboard", &Harness::lifecycle_request(customer, "off", json!({})), &format!("{customer}_off")).await;
+    assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
+    assert!(!listener_certificates(&h, &listener).await.contains(&cert));
+    let own = h.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.expect("records");
+    assert!(own.resource_record_sets().iter().all(|r| r.name().trim_end_matches('.') != hostname), "{:?}", own.resource_record_sets());
+    let inv = h.inventory(customer).await;
+    assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
+    // The domain is free again: the other customer onboards with it now.
+    let mut again = other.clone();
+    again["idempotency_key"] = json!("k2");
+    let taken = h.onboard(&again).await;
+    assert_eq!(taken.status, "SUCCEEDED", "{:?} {:?}", taken.error, taken.cause);
+}
+
+#[tokio::test]
+async fn a_domain_whose_zone_is_elsewhere_gets_instructions_and_a_rollback_takes_its_certificate_off() {
+    let h = Harness::new().await;
+    let customer = "pr-elsewhere";
+    let hostname = "app.elsewhere-corp.example";
+    let cert = certificate(&h, hostname).await;
+    let mut req = request(customer, "k1", &["webapp"]);
+    req["domain"] = json!({ "hostname": hostname, "certificate_arn": cert });
+    let onboarded = h.onboard(&req).await;
+    assert_eq!(onboarded.status, "SUCCEEDED", "{:?} {:?}", onboarded.error, onboarded.cause);
+    let out = onboarded.output.expect("outputs");
+    let instructions = out["own_domain"]["instructions"].as_str().expect("instructions");
+    let alb = out["alb"]["dns_name"].as_str().expect("the ALB's name");
+    assert!(instructions.contains(&format!("CNAME record {hostname} pointing to {alb}")), "{instructions}");
+    assert!(out["own_domain"].get("hosted_zone_id").is_none());
+
+    // A failed onboarding with a domain: its certificate comes off the listener again.
+    let failing = "pr-elsewhere-2";
+    let cert2 = certificate(&h, "app.failing-corp.example").await;
+    let mut req = request(failing, "k1", &["webapp"]);
+    req["domain"] = json!({ "hostname": "app.failing-corp.example", "certificate_arn": cert2 });
+    h.set_faults(json!({"faults": [{"operation": "CreateService", "function": "berth-resources", "times": 0,
+        "error": {"kind": "code", "code": "InvalidParameterException", "message": "refused"}}]}))
+        .await;
+    let r = h.onboard(&req).await;
+    h.clear_faults().await;
+    assert_eq!(r.status, "FAILED");
+    let listener = out["listener_arn"].as_str().expect("listener");
+    let on = listener_certificates(&h, listener).await;
+    assert!(!on.contains(&cert2) && on.contains(&cert), "{on:?}");
+    let inv = h.inventory(failing).await;
+    assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
+}
+
+#[tokio::test]
+async fn a_domain_request_past_a_rules_condition_values_or_inside_berths_domain_is_refused_naming_the_field() {
+    let h = Harness::new().await;
+    let cert = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e";
+    for (domain, field) in [
+        (json!({ "hostname": format!("x.{}", h.stack.infra.domain), "certificate_arn": cert }), "domain.hostname"),
+        (json!({ "hostname": "shop.acme-corp.example", "certificate_arn": "not-an-arn" }), "domain.certificate_arn"),
+    ] {
+        let mut req = request("pr-baddomain", "k1", &["webapp"]);
+        req["domain"] = domain;
+        let r = h.onboard(&req).await;
+        assert_eq!(r.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", r.cause);
+        assert!(r.cause.as_deref().is_some_and(|c| c.contains(field)), "{field}: {:?}", r.cause);
+    }
+    // Only products on hosts of their own: nothing at the customer's host for the domain.
+    let mut req = request("pr-baddomain", "k2", &["shop"]);
+    req["domain"] = json!({ "hostname": "shop.acme-corp.example", "certificate_arn": cert });
+    let r = h.onboard(&req).await;
+    assert!(r.cause.as_deref().is_some_and(|c| c.contains("domain") && c.contains("nothing is served")), "{:?}", r.cause);
+    assert!(h.inventory("pr-baddomain").await.leftovers().is_empty());
 }

@@ -44,6 +44,10 @@ pub struct World {
     pub other_records: BTreeMap<String, Vec<RecordObserved>>,
     /// Listener rules' tags, by rule ARN.
     pub rule_tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Each listener's certificates beside its default one.
+    pub listener_certificates: BTreeMap<String, Vec<String>>,
+    /// Hosted zones of the account by domain (without the trailing dot): their ids.
+    pub zones: BTreeMap<String, String>,
     pub pool: Vec<Alb>,
     pub foreign: BTreeMap<String, Vec<u32>>,
     /// The target group and port of each service behind the load balancer.
@@ -690,6 +694,47 @@ impl ListenerRules for Memory {
     async fn list(&self, listener_arn: &str) -> Result<Vec<RuleObserved>> {
         Ok(self.with(|w| w.rules.get(listener_arn).cloned().unwrap_or_default()))
     }
+    async fn certificates(&self, listener_arn: &str) -> Result<Vec<String>> {
+        self.with(|w| {
+            w.check("DescribeListenerCertificates")?;
+            Ok(w.listener_certificates.get(listener_arn).cloned().unwrap_or_default())
+        })
+    }
+    async fn add_certificate(&self, listener_arn: &str, certificate_arn: &str) -> Result<()> {
+        self.with(|w| {
+            w.check("AddListenerCertificates")?;
+            let certs = w.listener_certificates.entry(listener_arn.to_string()).or_default();
+            if !certs.iter().any(|c| c == certificate_arn) {
+                // 25 beside the default one.
+                if certs.len() >= berth_domain::pool::DEFAULT_CERTIFICATE_QUOTA as usize {
+                    return Err(BerthError::Aws {
+                        kind: berth_domain::ErrorKind::QuotaExceeded,
+                        service: "elasticloadbalancing",
+                        operation: "AddListenerCertificates",
+                        code: Some("TooManyCertificates".into()),
+                        message: Some("You've reached the limit on the number of certificates per load balancer".into()),
+                        source: "TooManyCertificates".into(),
+                    });
+                }
+                certs.push(certificate_arn.to_string());
+                w.wrote("AddListenerCertificates");
+            }
+            Ok(())
+        })
+    }
+    async fn remove_certificate(&self, listener_arn: &str, certificate_arn: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("RemoveListenerCertificates")?;
+            let certs = w.listener_certificates.entry(listener_arn.to_string()).or_default();
+            let before = certs.len();
+            certs.retain(|c| c != certificate_arn);
+            let removed = certs.len() < before;
+            if removed {
+                w.wrote("RemoveListenerCertificates");
+            }
+            Ok(removed)
+        })
+    }
     async fn create(&self, spec: &RuleSpec) -> Result<RuleObserved> {
         self.with(|w| {
             w.check("CreateRule")?;
@@ -708,7 +753,7 @@ impl ListenerRules for Memory {
             let r = RuleObserved {
                 arn: format!("{}/rule/{id}", spec.listener_arn),
                 priority: Some(spec.priority),
-                hosts: vec![spec.host.clone()],
+                hosts: spec.hosts(),
                 path_patterns: spec.path_patterns.clone(),
                 target_group_arns: vec![spec.target_group_arn.clone()],
             };
@@ -893,6 +938,15 @@ impl Services for Memory {
 }
 
 impl Dns for Memory {
+    async fn zone_of(&self, name: &str) -> Result<Option<String>> {
+        self.with(|w| {
+            w.check("ListHostedZonesByName")?;
+            let name = name.trim_end_matches('.');
+            let labels: Vec<&str> = name.split('.').collect();
+            Ok((0..labels.len().saturating_sub(1)).find_map(|i| w.zones.get(&labels[i..].join(".")).cloned()))
+        })
+    }
+
     async fn upsert_alias(&self, spec: &AliasSpec) -> Result<String> {
         Ok(self.with(|w| {
             w.wrote("ChangeResourceRecordSets");

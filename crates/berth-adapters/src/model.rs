@@ -156,8 +156,8 @@ pub struct Registration {
     pub customer_id: String,
     pub execution_id: String,
     pub host: String,
-    /// The hosts of the customer's products served on hosts of their own, claimed with
-    /// `host`.
+    /// Further names claimed with `host`: the hosts of the customer's products on hosts
+    /// of their own, and its own domain.
     pub product_hosts: Vec<String>,
     pub display_name: String,
     pub products: Vec<String>,
@@ -204,9 +204,18 @@ pub struct RuleSpec {
     pub listener_arn: String,
     pub priority: u32,
     pub host: String,
+    /// Further hosts the rule matches (the customer's own domain).
+    pub also: Vec<String>,
     pub path_patterns: Vec<String>,
     pub target_group_arn: String,
     pub tags: BTreeMap<String, String>,
+}
+
+impl RuleSpec {
+    /// Every host the rule matches.
+    pub fn hosts(&self) -> Vec<String> {
+        std::iter::once(self.host.clone()).chain(self.also.iter().cloned()).collect()
+    }
 }
 
 /// A listener rule as observed.
@@ -223,11 +232,17 @@ pub struct RuleObserved {
 impl RuleObserved {
     /// True when the rule matches exactly the host and paths given.
     pub fn matches(&self, host: &str, paths: &[String]) -> bool {
-        let mut mine = paths.to_vec();
-        mine.sort();
-        let mut theirs = self.path_patterns.clone();
-        theirs.sort();
-        self.hosts.len() == 1 && self.hosts[0].eq_ignore_ascii_case(host) && mine == theirs
+        self.matches_hosts(&[host.to_string()], paths)
+    }
+
+    /// True when the rule matches exactly the hosts (in any order and case) and paths given.
+    pub fn matches_hosts(&self, hosts: &[String], paths: &[String]) -> bool {
+        let sorted = |v: &[String], lower: bool| {
+            let mut v: Vec<String> = v.iter().map(|s| if lower { s.to_ascii_lowercase() } else { s.clone() }).collect();
+            v.sort();
+            v
+        };
+        sorted(&self.hosts, true) == sorted(hosts, true) && sorted(&self.path_patterns, false) == sorted(paths, false)
     }
 }
 

@@ -167,6 +167,13 @@ pub trait ListenerRules: Send + Sync {
     ) -> impl Future<Output = Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>> + Send;
     /// Deletes the rule; false when it was not there.
     fn delete(&self, rule_arn: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// The listener's certificates beside its default one (for SNI), by ARN.
+    fn certificates(&self, listener_arn: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Adds a certificate to the listener (for SNI); `Berth.QuotaExceeded` when the listener
+    /// holds its 25.
+    fn add_certificate(&self, listener_arn: &str, certificate_arn: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Takes a certificate off the listener; false when it was not on it.
+    fn remove_certificate(&self, listener_arn: &str, certificate_arn: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait TaskDefinitions: Send + Sync {
@@ -222,6 +229,9 @@ pub trait Dns: Send + Sync {
     fn aliases(&self, hosted_zone_id: &str, name: &str) -> impl Future<Output = Result<Vec<AliasObserved>>> + Send;
     /// Deletes exactly these records (as found); false when there was nothing to delete.
     fn delete_aliases(&self, hosted_zone_id: &str, records: &[AliasObserved]) -> impl Future<Output = Result<bool>> + Send;
+    /// The public hosted zone of the account that holds `name` (the one of the longest
+    /// matching domain), if any.
+    fn zone_of(&self, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
 }
 
 /// Every port, in one bundle: a step asks for the bundle and uses the ports it needs, so

@@ -93,6 +93,7 @@ fn rule_spec() -> RuleSpec {
         listener_arn: "arn:listener".into(),
         priority: 7,
         host: "acme.example.com".into(),
+        also: Vec::new(),
         path_patterns: vec!["/api/*".into()],
         target_group_arn: "arn:tg".into(),
         tags: BTreeMap::new(),

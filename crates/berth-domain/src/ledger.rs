@@ -15,17 +15,20 @@ pub enum ResourceKind {
     Service,
     TaskDefinition,
     ListenerRule,
+    /// A certificate berth put on the listener for the customer (its own domain's).
+    ListenerCertificate,
     TargetGroup,
     LogGroup,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 7] = [
+    pub const ALL: [ResourceKind; 8] = [
         ResourceKind::DnsRecord,
         ResourceKind::ScalableTarget,
         ResourceKind::Service,
         ResourceKind::TaskDefinition,
         ResourceKind::ListenerRule,
+        ResourceKind::ListenerCertificate,
         ResourceKind::TargetGroup,
         ResourceKind::LogGroup,
     ];
@@ -37,6 +40,7 @@ impl ResourceKind {
             ResourceKind::Service => "service",
             ResourceKind::TaskDefinition => "task_definition",
             ResourceKind::ListenerRule => "listener_rule",
+            ResourceKind::ListenerCertificate => "listener_certificate",
             ResourceKind::TargetGroup => "target_group",
             ResourceKind::LogGroup => "log_group",
         }

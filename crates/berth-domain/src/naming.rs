@@ -161,6 +161,24 @@ impl HostForm {
     }
 }
 
+/// True for an ACM certificate ARN: `arn:{partition}:acm:{region}:{12 digits}:certificate/{id}`
+/// with an id of letters, digits and hyphens.
+pub fn is_acm_certificate_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts.as_slice() else { return false };
+    let id = resource.strip_prefix("certificate/").unwrap_or_default();
+    *arn == "arn"
+        && partition.starts_with("aws")
+        && *service == "acm"
+        && !region.is_empty()
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// True for a DNS-safe slug: lowercase letters, digits and single hyphens, starting with a
 /// letter and ending with a letter or digit.
 pub fn is_slug(s: &str) -> bool {

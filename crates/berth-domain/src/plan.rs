@@ -10,6 +10,8 @@ use crate::error::Violations;
 use crate::naming::{self, HostForm};
 use crate::validate::{self, DISPLAY_NAME_MAX, ENV_VALUE_MAX, ENV_VARS_MAX, LOG_RETENTION_DAYS};
 
+/// A listener rule's condition values, hosts and paths together.
+pub const MAX_CONDITION_VALUES: usize = 5;
 /// Execution ARNs are at most 2,048 characters.
 pub const EXECUTION_ID_MAX: usize = 2048;
 /// Images, health check paths and path patterns: generous bounds on what ECS and ELB take.
@@ -36,6 +38,10 @@ pub struct Plan {
     /// Listener rules in [`order_rules`]'s order: rule `i` gets the `i`-th lowest priority.
     pub rules: Vec<RulePlan>,
     pub health: HealthPolicy,
+    /// The customer's own domain: its hostname is in the rules of the customer's host, its
+    /// certificate on the listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_domain: Option<OwnDomain>,
     /// Tags on every resource berth creates for the customer.
     pub tags: BTreeMap<String, String>,
 }
@@ -167,11 +173,22 @@ pub struct TargetGroupPlan {
     pub health_check_path: String,
 }
 
+/// A customer's own hostname and the ACM certificate for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnDomain {
+    pub hostname: String,
+    pub certificate_arn: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RulePlan {
     /// The service whose target group the rule forwards to.
     pub service: String,
     pub host: String,
+    /// Further hosts the rule matches: the customer's own domain, on the rules of the
+    /// customer's host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
     /// Empty: the rule takes every path on the host.
     pub path_patterns: Vec<String>,
 }
@@ -213,6 +230,19 @@ impl Plan {
                 hosts.push(r.host.clone());
             }
         }
+        hosts
+    }
+
+    /// The listener certificates the customer needs beyond the deployment's: its own
+    /// domain's.
+    pub fn certificate_arns(&self) -> Vec<String> {
+        self.own_domain.iter().map(|d| d.certificate_arn.clone()).collect()
+    }
+
+    /// Every host a rule of the customer matches (its hosts, and its own domain).
+    pub fn rule_hosts(&self) -> Vec<String> {
+        let mut hosts = self.hosts();
+        hosts.extend(self.own_domain.iter().map(|d| d.hostname.clone()));
         hosts
     }
 
@@ -286,6 +316,13 @@ impl Plan {
                     "must be the plan's host, or its service's product's own host ({product}-{customer}.{domain} or {product}.{customer}.{domain})",
                 );
             }
+            let own = self.own_domain.as_ref().filter(|_| r.host == self.host).map(|d| d.hostname.clone());
+            if r.also != own.into_iter().collect::<Vec<_>>() {
+                v.push(format!("{f}.also"), "must be the customer's own domain on the rules of its host, and nothing else");
+            }
+            if 1 + r.also.len() + r.path_patterns.len() > MAX_CONDITION_VALUES {
+                v.push(format!("{f}.path_patterns"), format!("a rule holds {MAX_CONDITION_VALUES} condition values: its hosts and paths"));
+            }
             if r.path_patterns.len() > 4
                 || r.path_patterns.iter().any(|p| p.is_empty() || !naming::is_plain_text(p, PATH_PATTERN_MAX) || p.contains(' '))
             {
@@ -294,6 +331,11 @@ impl Plan {
                     format!("at most 4 patterns of 1-{PATH_PATTERN_MAX} characters, no spaces or control characters"),
                 );
             }
+        }
+        if let Some(d) = &self.own_domain {
+            let mut dv = Violations::default();
+            validate::check_own_domain(&d.hostname, &d.certificate_arn, self.domain(), "plan.own_domain", &mut dv);
+            v.0.extend(dv.0);
         }
         let mut health = Violations::default();
         validate::check_health(&self.health, "plan.health", &mut health);

@@ -33,9 +33,22 @@ pub struct OnboardingRequest {
     /// Manager secret or an SSM parameter.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// The customer's own domain, served beside its host: the hostname and the ACM
+    /// certificate for it.
+    #[serde(default)]
+    pub domain: Option<DomainRequest>,
     /// Operator options; the portal leaves them out.
     #[serde(default)]
     pub options: Option<RequestOptions>,
+}
+
+/// A customer's own hostname (`shop.acme-corp.com`) and the ARN of the ACM certificate that
+/// covers it, in the deployment's region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRequest {
+    pub hostname: String,
+    pub certificate_arn: String,
 }
 
 /// Settings for one service of the customer.
@@ -114,6 +127,7 @@ mod tests {
             services: BTreeMap::new(),
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            domain: Some(DomainRequest { hostname: "shop.example.org".into(), certificate_arn: "arn".into() }),
             options: None,
         };
         let mut mine: Vec<String> = serde_json::to_value(&full).unwrap().as_object().unwrap().keys().cloned().collect();

@@ -6,7 +6,7 @@ use crate::catalog::Catalog;
 use crate::catalog::ProductHost;
 use crate::error::Violations;
 use crate::naming::{self, HostForm};
-use crate::plan::{HealthPolicy, Plan, RulePlan, ServicePlan, TargetGroupPlan};
+use crate::plan::{HealthPolicy, OwnDomain, Plan, RulePlan, ServicePlan, TargetGroupPlan, MAX_CONDITION_VALUES};
 use crate::request::OnboardingRequest;
 
 /// Customer ids that would shadow a host the SaaS itself uses.
@@ -359,6 +359,33 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         });
     }
 
+    // The customer's own domain: served by the rules of the customer's host, each of which
+    // then holds two hosts and at most three paths.
+    let own_domain = request
+        .domain
+        .as_ref()
+        .map(|d| OwnDomain { hostname: d.hostname.to_ascii_lowercase(), certificate_arn: d.certificate_arn.clone() });
+    if let Some(d) = &own_domain {
+        check_own_domain(&d.hostname, &d.certificate_arn, &settings.domain, "domain", &mut v);
+        let on_host: Vec<&str> = services
+            .iter()
+            .filter(|s| s.target_group.is_some() && product_hosts.get(s.product.as_str()) == Some(&host))
+            .map(|s| s.name.as_str())
+            .collect();
+        if on_host.is_empty() && !services.is_empty() {
+            v.push("domain", format!("nothing is served at the customer's host {host} (its products are on hosts of their own): an own domain serves that host"));
+        }
+        for s in &services {
+            let paths = catalog.service(&s.name).map_or(0, |(_, spec)| spec.path_patterns.len());
+            if on_host.contains(&s.name.as_str()) && 2 + paths > MAX_CONDITION_VALUES {
+                v.push(
+                    "domain",
+                    format!("service {} matches {paths} paths: with an own domain a rule holds two hosts and at most {} paths ({MAX_CONDITION_VALUES} condition values)", s.name, MAX_CONDITION_VALUES - 2),
+                );
+            }
+        }
+    }
+
     let mut health = settings.health;
     if let Some(o) = &request.options {
         if let Some(i) = o.health_interval_seconds {
@@ -382,7 +409,8 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         .map(|s| {
             let (_, spec) = catalog.service(&s.name).expect("selected from catalog");
             let rule_host = product_hosts.get(s.product.as_str()).cloned().unwrap_or_else(|| host.clone());
-            RulePlan { service: s.name.clone(), host: rule_host, path_patterns: spec.path_patterns.clone() }
+            let also = own_domain.iter().filter(|_| rule_host == host).map(|d| d.hostname.clone()).collect();
+            RulePlan { service: s.name.clone(), host: rule_host, also, path_patterns: spec.path_patterns.clone() }
         })
         .collect();
     crate::plan::order_rules(&mut rules, &host);
@@ -403,8 +431,24 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         services,
         rules,
         health,
+        own_domain,
         tags,
     })
+}
+
+/// A customer's own domain: a DNS name outside the deployment's domain (berth names the
+/// hosts there itself), and the ARN of an ACM certificate (`arn:{partition}:acm:{region}:
+/// {account}:certificate/{id}`).
+pub(crate) fn check_own_domain(hostname: &str, certificate_arn: &str, domain: &str, field: &str, v: &mut Violations) {
+    let h = hostname.trim_end_matches('.');
+    if !naming::is_domain(h) || h.starts_with("*.") {
+        v.push(format!("{field}.hostname"), "must be a DNS name of at least two labels (lowercase letters, digits, hyphens; no wildcard)");
+    } else if h == domain || h.ends_with(&format!(".{domain}")) {
+        v.push(format!("{field}.hostname"), format!("must be outside {domain}: berth names the hosts under it"));
+    }
+    if !naming::is_acm_certificate_arn(certificate_arn) {
+        v.push(format!("{field}.certificate_arn"), "must be an ACM certificate ARN: arn:aws:acm:{region}:{account}:certificate/{id}");
+    }
 }
 
 /// The customer id's rules, shared by the request and every step's plan.
@@ -602,6 +646,46 @@ desired_count = 1
         assert_eq!(got.fields(), vec!["products[0]"]);
         let dotted = Settings { product_host_form: HostForm::Dotted, ..settings() };
         assert!(validate(&req, &catalog, &dotted, "arn:exec:1").is_ok(), "each label fits");
+    }
+
+    #[test]
+    fn an_own_domain_joins_the_rules_of_the_customers_host_and_counts_a_certificate() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f5a";
+        let mut req = with_products(&["webapp", "shop"]);
+        req["domain"] = json!({"hostname": "Shop.Acme-Corp.com", "certificate_arn": arn});
+        let plan = run_with(req.clone(), HostForm::Dashed).expect("valid");
+        assert!(plan.check().is_empty(), "{}", plan.check());
+        for r in &plan.rules {
+            let want: Vec<String> = if r.host == plan.host { vec!["shop.acme-corp.com".into()] } else { Vec::new() };
+            assert_eq!(r.also, want, "{}", r.service);
+        }
+        assert_eq!(plan.certificate_arns(), [arn]);
+        assert!(plan.rule_hosts().contains(&"shop.acme-corp.com".to_string()));
+        // Refused: inside berth's domain, a value that is not a certificate ARN, a domain
+        // with nothing at the customer's host to serve.
+        for (domain, products, field) in [
+            (json!({"hostname": "x.apps.example.com", "certificate_arn": arn}), vec!["webapp"], "domain.hostname"),
+            (json!({"hostname": "*.acme-corp.com", "certificate_arn": arn}), vec!["webapp"], "domain.hostname"),
+            (
+                json!({"hostname": "shop.acme-corp.com", "certificate_arn": "arn:aws:iam::123456789012:role/x"}),
+                vec!["webapp"],
+                "domain.certificate_arn",
+            ),
+            (json!({"hostname": "shop.acme-corp.com", "certificate_arn": arn}), vec!["shop"], "domain"),
+        ] {
+            let mut req = with_products(&products);
+            req["domain"] = domain;
+            let got = run_with(req, HostForm::Dashed).expect_err("refused");
+            assert_eq!(got.fields(), vec![field], "{got}");
+        }
+        // A plan whose rule carries another host, or the domain on a product's own host.
+        let mut bad = plan.clone();
+        bad.rules[0].also = vec!["other.example.org".into()];
+        assert_eq!(bad.check().fields(), vec!["plan.rules[0].also"]);
+        let mut bad = plan;
+        let own = bad.rules.iter().position(|r| r.service == "storefront").expect("rule");
+        bad.rules[own].also = vec!["shop.acme-corp.com".into()];
+        assert_eq!(bad.check().fields(), vec![format!("plan.rules[{own}].also")]);
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct PoolOptions {
     pub albs: u32,
     pub rule_quota: u32,
     pub target_group_quota: u32,
+    /// Certificates each local ALB may take beside its default one.
+    pub certificate_quota: u32,
     /// The deployment's host form for products on hosts of their own.
     pub product_host_form: berth_domain::naming::HostForm,
 }
@@ -50,6 +52,7 @@ impl Default for PoolOptions {
             albs: 1,
             rule_quota: pool::DEFAULT_RULE_QUOTA,
             target_group_quota: pool::DEFAULT_TARGET_GROUP_QUOTA,
+            certificate_quota: pool::DEFAULT_CERTIFICATE_QUOTA,
             product_host_form: Default::default(),
         }
     }
@@ -324,7 +327,7 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
                 state: AlbState::Active,
                 rules: Capacity::new(pool_options.rule_quota),
                 target_groups: Capacity::new(pool_options.target_group_quota),
-                certificates: Capacity::new(pool::DEFAULT_CERTIFICATE_QUOTA),
+                certificates: Capacity::new(pool_options.certificate_quota),
                 customers: 0,
             })
             .await

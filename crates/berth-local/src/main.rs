@@ -36,6 +36,9 @@ struct StackArgs {
     /// Target-group quota of each local ALB.
     #[arg(long, default_value_t = berth_domain::pool::DEFAULT_TARGET_GROUP_QUOTA)]
     target_group_quota: u32,
+    /// Certificate quota of each local ALB (beside its default certificate).
+    #[arg(long, default_value_t = berth_domain::pool::DEFAULT_CERTIFICATE_QUOTA)]
+    certificate_quota: u32,
     /// How products on hosts of their own are named (the deployment's ProductHostForm).
     #[arg(long, default_value = "dashed", value_parser = host_form)]
     product_host_form: berth_domain::naming::HostForm,
@@ -59,6 +62,7 @@ impl StackArgs {
                 albs: self.albs,
                 rule_quota: self.rule_quota,
                 target_group_quota: self.target_group_quota,
+                certificate_quota: self.certificate_quota,
                 product_host_form: self.product_host_form,
             },
             rate_limits: self.aws_rate_limits,

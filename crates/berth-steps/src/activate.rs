@@ -17,6 +17,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: ActivateInput) -
         url: plan.url(),
         host: plan.host.clone(),
         urls: plan.urls(),
+        own_domain: dns.own_domain.clone(),
         alb: allocation.alb.clone(),
         listener_arn: allocation.listener_arn.clone(),
         priorities: allocation.priorities.iter().map(|p| (p.service.clone(), p.priority)).collect(),

@@ -19,13 +19,13 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
     let need = Need {
         rules: plan.rules.len() as u32,
         target_groups: plan.services.iter().filter(|s| s.target_group.is_some()).count() as u32,
-        certificates: 0,
+        certificates: plan.certificate_arns().len() as u32,
     };
     let mut placement = placements.place(&plan.customer_id, &plan.execution_id, &need).await?;
     // The ledger against the live listener: a number held there by a rule berth does not
     // own (made by hand, say) is set aside and replaced. One DescribeRules page holds the
     // whole listener (at most its rule quota).
-    let hosts = plan.hosts();
+    let hosts = plan.rule_hosts();
     let ours = |rule_hosts: &[String]| rule_hosts.iter().any(|h| hosts.iter().any(|p| same_dns_name(h, p)));
     if !placement.priorities.is_empty() {
         for _ in 0..3 {

@@ -80,6 +80,15 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
                 reshape: Reshape::default(),
             });
         }
+        // The customer's own domain stays what onboarding made it: an update that names
+        // another (or none) is refused before anything is taken.
+        if desired.own_domain != recorded.own_domain {
+            let was = recorded.own_domain.as_ref().map_or_else(|| "none".to_string(), |d| d.hostname.clone());
+            return Err(BerthError::invalid(
+                "domain",
+                format!("an update keeps the customer's own domain ({was}) and its certificate: to change them, offboard and onboard the customer"),
+            ));
+        }
         // Refused before anything is taken: numbers that do not match the customer's rules
         // (of a customer an update may take at all; begin refuses the others).
         let union = desired.union(&recorded);

@@ -530,6 +530,21 @@ pub struct DnsOutput {
     pub alias_target: String,
     pub records: Vec<String>,
     pub change_id: String,
+    /// The customer's own domain: its aliases, or what the customer must create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_domain: Option<OwnDomainDns>,
+}
+
+/// Where the customer's own domain points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnDomainDns {
+    pub hostname: String,
+    /// The account's hosted zone berth wrote the aliases in (none: not in the account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+    /// What the customer must create at its DNS provider when berth could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
 }
 
 /// What a Catch puts at `$.error`.
@@ -551,6 +566,9 @@ pub struct Outputs {
     /// Each product's URL: at its own host, or at the customer's.
     #[serde(default)]
     pub urls: BTreeMap<String, String>,
+    /// The customer's own domain: where its records are, or what the customer must create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_domain: Option<OwnDomainDns>,
     /// The pool ALB the customer is on.
     pub alb: AlbRef,
     pub listener_arn: String,

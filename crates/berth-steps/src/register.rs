@@ -23,6 +23,19 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
     for host in &hosts {
         records.extend(owned_records(cx.ports.ledger(), cx.ports.dns(), zone, &plan.customer_id, host).await?);
     }
+    // The customer's own domain: claimed like its hosts; its records entered in the ledger
+    // when its zone is in the account (the dns step writes them there), after the same look
+    // for records berth does not own.
+    let mut ledger: Vec<LedgerEntry> =
+        hosts.iter().map(|h| LedgerEntry::new(ResourceKind::DnsRecord, h, Some(zone.to_string()), &plan.execution_id)).collect();
+    let mut claimed = plan.product_hosts();
+    if let Some(d) = &plan.own_domain {
+        claimed.push(d.hostname.clone());
+        if let Some(own_zone) = cx.ports.dns().zone_of(&d.hostname).await? {
+            records.extend(owned_records(cx.ports.ledger(), cx.ports.dns(), &own_zone, &plan.customer_id, &d.hostname).await?);
+            ledger.push(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(own_zone), &plan.execution_id));
+        }
+    }
     let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
     cx.ports
         .customers()
@@ -30,16 +43,13 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
             customer_id: plan.customer_id.clone(),
             execution_id: plan.execution_id.clone(),
             host: plan.host.clone(),
-            product_hosts: plan.product_hosts(),
+            product_hosts: claimed,
             display_name: plan.display_name.clone(),
             products: plan.products.clone(),
             plan_json,
             // In the ledger before the dns step can write it: a rollback from any later
             // step looks for it.
-            ledger: hosts
-                .iter()
-                .map(|h| LedgerEntry::new(ResourceKind::DnsRecord, h, Some(zone.to_string()), &plan.execution_id))
-                .collect(),
+            ledger,
         })
         .await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, "customer registered");

@@ -116,7 +116,7 @@ async fn our_rules<R: ListenerRules>(
     listener: &str,
 ) -> Result<(Vec<RuleObserved>, BTreeMap<String, RuleObserved>), BerthError> {
     let live = rules.list(listener).await?;
-    let hosts = plan.hosts();
+    let hosts = plan.rule_hosts();
     let at_host: Vec<String> = live
         .iter()
         .filter(|r| r.priority.is_some() && r.hosts.iter().any(|h| hosts.iter().any(|p| same_dns_name(h, p))))
@@ -312,7 +312,7 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
         ResourceKind::TaskDefinition => e.id.contains(&format!(":task-definition/{}:", s.task_family)),
         ResourceKind::Service | ResourceKind::ScalableTarget => e.id.rsplit('/').next() == Some(s.ecs_service.as_str()),
         ResourceKind::TargetGroup => s.target_group.as_ref().is_some_and(|tg| e.id.contains(&format!(":targetgroup/{}/", tg.name))),
-        ResourceKind::ListenerRule | ResourceKind::DnsRecord => false,
+        ResourceKind::ListenerRule | ResourceKind::ListenerCertificate | ResourceKind::DnsRecord => false,
     })
 }
 

@@ -1,4 +1,5 @@
-//! Step 4: log groups, target groups, listener rules, task definitions, services and their
+//! Step 4: log groups, target groups, the customer's own certificates on the listener,
+//! listener rules, task definitions, services and their
 //! scalers, each
 //! reconciled (see [`crate::resource`]): found by name (or priority) and checked, created
 //! only when missing, fixed when it drifted. A resource of the name berth wants that its
@@ -15,7 +16,7 @@ use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
 use crate::io::{checked, AllocationOutput, ResourcesInput, ResourcesOutput, ServiceResources};
-use crate::resource::{log_group, rule, scaling, service, tags, target_group, task_definition, Journal};
+use crate::resource::{certificate, log_group, rule, scaling, service, tags, target_group, task_definition, Journal};
 use crate::Context;
 
 pub use crate::resource::TAG_SPEC_HASH;
@@ -60,6 +61,9 @@ async fn build<P: Ports>(
         }
     }
 
+    // The customer's own certificates on the listener before a rule routes their names.
+    certificate::reconcile(ports.rules(), plan, listener_arn, j).await?;
+
     let mut rules: BTreeMap<String, (u32, RuleObserved)> = BTreeMap::new();
     if !plan.rules.is_empty() {
         // Created first, looked up only when the listener says the priority is taken: the
@@ -75,6 +79,7 @@ async fn build<P: Ports>(
                 listener_arn: listener_arn.to_string(),
                 priority: held.priority,
                 host: rule.host.clone(),
+                also: rule.also.clone(),
                 path_patterns: rule.path_patterns.clone(),
                 target_group_arn: tg.arn.clone(),
                 tags: tags(plan, &rule.service),

@@ -110,6 +110,7 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput
     // claimed while a record of the customer is left there.
     let mut hosts = vec![plan.host.clone()];
     hosts.extend(plan.product_hosts());
+    hosts.extend(plan.own_domain.iter().map(|d| d.hostname.clone()));
     for e in removed.iter().chain(&left).filter(|e| e.kind == ResourceKind::DnsRecord) {
         if !hosts.contains(&e.id) {
             hosts.push(e.id.clone());

@@ -127,6 +127,7 @@ fn events() -> Vec<(&'static str, Value)> {
             alias_target: "dualstack.berth-shared-1-123456789.us-east-1.elb.amazonaws.com".into(),
             records: vec!["A".into(), "AAAA".into()],
             change_id: "/change/C0123456789".into(),
+            own_domain: None,
         }),
     );
     run.event("Activate");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use aws_sdk_elasticloadbalancingv2::operation::delete_rule::DeleteRuleError;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, Matcher, PathPatternConditionConfig, ProtocolEnum, Rule, RuleCondition,
+    Action, ActionTypeEnum, Certificate, HostHeaderConditionConfig, Matcher, PathPatternConditionConfig, ProtocolEnum, Rule, RuleCondition,
     RulePriorityPair, Tag, TargetGroup, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
@@ -209,7 +209,7 @@ impl ListenerRules for ElbApi {
     async fn create(&self, spec: &RuleSpec) -> Result<RuleObserved> {
         let mut conditions = vec![RuleCondition::builder()
             .field("host-header")
-            .host_header_config(HostHeaderConditionConfig::builder().values(&spec.host).build())
+            .host_header_config(HostHeaderConditionConfig::builder().set_values(Some(spec.hosts())).build())
             .build()];
         if !spec.path_patterns.is_empty() {
             conditions.push(
@@ -277,5 +277,54 @@ impl ListenerRules for ElbApi {
             Err(e) if matches!(e.as_service_error(), Some(DeleteRuleError::RuleNotFoundException(_))) => Ok(false),
             Err(e) => Err(classify(SERVICE, "DeleteRule", e)),
         }
+    }
+
+    async fn certificates(&self, listener_arn: &str) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .client
+                .describe_listener_certificates()
+                .listener_arn(listener_arn)
+                .page_size(RULES_PAGE)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "DescribeListenerCertificates", e))?;
+            arns.extend(
+                out.certificates().iter().filter(|c| c.is_default() != Some(true)).filter_map(|c| c.certificate_arn().map(str::to_string)),
+            );
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(arns)
+    }
+
+    async fn add_certificate(&self, listener_arn: &str, certificate_arn: &str) -> Result<()> {
+        self.client
+            .add_listener_certificates()
+            .listener_arn(listener_arn)
+            .certificates(Certificate::builder().certificate_arn(certificate_arn).build())
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "AddListenerCertificates", e))?;
+        Ok(())
+    }
+
+    async fn remove_certificate(&self, listener_arn: &str, certificate_arn: &str) -> Result<bool> {
+        if !self.certificates(listener_arn).await?.iter().any(|a| a == certificate_arn) {
+            return Ok(false);
+        }
+        self.client
+            .remove_listener_certificates()
+            .listener_arn(listener_arn)
+            .certificates(Certificate::builder().certificate_arn(certificate_arn).build())
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "RemoveListenerCertificates", e))?;
+        Ok(true)
     }
 }

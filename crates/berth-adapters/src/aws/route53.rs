@@ -143,6 +143,30 @@ impl Dns for Route53Api {
             .map_err(|e| classify(SERVICE, "ChangeResourceRecordSets", e))?;
         Ok(true)
     }
+
+    async fn zone_of(&self, name: &str) -> Result<Option<String>> {
+        // The zones of the name's domains, longest first: one ListHostedZonesByName each,
+        // starting at the domain (the list is in name order).
+        let name = normalize(name);
+        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+        for i in 0..labels.len().saturating_sub(1) {
+            let domain = format!("{}.", labels[i..].join("."));
+            let out = self
+                .client
+                .list_hosted_zones_by_name()
+                .dns_name(&domain)
+                .max_items(1)
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "ListHostedZonesByName", e))?;
+            if let Some(z) =
+                out.hosted_zones().iter().find(|z| normalize(z.name()) == domain && !z.config().is_some_and(|c| c.private_zone()))
+            {
+                return Ok(Some(z.id().trim_start_matches("/hostedzone/").to_string()));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Route 53 names are absolute and case-insensitive: compare them with one trailing dot,

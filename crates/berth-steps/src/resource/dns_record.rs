@@ -7,12 +7,20 @@ use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
-/// Each of the plan's hosts that has alias records.
+/// Each of the plan's hosts that has alias records, and the customer's own domain when its
+/// zone in the account has them.
 pub async fn find<D: Dns>(dns: &D, zone: &str, plan: &Plan) -> Result<Vec<LedgerEntry>, BerthError> {
     let mut found = Vec::new();
     for host in plan.hosts() {
         if !dns.aliases(zone, &host).await?.is_empty() {
             found.push(LedgerEntry::new(ResourceKind::DnsRecord, &host, Some(zone.to_string()), plan.execution_id.as_str()));
+        }
+    }
+    if let Some(d) = &plan.own_domain {
+        if let Some(own_zone) = dns.zone_of(&d.hostname).await? {
+            if !dns.aliases(&own_zone, &d.hostname).await?.is_empty() {
+                found.push(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(own_zone), plan.execution_id.as_str()));
+            }
         }
     }
     Ok(found)

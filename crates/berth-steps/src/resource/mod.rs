@@ -5,6 +5,7 @@
 //! rollback, and whatever else removes a customer's things) finds and removes, with the
 //! same code.
 
+pub mod certificate;
 pub mod dns_record;
 pub mod log_group;
 pub mod rule;
@@ -87,6 +88,7 @@ pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer
     d.ours.extend(services);
     d.ours.extend(task_definition::find(ports.task_definitions(), plan, &mut d.strangers).await?);
     d.ours.extend(rule::find(ports.rules(), plan, customer, &mut d.strangers).await?);
+    d.ours.extend(certificate::find(ports.rules(), plan, customer).await?);
     d.ours.extend(target_group::find(ports.target_groups(), plan, &mut d.strangers).await?);
     d.ours.extend(log_group::find(ports.logs(), plan, &mut d.strangers).await?);
     Ok(d)
@@ -103,6 +105,10 @@ pub async fn remove<P: Ports>(ports: &P, site: Site<'_>, e: &LedgerEntry, dns_ta
         ResourceKind::Service => service::remove(ports.services(), e.scope.as_deref().unwrap_or(site.cluster), &e.id).await,
         ResourceKind::TaskDefinition => task_definition::remove(ports.task_definitions(), &e.id).await,
         ResourceKind::ListenerRule => rule::remove(ports.rules(), &e.id).await,
+        ResourceKind::ListenerCertificate => match &e.scope {
+            Some(listener) => certificate::remove(ports.rules(), listener, &e.id).await,
+            None => Err(BerthError::Internal(format!("listener certificate {} without its listener in the ledger", e.id))),
+        },
         ResourceKind::TargetGroup => target_group::remove(ports.target_groups(), &e.id).await,
         ResourceKind::LogGroup => log_group::remove(ports.logs(), &e.id).await,
     }

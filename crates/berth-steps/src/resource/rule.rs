@@ -52,7 +52,7 @@ async fn adopt_rule<R: ListenerRules>(
     j: &mut Journal,
 ) -> Result<RuleObserved, BerthError> {
     let tags = rules.tags(std::slice::from_ref(&r.arn)).await?.remove(&r.arn).unwrap_or_default();
-    if !r.matches(&spec.host, &spec.path_patterns) || !owned_by(&tags, plan) {
+    if !r.matches_hosts(&spec.hosts(), &spec.path_patterns) || !owned_by(&tags, plan) {
         return Err(BerthError::Conflict(format!(
             "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not berth's for customer '{}'",
             spec.priority, r.arn, r.hosts, r.path_patterns, plan.customer_id
@@ -77,7 +77,7 @@ pub async fn find<R: ListenerRules>(
     let (Some(listener), false) = (&customer.listener_arn, customer.priorities.is_empty()) else {
         return Ok(found);
     };
-    let hosts = plan.hosts();
+    let hosts = plan.rule_hosts();
     let candidates: Vec<_> = rules
         .list(listener)
         .await?
