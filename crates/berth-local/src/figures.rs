@@ -147,6 +147,61 @@ pub async fn pipeline(stack: &Stack, root: &Path, runs: u32, prefix: &str) -> Re
     Ok(Pipeline { reports, latencies })
 }
 
+/// Onboardings of one product on a host of its own (`shop`) against three (`shop`, `books`,
+/// `crm`), `runs` of each, alternating: median execution duration, state transitions and
+/// AWS API calls by service, as a markdown table.
+pub async fn products(stack: &Stack, root: &Path, runs: u32) -> Result<String> {
+    let catalog = berth_domain::catalog::Catalog::builtin();
+    let sets: [&[&str]; 2] = [&["shop"], &["shop", "books", "crm"]];
+    let mut reports: Vec<Vec<Report>> = vec![Vec::new(), Vec::new()];
+    for i in 0..runs {
+        for (k, products) in sets.iter().enumerate() {
+            let customer = format!("prod{}-{i:02}", products.len());
+            let mut input = onboarding_input(root, &customer)?;
+            input["products"] = serde_json::json!(products);
+            let mut services = serde_json::Map::new();
+            for p in *products {
+                for svc in catalog.products[*p].services.keys() {
+                    services.insert(svc.clone(), serde_json::json!({ "image_tag": "1.0.0", "desired_count": 1 }));
+                }
+            }
+            input["services"] = Value::Object(services);
+            let name = naming::execution_name(&customer, &format!("bench-{customer}"));
+            let r = runner::run(stack, &stack.state_machine_arn, &input, Some(&name), Duration::from_secs(600)).await?;
+            if r.status != "SUCCEEDED" {
+                return Err(format!("onboarding {customer} ended {}: {:?} {:?}", r.status, r.error, r.cause).into());
+            }
+            reports[k].push(r);
+        }
+    }
+    let mut out = format!(
+        "Onboarding products on hosts of their own ({runs} runs each, alternating; durations from the executions' dates, API calls counted at the router):\n\n| products | hosts | median | max | state transitions | AWS API calls | by service |\n|---|---|---|---|---|---|---|\n"
+    );
+    for (k, products) in sets.iter().enumerate() {
+        let d = sorted(reports[k].iter().map(|r| r.execution_ms).collect());
+        let calls: BTreeSet<u64> = reports[k].iter().map(Report::api_total).collect();
+        let transitions: BTreeSet<usize> = reports[k].iter().map(|r| r.transitions).collect();
+        let mut by_service: BTreeMap<String, u64> = BTreeMap::new();
+        if let Some(r) = reports[k].first() {
+            for (call, n) in &r.api_calls {
+                *by_service.entry(call.split(':').next().unwrap_or_default().to_string()).or_default() += n;
+            }
+        }
+        let show = |v: &BTreeSet<u64>| v.iter().map(u64::to_string).collect::<Vec<_>>().join("/");
+        out.push_str(&format!(
+            "| {} | {} | {} ms | {} ms | {} | {} | {} |\n",
+            products.join(", "),
+            products.len(),
+            median(&d),
+            d.last().copied().unwrap_or_default(),
+            transitions.iter().map(usize::to_string).collect::<Vec<_>>().join("/"),
+            show(&calls),
+            by_service.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(out)
+}
+
 /// One function invoked through the local endpoint: (latency in µs, whether it answered
 /// with a function error, the payload).
 pub async fn invoke(stack: &Stack, function: &str, payload: &str) -> Result<(u64, bool, String)> {
@@ -853,6 +908,8 @@ pub struct Figures {
     pub events: PortalEvents,
     /// The packing figures, one per form of a product's own host (the default first).
     pub packing: Vec<crate::packing::Packing>,
+    /// One product on a host of its own against three ([`products`]).
+    pub products: String,
     pub zips: Vec<(String, u64)>,
 }
 
@@ -1056,6 +1113,8 @@ impl Figures {
         for p in &self.packing {
             o.push_str(&p.markdown());
         }
+        o.push_str("\n## Products on hosts of their own\n\n");
+        o.push_str(&self.products);
         let a = &self.allocation;
         let n = &self.naive;
         o.push_str(

@@ -157,6 +157,14 @@ enum Cmd {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+    /// Onboardings of one product on a host of its own against three, on a fresh reset:
+    /// execution duration, state transitions and AWS API calls by service (part of `bench`).
+    ProductsBench {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+    },
     /// The portal's events alone, on a fresh reset: the intake per request event through a
     /// local invoke, and outcome events to the portal's queue (part of `bench`).
     EventsBench {
@@ -280,6 +288,10 @@ async fn bench(
     let events = figures::portal_events(&s, &root, runs).await?;
     done(t);
 
+    let t = part("one product on a host of its own against three");
+    let products = figures::products(&s, &root, 5).await?;
+    done(t);
+
     let t = part(&format!("{concurrent} onboardings at once, {concurrent_albs} ALBs in the pool"));
     let mut wide = base.clone();
     wide.pool.albs = concurrent_albs;
@@ -324,6 +336,7 @@ async fn bench(
         naive,
         events,
         packing,
+        products,
         zips,
     })
 }
@@ -391,6 +404,11 @@ async fn main() -> std::process::ExitCode {
                 for form in [berth_local::packing::HostForm::Dashed, berth_local::packing::HostForm::Dotted] {
                     println!("{}", berth_local::packing::packing(albs, arrivals, leave_per_mille, form, seed).await?.markdown());
                 }
+                Ok(true)
+            }
+            Cmd::ProductsBench { stack: args, runs } => {
+                let s = stack::reset(&args.options()).await?;
+                println!("{}", figures::products(&s, &args.root, runs).await?);
                 Ok(true)
             }
             Cmd::EventsBench { stack: args, runs } => {

@@ -106,7 +106,7 @@ pub const ALLOCATE: Step = Step {
 };
 pub const RESOURCES: Step = Step {
     name: "resources",
-    summary: "Log groups, target groups, listener rules, task definitions, services: each reconciled.",
+    summary: "Log groups, target groups, the customer's own certificates on the listener, listener rules, task definitions, services and their scalers: each reconciled.",
     retry: Retry::Standard,
     vars: InfraConfig::VARS,
     read_config: read::<InfraConfig>,
@@ -120,7 +120,7 @@ pub const CHECK: Step = Step {
 };
 pub const DNS: Step = Step {
     name: "dns",
-    summary: "Alias A and AAAA records for the host, to the ALB.",
+    summary: "Alias A and AAAA records for each of the customer's hosts, to the ALB; for its own domain too when the domain's zone is in the account (otherwise the outputs say which record to create).",
     retry: Retry::Standard,
     vars: DnsConfig::VARS,
     read_config: read::<DnsConfig>,
