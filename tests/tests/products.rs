@@ -91,6 +91,25 @@ async fn three_products_on_hosts_of_their_own_then_a_fourth_by_an_update_then_al
     assert_eq!(records(&inv), ["shop", "books", "crm"].iter().map(|p| (host(p), both.clone())).collect());
     assert!(inv.host_claim.is_some());
     assert_eq!(inv.product_host_claims.iter().cloned().collect::<BTreeSet<_>>(), hosts);
+    // The dotted form: berth's certificate for *.{customer}.{domain}, validated by a CNAME in
+    // berth's zone, on the customer's listener; the dashed form needs none.
+    let listener = out["listener_arn"].as_str().expect("listener").to_string();
+    let wildcard = format!("*.{customer}.{domain}");
+    let requested = requested_certificate(&h, &wildcard).await;
+    let on_listener = listener_certificates(&h, &listener).await;
+    match form(&h) {
+        HostForm::Dotted => {
+            let (arn, validation) = requested.clone().expect("berth requested the customer's certificate");
+            assert!(on_listener.contains(&arn), "on the listener: {on_listener:?}");
+            assert!(inv.ledger.iter().any(|e| e.contains(&format!("certificate#{arn}"))), "{:?}", inv.ledger);
+            let zone = h.route53.list_resource_record_sets().hosted_zone_id(&h.stack.infra.hosted_zone_id).send().await.expect("zone");
+            assert!(
+                zone.resource_record_sets().iter().any(|r| r.r#type().as_str() == "CNAME" && r.name() == validation),
+                "the validation record {validation} is in berth's zone"
+            );
+        }
+        HostForm::Dashed => assert!(requested.is_none(), "{requested:?}"),
+    }
     // Names: a target group and a service each, no two alike.
     let tgs: BTreeSet<&str> = inv.target_groups.iter().filter_map(|t| t.target_group_name()).collect();
     assert_eq!(tgs.len(), 3, "{tgs:?}");
@@ -158,6 +177,32 @@ async fn three_products_on_hosts_of_their_own_then_a_fourth_by_an_update_then_al
     let inv = h.inventory(customer).await;
     assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
     assert!(inv.tagged.is_empty(), "{:?}", inv.tagged);
+    if let Some((arn, validation)) = requested {
+        assert_eq!(requested_certificate(&h, &wildcard).await, None, "the certificate is deleted");
+        assert!(!listener_certificates(&h, &listener).await.contains(&arn));
+        let zone = h.route53.list_resource_record_sets().hosted_zone_id(&h.stack.infra.hosted_zone_id).send().await.expect("zone");
+        assert!(!zone.resource_record_sets().iter().any(|r| r.name() == validation), "no validation record is left");
+    }
+}
+
+/// The certificate for `domain` in the emulator's ACM, pending or issued, with its validation
+/// record's name.
+async fn requested_certificate(h: &Harness, domain: &str) -> Option<(String, String)> {
+    let list = berth_local::http::json(
+        &h.stack.endpoint,
+        "acm",
+        "CertificateManager.ListCertificates",
+        json!({ "CertificateStatuses": ["PENDING_VALIDATION", "ISSUED"] }),
+    )
+    .await
+    .expect("ListCertificates");
+    let arn =
+        list["CertificateSummaryList"].as_array()?.iter().find(|c| c["DomainName"] == domain)?["CertificateArn"].as_str()?.to_string();
+    let d = berth_local::http::json(&h.stack.endpoint, "acm", "CertificateManager.DescribeCertificate", json!({ "CertificateArn": arn }))
+        .await
+        .expect("DescribeCertificate");
+    let name = d["Certificate"]["DomainValidationOptions"][0]["ResourceRecord"]["Name"].as_str().unwrap_or_default().to_string();
+    Some((arn, name))
 }
 
 #[tokio::test]

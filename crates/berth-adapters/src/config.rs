@@ -172,6 +172,8 @@ impl FromEnv for RegisterConfig {
 #[derive(Debug, Clone)]
 pub struct InfraConfig {
     pub table: String,
+    /// berth's zone: where certificates berth requests are validated.
+    pub hosted_zone_id: String,
     pub cluster: String,
     pub vpc_id: String,
     pub subnets: Vec<String>,
@@ -190,9 +192,11 @@ impl FromEnv for InfraConfig {
         "BERTH_SECURITY_GROUPS",
         "BERTH_EXECUTION_ROLE_ARN",
         "BERTH_TASK_ROLE_ARN",
+        "BERTH_HOSTED_ZONE_ID",
     ];
     fn read(env: &Env) -> Result<Self, BerthError> {
         Ok(InfraConfig {
+            hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")?,
             table: env.var("BERTH_TABLE")?,
             cluster: env.var("BERTH_CLUSTER")?,
             vpc_id: env.var("BERTH_VPC_ID")?,

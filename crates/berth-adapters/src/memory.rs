@@ -48,6 +48,11 @@ pub struct World {
     pub listener_certificates: BTreeMap<String, Vec<String>>,
     /// Hosted zones of the account by domain (without the trailing dot): their ids.
     pub zones: BTreeMap<String, String>,
+    /// CNAMEs by (zone, name without the trailing dot): their values.
+    pub cnames: BTreeMap<(String, String), String>,
+    /// ACM certificates by ARN: the certificate and its tags. A certificate is issued once
+    /// its validation record is in a zone.
+    pub acm: BTreeMap<String, (CertificateObserved, BTreeMap<String, String>)>,
     pub pool: Vec<Alb>,
     pub foreign: BTreeMap<String, Vec<u32>>,
     /// The target group and port of each service behind the load balancer.
@@ -937,7 +942,105 @@ impl Services for Memory {
     }
 }
 
+impl Memory {
+    /// A certificate as ACM would show it now: issued once its validation record is there.
+    fn certificate_now(w: &World, arn: &str) -> Option<CertificateObserved> {
+        let (mut c, _) = w.acm.get(arn)?.clone();
+        if let Some(v) = &c.validation {
+            if w.cnames.iter().any(|((_, n), value)| *n == v.name.trim_end_matches('.') && *value == v.value) {
+                c.status = "ISSUED".into();
+            }
+        }
+        Some(c)
+    }
+}
+
+impl Certificates for Memory {
+    async fn find(&self, domain: &str, customer: &str) -> Result<Option<CertificateObserved>> {
+        self.with(|w| {
+            w.check("ListCertificates")?;
+            Ok(w.acm
+                .iter()
+                .find(|(_, (c, tags))| {
+                    c.domain == domain && tags.get(berth_domain::naming::TAG_CUSTOMER).map(String::as_str) == Some(customer)
+                })
+                .and_then(|(arn, _)| Memory::certificate_now(w, arn)))
+        })
+    }
+    async fn request(&self, domain: &str, token: &str, tags: &BTreeMap<String, String>) -> Result<String> {
+        self.with(|w| {
+            w.check("RequestCertificate")?;
+            let arn = format!("arn:aws:acm:us-east-1:123456789012:certificate/{token}");
+            if !w.acm.contains_key(&arn) {
+                w.wrote("RequestCertificate");
+                let validation = ValidationRecord {
+                    name: format!("_{}.{}.", berth_domain::naming::truncate(token, 8), domain.trim_start_matches("*.")),
+                    value: format!("_{token}.acm-validations.aws."),
+                };
+                let c = CertificateObserved {
+                    arn: arn.clone(),
+                    domain: domain.to_string(),
+                    status: "PENDING_VALIDATION".into(),
+                    validation: Some(validation),
+                };
+                w.acm.insert(arn.clone(), (c, tags.clone()));
+            }
+            Ok(arn)
+        })
+    }
+    async fn describe(&self, arn: &str) -> Result<Option<CertificateObserved>> {
+        self.with(|w| {
+            w.check("DescribeCertificate")?;
+            Ok(Memory::certificate_now(w, arn))
+        })
+    }
+    async fn delete(&self, arn: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteCertificate")?;
+            if w.listener_certificates.values().any(|certs| certs.iter().any(|c| c == arn)) {
+                return Err(BerthError::Aws {
+                    kind: berth_domain::ErrorKind::Conflict,
+                    service: "acm",
+                    operation: "DeleteCertificate",
+                    code: Some("ResourceInUseException".into()),
+                    message: Some(format!("Certificate {arn} is in use")),
+                    source: "ResourceInUseException".into(),
+                });
+            }
+            let removed = w.acm.remove(arn).is_some();
+            if removed {
+                w.wrote("DeleteCertificate");
+            }
+            Ok(removed)
+        })
+    }
+}
+
 impl Dns for Memory {
+    async fn cname(&self, hosted_zone_id: &str, name: &str) -> Result<Option<String>> {
+        self.with(|w| Ok(w.cnames.get(&(hosted_zone_id.to_string(), name.trim_end_matches('.').to_string())).cloned()))
+    }
+    async fn upsert_cname(&self, hosted_zone_id: &str, name: &str, value: &str) -> Result<()> {
+        self.with(|w| {
+            w.check("ChangeResourceRecordSets")?;
+            w.wrote("ChangeResourceRecordSets");
+            w.cnames.insert((hosted_zone_id.to_string(), name.trim_end_matches('.').to_string()), value.to_string());
+            Ok(())
+        })
+    }
+    async fn delete_cname(&self, hosted_zone_id: &str, name: &str, value: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("ChangeResourceRecordSets")?;
+            let key = (hosted_zone_id.to_string(), name.trim_end_matches('.').to_string());
+            if w.cnames.get(&key).map(String::as_str) == Some(value) {
+                w.cnames.remove(&key);
+                w.wrote("ChangeResourceRecordSets");
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+
     async fn zone_of(&self, name: &str) -> Result<Option<String>> {
         self.with(|w| {
             w.check("ListHostedZonesByName")?;
@@ -1033,6 +1136,7 @@ impl crate::ports::Ports for Memory {
     type Dns = Memory;
     type Events = Memory;
     type Scaling = Memory;
+    type Certificates = Memory;
 
     fn customers(&self) -> &Memory {
         self
@@ -1071,6 +1175,9 @@ impl crate::ports::Ports for Memory {
         self
     }
     fn scaling(&self) -> &Memory {
+        self
+    }
+    fn certificates(&self) -> &Memory {
         self
     }
 }

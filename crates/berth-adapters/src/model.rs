@@ -439,3 +439,27 @@ pub struct ExecutionStart {
     /// False when an execution of that name existed already.
     pub started: bool,
 }
+
+/// A certificate in ACM, as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateObserved {
+    pub arn: String,
+    pub domain: String,
+    /// `PENDING_VALIDATION`, `ISSUED`, ...
+    pub status: String,
+    /// The CNAME that proves the domain is ours, once ACM gives it.
+    pub validation: Option<ValidationRecord>,
+}
+
+impl CertificateObserved {
+    pub fn issued(&self) -> bool {
+        self.status == "ISSUED"
+    }
+}
+
+/// A DNS validation record: a CNAME from `name` to `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationRecord {
+    pub name: String,
+    pub value: String,
+}

@@ -205,6 +205,23 @@ pub trait Services: Send + Sync {
 }
 
 /// Application Auto Scaling of a service's task count (`ecs:service:DesiredCount`).
+/// The certificates berth requests for customers (ACM).
+pub trait Certificates: Send + Sync {
+    /// The certificate for exactly `domain` that berth requested for the customer (by its
+    /// tags), pending validation or issued.
+    fn find(&self, domain: &str, customer: &str) -> impl Future<Output = Result<Option<CertificateObserved>>> + Send;
+    /// Requests a DNS-validated certificate; the same `token` within the hour gives the same one.
+    fn request(
+        &self,
+        domain: &str,
+        token: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<String>> + Send;
+    fn describe(&self, arn: &str) -> impl Future<Output = Result<Option<CertificateObserved>>> + Send;
+    /// Deletes the certificate; false when it was not there.
+    fn delete(&self, arn: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
 pub trait Scaling: Send + Sync {
     /// The service's scalable target, if it is registered.
     fn target(&self, cluster: &str, service: &str) -> impl Future<Output = Result<Option<ScalableTargetObserved>>> + Send;
@@ -232,6 +249,12 @@ pub trait Dns: Send + Sync {
     /// The public hosted zone of the account that holds `name` (the one of the longest
     /// matching domain), if any.
     fn zone_of(&self, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// The CNAME at exactly `name`, its value.
+    fn cname(&self, hosted_zone_id: &str, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// UPSERTs a CNAME (a certificate's validation record).
+    fn upsert_cname(&self, hosted_zone_id: &str, name: &str, value: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the CNAME at `name` if it has that value; false when there was none.
+    fn delete_cname(&self, hosted_zone_id: &str, name: &str, value: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// Every port, in one bundle: a step asks for the bundle and uses the ports it needs, so
@@ -251,6 +274,7 @@ pub trait Ports: Send + Sync {
     type Dns: Dns;
     type Events: Events;
     type Scaling: Scaling;
+    type Certificates: Certificates;
 
     fn customers(&self) -> &Self::Customers;
     fn ledger(&self) -> &Self::Ledger;
@@ -265,6 +289,7 @@ pub trait Ports: Send + Sync {
     fn dns(&self) -> &Self::Dns;
     fn events(&self) -> &Self::Events;
     fn scaling(&self) -> &Self::Scaling;
+    fn certificates(&self) -> &Self::Certificates;
 }
 
 impl<T: Ports> Ports for &T {
@@ -281,6 +306,7 @@ impl<T: Ports> Ports for &T {
     type Dns = T::Dns;
     type Events = T::Events;
     type Scaling = T::Scaling;
+    type Certificates = T::Certificates;
 
     fn customers(&self) -> &Self::Customers {
         (**self).customers()
@@ -320,5 +346,8 @@ impl<T: Ports> Ports for &T {
     }
     fn scaling(&self) -> &Self::Scaling {
         (**self).scaling()
+    }
+    fn certificates(&self) -> &Self::Certificates {
+        (**self).certificates()
     }
 }

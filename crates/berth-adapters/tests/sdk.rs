@@ -299,3 +299,47 @@ mod scaling {
         assert_eq!(gone.num_calls(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_requested_certificate_is_dns_validated_tagged_and_idempotent() {
+    use aws_sdk_acm::operation::request_certificate::RequestCertificateOutput;
+    use berth_adapters::ports::Certificates;
+    let rule = mock!(aws_sdk_acm::Client::request_certificate)
+        .match_requests(|r| {
+            r.domain_name() == Some("*.acme.saas.example.com")
+                && r.validation_method().map(|m| m.as_str()) == Some("DNS")
+                && r.idempotency_token() == Some("0123456789abcdef")
+                && r.tags().iter().any(|t| t.key() == "berth:customer" && t.value() == Some("acme"))
+        })
+        .then_output(|| RequestCertificateOutput::builder().certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/c1").build());
+    let acm = berth_adapters::aws::AcmApi::new(mock_client!(aws_sdk_acm, [&rule]));
+    let tags = BTreeMap::from([("berth:customer".to_string(), "acme".to_string()), ("managed-by".to_string(), "berth".to_string())]);
+    let arn = acm.request("*.acme.saas.example.com", "0123456789abcdef", &tags).await.expect("the request matched");
+    assert_eq!(arn, "arn:aws:acm:us-east-1:123456789012:certificate/c1");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_is_berths_only_by_its_tags_and_a_gone_one_is_not_an_error() {
+    use aws_sdk_acm::operation::delete_certificate::DeleteCertificateError;
+    use aws_sdk_acm::operation::list_certificates::ListCertificatesOutput;
+    use aws_sdk_acm::operation::list_tags_for_certificate::ListTagsForCertificateOutput;
+    use aws_sdk_acm::types::error::ResourceNotFoundException;
+    use aws_sdk_acm::types::{CertificateSummary, Tag};
+    use berth_adapters::ports::Certificates;
+    let list = mock!(aws_sdk_acm::Client::list_certificates).then_output(|| {
+        ListCertificatesOutput::builder()
+            .certificate_summary_list(
+                CertificateSummary::builder().certificate_arn("arn:c:other").domain_name("*.acme.saas.example.com").build(),
+            )
+            .build()
+    });
+    // Another account user's certificate for the same name: not berth's for the customer.
+    let tags = mock!(aws_sdk_acm::Client::list_tags_for_certificate)
+        .then_output(|| ListTagsForCertificateOutput::builder().tags(Tag::builder().key("team").value("web").build().unwrap()).build());
+    let gone = mock!(aws_sdk_acm::Client::delete_certificate)
+        .then_error(|| DeleteCertificateError::ResourceNotFoundException(ResourceNotFoundException::builder().message("gone").build()));
+    let acm = berth_adapters::aws::AcmApi::new(mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&list, &tags, &gone]));
+    assert_eq!(acm.find("*.acme.saas.example.com", "acme").await.expect("listed"), None);
+    assert!(!acm.delete("arn:c:gone").await.expect("not an error"));
+}

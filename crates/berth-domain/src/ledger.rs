@@ -17,18 +17,25 @@ pub enum ResourceKind {
     ListenerRule,
     /// A certificate berth put on the listener for the customer (its own domain's).
     ListenerCertificate,
+    /// A certificate berth requested from ACM for the customer (its dotted product hosts'),
+    /// scoped by the listener it serves on: taken off it, then deleted.
+    Certificate,
+    /// The DNS record that validates such a certificate (a CNAME in berth's zone).
+    ValidationRecord,
     TargetGroup,
     LogGroup,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 10] = [
         ResourceKind::DnsRecord,
         ResourceKind::ScalableTarget,
         ResourceKind::Service,
         ResourceKind::TaskDefinition,
         ResourceKind::ListenerRule,
         ResourceKind::ListenerCertificate,
+        ResourceKind::Certificate,
+        ResourceKind::ValidationRecord,
         ResourceKind::TargetGroup,
         ResourceKind::LogGroup,
     ];
@@ -41,6 +48,8 @@ impl ResourceKind {
             ResourceKind::TaskDefinition => "task_definition",
             ResourceKind::ListenerRule => "listener_rule",
             ResourceKind::ListenerCertificate => "listener_certificate",
+            ResourceKind::Certificate => "certificate",
+            ResourceKind::ValidationRecord => "validation_record",
             ResourceKind::TargetGroup => "target_group",
             ResourceKind::LogGroup => "log_group",
         }

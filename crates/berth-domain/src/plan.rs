@@ -42,6 +42,10 @@ pub struct Plan {
     /// certificate on the listener.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_domain: Option<OwnDomain>,
+    /// The certificate berth requests for the customer's products on hosts of their own
+    /// when they are two labels deep (`*.{customer}.{domain}`, the dotted host form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_certificate: Option<String>,
     /// Tags on every resource berth creates for the customer.
     pub tags: BTreeMap<String, String>,
 }
@@ -233,10 +237,16 @@ impl Plan {
         hosts
     }
 
-    /// The listener certificates the customer needs beyond the deployment's: its own
-    /// domain's.
+    /// The listener certificates the customer needs beyond the deployment's, given by ARN:
+    /// its own domain's.
     pub fn certificate_arns(&self) -> Vec<String> {
         self.own_domain.iter().map(|d| d.certificate_arn.clone()).collect()
+    }
+
+    /// How many of its ALB's certificates the customer takes: its own domain's, and the one
+    /// berth requests for its dotted product hosts.
+    pub fn certificate_count(&self) -> u32 {
+        (self.own_domain.is_some() as u32) + (self.customer_certificate.is_some() as u32)
     }
 
     /// Every host a rule of the customer matches (its hosts, and its own domain).
@@ -330,6 +340,12 @@ impl Plan {
                     format!("{f}.path_patterns"),
                     format!("at most 4 patterns of 1-{PATH_PATTERN_MAX} characters, no spaces or control characters"),
                 );
+            }
+        }
+        if let Some(c) = &self.customer_certificate {
+            let dotted = self.product_hosts().iter().all(|h| h.ends_with(&format!(".{}", self.host)));
+            if *c != format!("*.{}", self.host) || self.product_hosts().is_empty() || !dotted {
+                v.push("plan.customer_certificate", "must be *.{customer}.{domain}, for products on dotted hosts of their own");
             }
         }
         if let Some(d) = &self.own_domain {

@@ -420,6 +420,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         (naming::TAG_MANAGED_BY.to_string(), naming::MANAGED_BY_VALUE.to_string()),
     ]);
 
+    let customer_certificate = form.customer_certificate(customer, &settings.domain).filter(|_| product_hosts.values().any(|h| *h != host));
     Ok(Plan {
         customer_id: customer.to_string(),
         display_name: display_name.to_string(),
@@ -432,6 +433,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         rules,
         health,
         own_domain,
+        customer_certificate,
         tags,
     })
 }

@@ -297,6 +297,9 @@ pub async fn up(opts: &Options) -> Result<Stack> {
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .env("MOTO_PORT", router_port.to_string())
             .env("MOTO_ECS_SERVICE_RUNNING", "1")
+            // ACM issues a DNS-validated certificate 2 s after its request (AWS: once the
+            // validation record resolves, minutes); moto does not look at the record.
+            .env("MOTO_ACM_VALIDATION_WAIT", "2")
             .env("AWS_ACCESS_KEY_ID", "moto")
             .env("AWS_SECRET_ACCESS_KEY", "moto");
         let moto_pid = spawn("moto", cmd, &logs)?;

@@ -19,7 +19,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
     let need = Need {
         rules: plan.rules.len() as u32,
         target_groups: plan.services.iter().filter(|s| s.target_group.is_some()).count() as u32,
-        certificates: plan.certificate_arns().len() as u32,
+        certificates: plan.certificate_count(),
     };
     let mut placement = placements.place(&plan.customer_id, &plan.execution_id, &need).await?;
     // The ledger against the live listener: a number held there by a rule berth does not

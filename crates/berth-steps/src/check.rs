@@ -1,6 +1,7 @@
 //! Step 5: the health gate. The customer's services must be stable, and every target group
 //! whose service wants tasks must have as many healthy targets as the service wants
-//! (DescribeTargetHealth). The state machine waits and asks again until both hold, or
+//! (DescribeTargetHealth); a certificate berth requested for the customer must be issued.
+//! The state machine waits and asks again until both hold, or
 //! until the plan's attempts run out (`Berth.Timeout`, then the rollback).
 
 use berth_adapters::config::ClusterConfig;
@@ -50,6 +51,15 @@ pub async fn run<P: Ports>(cx: &Context<ClusterConfig, P>, input: CheckInput) ->
                 waiting.push(format!("{} ({healthy}/{} targets healthy: [{}])", s.name, s.desired_count, states.join(", ")));
             }
             targets.push(TargetGroupHealth { service: s.name.clone(), target_group_arn: arn, healthy, wanted: s.desired_count });
+        }
+    }
+    // The certificate berth requested for the customer's dotted hosts must be issued: the
+    // dns step puts it on the listener before the hosts get their records.
+    if plan.customer_certificate.is_some() {
+        match crate::resource::certificate::requested(cx.ports.certificates(), plan).await? {
+            Some(c) if c.issued() => {}
+            Some(c) => waiting.push(format!("certificate {} ({})", c.arn, c.status)),
+            None => return Err(BerthError::NotFound(format!("the certificate for {:?} is not in ACM", plan.customer_certificate))),
         }
     }
     let stable = waiting.is_empty();

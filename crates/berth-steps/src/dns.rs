@@ -80,6 +80,19 @@ pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Resul
             }),
         },
     };
+    // The certificate of the customer's dotted hosts on the listener before their records.
+    if plan.customer_certificate.is_some() {
+        match crate::resource::certificate::requested(cx.ports.certificates(), plan).await? {
+            Some(c) if c.issued() => crate::resource::certificate::attach(cx.ports.rules(), plan, &alb.listener_arn, &c).await?,
+            other => {
+                return Err(BerthError::Conflict(format!(
+                    "the certificate for {:?} is not issued ({}): the customer's hosts get no records without it",
+                    plan.customer_certificate,
+                    other.map_or_else(|| "not in ACM".to_string(), |c| c.status)
+                )))
+            }
+        }
+    }
     let mut change_id = String::new();
     if let (Some(zone), Some(d)) = (to_write_own, &plan.own_domain) {
         change_id = dns

@@ -312,7 +312,11 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
         ResourceKind::TaskDefinition => e.id.contains(&format!(":task-definition/{}:", s.task_family)),
         ResourceKind::Service | ResourceKind::ScalableTarget => e.id.rsplit('/').next() == Some(s.ecs_service.as_str()),
         ResourceKind::TargetGroup => s.target_group.as_ref().is_some_and(|tg| e.id.contains(&format!(":targetgroup/{}/", tg.name))),
-        ResourceKind::ListenerRule | ResourceKind::ListenerCertificate | ResourceKind::DnsRecord => false,
+        ResourceKind::ListenerRule
+        | ResourceKind::ListenerCertificate
+        | ResourceKind::Certificate
+        | ResourceKind::ValidationRecord
+        | ResourceKind::DnsRecord => false,
     })
 }
 

@@ -958,3 +958,93 @@ async fn a_scaler_is_made_once_fixed_when_it_drifted_and_removed_before_its_serv
     assert!(kinds.iter().position(|k| *k == "service").is_some_and(|s| s > scaler), "{kinds:?}");
     assert!(target(&m).is_none());
 }
+
+/// A state planned with the dotted host form for `products`, each service at one task.
+fn planned_dotted(customer: &str, execution: &str, products: &[&str], domain: Option<serde_json::Value>) -> State {
+    let mut r = request(customer);
+    r["products"] = json!(products);
+    let catalog = Catalog::builtin();
+    let services: serde_json::Map<String, serde_json::Value> =
+        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({"image_tag": "1.0.0"})))).collect();
+    r["services"] = serde_json::Value::Object(services);
+    if let Some(d) = domain {
+        r["domain"] = d;
+    }
+    let s = berth_domain::validate::Settings { product_host_form: berth_domain::naming::HostForm::Dotted, ..settings() };
+    let plan = validate::plan(ValidateInput { request: r, execution_id: execution.into() }, &catalog, &s).unwrap();
+    State { plan: Some(plan), ..Default::default() }
+}
+
+#[tokio::test]
+async fn dotted_product_hosts_get_a_certificate_validated_issued_and_on_the_listener_before_their_records() {
+    let m = memory();
+    let mut state = place(&m, planned_dotted("acme", "exec-1", &["webapp", "shop"], None)).await;
+    assert_eq!(state.plan().customer_certificate.as_deref(), Some("*.acme.saas.example.com"));
+    m.with(|w| assert_eq!(w.pool[0].certificates.used, 1, "placement counted the certificate"));
+    state.resources = Some(resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap());
+    // Requested, its validation record written, and (the fakes issue it once the record is
+    // there) on the listener; all in the ledger.
+    let (arn, validation) = m.with(|w| {
+        let (c, tags) = w.acm.values().next().cloned().expect("requested");
+        assert_eq!(tags.get("berth:customer").map(String::as_str), Some("acme"));
+        (c.arn, c.validation.expect("validation").name)
+    });
+    m.with(|w| assert!(w.cnames.keys().any(|(z, n)| z == "Z1" && *n == validation.trim_end_matches('.'))));
+    let ledger = m.entries("acme").await.unwrap();
+    assert!(ledger.iter().any(|e| e.kind == ResourceKind::Certificate && e.id == arn && e.scope.as_deref() == Some(LISTENER)));
+    assert!(ledger.iter().any(|e| e.kind == ResourceKind::ValidationRecord));
+    // Again: the same certificate, nothing requested.
+    resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
+    m.with(|w| assert_eq!(w.acm.len(), 1));
+    state.health = Some(check::run(&cx(&m, cluster()), state.check_input()).await.unwrap());
+    assert!(state.health.as_ref().unwrap().stable);
+    state.dns = Some(dns::run(&cx(&m, DnsConfig { hosted_zone_id: "Z1".into() }), state.dns_input()).await.unwrap());
+    m.with(|w| {
+        assert_eq!(w.listener_certificates[LISTENER], [arn.clone()]);
+        assert!(w.records.contains_key("shop.acme.saas.example.com"), "{:?}", w.records.keys());
+    });
+    // Rolled back: off the listener, deleted, its record gone, the ALB's count given back.
+    let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
+    assert!(out.leftovers.is_empty(), "{:?}", out.leftovers);
+    m.with(|w| {
+        assert!(w.acm.is_empty() && w.cnames.is_empty());
+        assert!(w.listener_certificates.get(LISTENER).is_none_or(|c| c.is_empty()));
+        assert_eq!(w.pool[0].certificates.used, 0);
+    });
+}
+
+#[tokio::test]
+async fn a_pending_certificate_holds_the_gate_and_the_dns_step_writes_nothing_without_it() {
+    let m = memory();
+    let mut state = place(&m, planned_dotted("acme", "exec-1", &["shop"], None)).await;
+    state.resources = Some(resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap());
+    // The validation record taken away by hand: ACM (the fakes) no longer issues it.
+    m.with(|w| w.cnames.clear());
+    let health = check::run(&cx(&m, cluster()), state.check_input()).await.unwrap();
+    assert!(!health.stable, "waiting for the certificate");
+    state.health = Some(health);
+    let err = dns::run(&cx(&m, DnsConfig { hosted_zone_id: "Z1".into() }), state.dns_input()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    m.with(|w| assert!(w.records.is_empty()));
+}
+
+#[tokio::test]
+async fn an_own_domain_certificate_counts_in_placement_and_a_full_alb_refuses_it() {
+    let m = memory();
+    m.with(|w| w.pool[0].certificates = Capacity { quota: 1, used: 0 });
+    let arn = "arn:aws:acm:us-east-1:123456789012:certificate/own-1";
+    let domain = Some(json!({"hostname": "shop.acme-corp.example", "certificate_arn": arn}));
+    let state = place(&m, planned_dotted("acme", "exec-1", &["webapp"], domain.clone())).await;
+    let mut state = state;
+    state.resources = Some(resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap());
+    m.with(|w| {
+        assert_eq!(w.listener_certificates[LISTENER], [arn.to_string()]);
+        assert!(w.rules[LISTENER].iter().all(|r| r.hosts.contains(&"shop.acme-corp.example".to_string())));
+        assert_eq!(w.pool[0].certificates.used, 1);
+    });
+    // The next customer with a domain finds no ALB with a certificate to spare.
+    let next = planned_dotted("beta", "exec-2", &["webapp"], Some(json!({"hostname": "www.beta.example", "certificate_arn": arn})));
+    register::run(&cx(&m, register_config()), next.plan_input()).await.unwrap();
+    let err = allocate::run(&cx(&m, table()), next.plan_input()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::QuotaExceeded, "{err}");
+}

@@ -1,5 +1,6 @@
 //! The AWS SDK implementations of the ports.
 
+pub mod acm;
 pub mod dynamo;
 pub mod ecs;
 pub mod elb;
@@ -9,6 +10,7 @@ pub mod route53;
 pub mod scaling;
 pub mod sfn;
 
+pub use acm::AcmApi;
 pub use dynamo::DynamoRegistry;
 pub use ecs::EcsApi;
 pub use elb::ElbApi;
@@ -41,6 +43,7 @@ pub struct Aws {
     pub sfn: SfnApi,
     pub events: EventsApi,
     pub scaling: ScalingApi,
+    pub acm: AcmApi,
 }
 
 impl Aws {
@@ -56,6 +59,7 @@ impl Aws {
             sfn: SfnApi::new(aws_sdk_sfn::Client::new(sdk)),
             events: EventsApi::new(aws_sdk_eventbridge::Client::new(sdk)),
             scaling: ScalingApi::new(aws_sdk_applicationautoscaling::Client::new(sdk)),
+            acm: AcmApi::new(aws_sdk_acm::Client::new(sdk)),
         }
     }
 }
@@ -74,6 +78,7 @@ impl crate::ports::Ports for Aws {
     type Dns = Route53Api;
     type Events = EventsApi;
     type Scaling = ScalingApi;
+    type Certificates = AcmApi;
 
     fn customers(&self) -> &DynamoRegistry {
         &self.registry
@@ -113,5 +118,8 @@ impl crate::ports::Ports for Aws {
     }
     fn scaling(&self) -> &ScalingApi {
         &self.scaling
+    }
+    fn certificates(&self) -> &AcmApi {
+        &self.acm
     }
 }

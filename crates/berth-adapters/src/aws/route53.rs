@@ -1,6 +1,6 @@
 //! The customer's alias records in Route 53.
 
-use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use aws_sdk_route53::Client;
 
 use crate::classify::{built, classify};
@@ -21,6 +21,27 @@ impl Route53Api {
 }
 
 impl Route53Api {
+    async fn change_cname(&self, hosted_zone_id: &str, action: ChangeAction, name: &str, value: &str) -> Result<()> {
+        let set = built(
+            ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::Cname)
+                .ttl(300)
+                .resource_records(built(ResourceRecord::builder().value(value).build())?)
+                .build(),
+        )?;
+        let change = built(Change::builder().action(action).resource_record_set(set).build())?;
+        let batch = built(ChangeBatch::builder().comment(format!("berth: validation of {name}")).changes(change).build())?;
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(hosted_zone_id)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "ChangeResourceRecordSets", e))?;
+        Ok(())
+    }
+
     /// Every record set at exactly `name`. Route 53 lists a zone in name order, each name's
     /// sets together, so the listing starts at the name and stops at the first other name.
     async fn at(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<ResourceRecordSet>> {
@@ -142,6 +163,29 @@ impl Dns for Route53Api {
             .await
             .map_err(|e| classify(SERVICE, "ChangeResourceRecordSets", e))?;
         Ok(true)
+    }
+
+    async fn cname(&self, hosted_zone_id: &str, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .at(hosted_zone_id, name)
+            .await?
+            .iter()
+            .find(|r| *r.r#type() == RrType::Cname)
+            .and_then(|r| r.resource_records().first().map(|v| v.value().to_string())))
+    }
+
+    async fn upsert_cname(&self, hosted_zone_id: &str, name: &str, value: &str) -> Result<()> {
+        self.change_cname(hosted_zone_id, ChangeAction::Upsert, name, value).await
+    }
+
+    async fn delete_cname(&self, hosted_zone_id: &str, name: &str, value: &str) -> Result<bool> {
+        match self.cname(hosted_zone_id, name).await? {
+            Some(v) if normalize(&v) == normalize(value) => {
+                self.change_cname(hosted_zone_id, ChangeAction::Delete, name, &v).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn zone_of(&self, name: &str) -> Result<Option<String>> {

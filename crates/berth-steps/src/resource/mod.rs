@@ -89,6 +89,7 @@ pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer
     d.ours.extend(task_definition::find(ports.task_definitions(), plan, &mut d.strangers).await?);
     d.ours.extend(rule::find(ports.rules(), plan, customer, &mut d.strangers).await?);
     d.ours.extend(certificate::find(ports.rules(), plan, customer).await?);
+    d.ours.extend(certificate::find_requested(ports, plan, customer, site.hosted_zone_id).await?);
     d.ours.extend(target_group::find(ports.target_groups(), plan, &mut d.strangers).await?);
     d.ours.extend(log_group::find(ports.logs(), plan, &mut d.strangers).await?);
     Ok(d)
@@ -109,6 +110,10 @@ pub async fn remove<P: Ports>(ports: &P, site: Site<'_>, e: &LedgerEntry, dns_ta
             Some(listener) => certificate::remove(ports.rules(), listener, &e.id).await,
             None => Err(BerthError::Internal(format!("listener certificate {} without its listener in the ledger", e.id))),
         },
+        ResourceKind::Certificate => certificate::remove_requested(ports, e.scope.as_deref(), &e.id).await,
+        ResourceKind::ValidationRecord => {
+            certificate::remove_validation(ports.dns(), e.scope.as_deref().unwrap_or(site.hosted_zone_id), &e.id).await
+        }
         ResourceKind::TargetGroup => target_group::remove(ports.target_groups(), &e.id).await,
         ResourceKind::LogGroup => log_group::remove(ports.logs(), &e.id).await,
     }

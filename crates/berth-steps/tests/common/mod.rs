@@ -42,6 +42,7 @@ pub fn register_config() -> RegisterConfig {
 pub fn infra() -> InfraConfig {
     InfraConfig {
         table: "berth".into(),
+        hosted_zone_id: "Z1".into(),
         cluster: "shared".into(),
         vpc_id: "vpc-1".into(),
         subnets: vec!["subnet-a".into()],
