@@ -476,7 +476,15 @@ impl Placements for Memory {
         })
     }
 
-    async fn resize(&self, customer_id: &str, execution_id: &str, release: &[u32], wanted: usize, target_groups: u32) -> Result<Vec<u32>> {
+    async fn resize(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        release: &[u32],
+        wanted: usize,
+        target_groups: u32,
+        certificates: u32,
+    ) -> Result<Vec<u32>> {
         self.with(|w| {
             w.check("Resize")?;
             let c =
@@ -494,15 +502,18 @@ impl Placements for Memory {
             if kept.len() > wanted {
                 return Err(BerthError::Conflict(format!("customer '{customer_id}' keeps {} priorities, {wanted} wanted", kept.len())));
             }
-            if gone.is_empty() && kept.len() == wanted && c.target_groups_held == target_groups {
+            if gone.is_empty() && kept.len() == wanted && c.target_groups_held == target_groups && c.certificates_held == certificates {
                 return Ok(held);
             }
             let (rules_delta, tg_delta) = (wanted as i64 - held.len() as i64, i64::from(target_groups) - i64::from(c.target_groups_held));
+            let cert_delta = i64::from(certificates) - i64::from(c.certificates_held);
             let alb =
                 w.pool.iter_mut().find(|a| a.name == alb_name).ok_or_else(|| BerthError::NotFound(format!("{alb_name} left the pool")))?;
             let (rules_used, tgs_used) = (i64::from(alb.rules.used) + rules_delta, i64::from(alb.target_groups.used) + tg_delta);
+            let certs_used = i64::from(alb.certificates.used) + cert_delta;
             if (rules_delta > 0 && rules_used > i64::from(alb.rules.quota))
                 || (tg_delta > 0 && tgs_used > i64::from(alb.target_groups.quota))
+                || (cert_delta > 0 && certs_used > i64::from(alb.certificates.quota))
             {
                 return Err(BerthError::QuotaExceeded(format!(
                     "ALB {alb_name} has no room for the customer's new rules and target groups"
@@ -510,6 +521,7 @@ impl Placements for Memory {
             }
             alb.rules.used = rules_used.max(0) as u32;
             alb.target_groups.used = tgs_used.max(0) as u32;
+            alb.certificates.used = certs_used.max(0) as u32;
             let ledger = w.ledgers.entry(listener).or_insert_with(PriorityLedger::new);
             allocation::release(ledger, &gone);
             let choice =
@@ -520,6 +532,7 @@ impl Placements for Memory {
             c.priorities = kept.into_iter().chain(choice.priorities).collect();
             c.priorities.sort_unstable();
             c.target_groups_held = target_groups;
+            c.certificates_held = certificates;
             Ok(c.priorities.clone())
         })
     }

@@ -110,10 +110,11 @@ pub trait Placements: Send + Sync {
     fn set_aside(&self, customer_id: &str, execution_id: &str, held: &[(u32, String)]) -> impl Future<Output = Result<Vec<u32>>> + Send;
     /// For an update that adds or removes products, on the customer this execution holds:
     /// gives back `release` (numbers of its rules that are gone), then takes numbers on its
-    /// listener until it holds `wanted`, and records `target_groups` as the target groups it
-    /// holds, the ALB's counts moved by the difference (never past a quota:
-    /// `Berth.QuotaExceeded`). Holding `wanted` numbers, none of them in `release`, it
-    /// changes nothing. Returns its priorities, ascending.
+    /// listener until it holds `wanted`, and records `target_groups` and `certificates` as the
+    /// target groups and listener certificates it holds, the ALB's counts moved by the
+    /// difference (never past a quota: `Berth.QuotaExceeded`). Holding `wanted` numbers, none
+    /// of them in `release`, and those counts, it changes nothing. Returns its priorities,
+    /// ascending.
     fn resize(
         &self,
         customer_id: &str,
@@ -121,6 +122,7 @@ pub trait Placements: Send + Sync {
         release: &[u32],
         wanted: usize,
         target_groups: u32,
+        certificates: u32,
     ) -> impl Future<Output = Result<Vec<u32>>> + Send;
 }
 

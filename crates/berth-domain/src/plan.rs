@@ -390,6 +390,7 @@ impl Plan {
             }
         }
         u.rules.extend(recorded.rules.iter().filter(|r| self.service(&r.service).is_none()).cloned());
+        u.customer_certificate = self.customer_certificate.clone().or_else(|| recorded.customer_certificate.clone());
         order_rules(&mut u.rules, &self.host);
         u
     }

@@ -56,6 +56,10 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
         .ok_or_else(|| BerthError::NotFound(format!("ALB {alb_name} of customer '{}' is not in the pool", plan.customer_id)))?;
     let keep: Vec<&RulePlan> = plan.rules.iter().filter(|r| !input.remove.contains(&r.service)).collect();
     let keep_target_groups = plan.services.iter().filter(|s| s.target_group.is_some() && !input.remove.contains(&s.name)).count() as u32;
+    // The certificates it keeps: its own domain's, and berth's for its dotted product hosts
+    // while one of them stays.
+    let keep_certificates =
+        (plan.own_domain.is_some() as u32) + (plan.customer_certificate.is_some() && keeps_product_host(plan, &input.remove)) as u32;
     let mut out = ReshapeOutput::default();
 
     if !input.remove.is_empty() {
@@ -72,7 +76,10 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
         claim_hosts(ports, &site.hosted_zone_id, plan).await?;
     }
     if grow {
-        held = ports.placements().resize(&plan.customer_id, &plan.execution_id, &[], plan.rules.len(), keep_target_groups).await?;
+        held = ports
+            .placements()
+            .resize(&plan.customer_id, &plan.execution_id, &[], plan.rules.len(), keep_target_groups, keep_certificates)
+            .await?;
     } else if held.len() == plan.rules.len() {
         release = held.iter().zip(&plan.rules).filter(|(_, r)| input.remove.contains(&r.service)).map(|(p, _)| *p).collect();
     } else if held.len() != keep.len() {
@@ -95,9 +102,12 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
     let targets: BTreeMap<&str, u32> = keep.iter().map(|r| r.service.as_str()).zip(kept.iter().copied()).collect();
 
     out.moved = move_rules(ports.rules(), &live, &ours, &targets).await?;
-    if !grow && (!release.is_empty() || record.target_groups_held != keep_target_groups) {
+    if !grow && (!release.is_empty() || record.target_groups_held != keep_target_groups || record.certificates_held != keep_certificates) {
         out.released = release.clone();
-        ports.placements().resize(&plan.customer_id, &plan.execution_id, &release, keep.len(), keep_target_groups).await?;
+        ports
+            .placements()
+            .resize(&plan.customer_id, &plan.execution_id, &release, keep.len(), keep_target_groups, keep_certificates)
+            .await?;
     }
     out.placement = Some(AllocationOutput {
         alb: AlbRef::from(&alb),
@@ -224,6 +234,11 @@ async fn take_away<P: Ports>(
     gone_hosts.dedup();
     let mut strangers = Vec::new();
     let mut found = Vec::new();
+    // The last product on a host of its own gone: berth's certificate for those hosts goes
+    // with it (off the listener, deleted, its validation record too).
+    if plan.customer_certificate.is_some() && !keeps_product_host(plan, remove) {
+        found.extend(resource::certificate::find_requested(ports, plan, record, site.hosted_zone_id).await?);
+    }
     for host in &gone_hosts {
         if !ports.dns().aliases(site.hosted_zone_id, host).await?.is_empty() {
             found.push(LedgerEntry::new(ResourceKind::DnsRecord, host, Some(site.hosted_zone_id.to_string()), plan.execution_id.as_str()));
@@ -339,4 +354,9 @@ async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(),
         ports.ledger().record(&plan.customer_id, &entered).await?;
     }
     Ok(())
+}
+
+/// True when a rule the plan keeps (all but `remove`'s) is on a product's own host.
+fn keeps_product_host(plan: &Plan, remove: &[String]) -> bool {
+    plan.rules.iter().any(|r| !remove.contains(&r.service) && r.host != plan.host)
 }

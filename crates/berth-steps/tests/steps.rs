@@ -1000,7 +1000,7 @@ async fn dotted_product_hosts_get_a_certificate_validated_issued_and_on_the_list
     assert!(state.health.as_ref().unwrap().stable);
     state.dns = Some(dns::run(&cx(&m, DnsConfig { hosted_zone_id: "Z1".into() }), state.dns_input()).await.unwrap());
     m.with(|w| {
-        assert_eq!(w.listener_certificates[LISTENER], [arn.clone()]);
+        assert_eq!(w.listener_certificates[LISTENER], std::slice::from_ref(&arn));
         assert!(w.records.contains_key("shop.acme.saas.example.com"), "{:?}", w.records.keys());
     });
     // Rolled back: off the listener, deleted, its record gone, the ALB's count given back.

@@ -144,7 +144,7 @@ impl DynamoRegistry {
         execution_id: &str,
         old: &[u32],
         new: &[u32],
-        target_groups: Option<u32>,
+        held: Option<(u32, u32)>,
     ) -> Result<TransactWriteItem> {
         let update = Update::builder()
             .table_name(&self.table)
@@ -154,10 +154,11 @@ impl DynamoRegistry {
             .expression_attribute_values(":old", AttributeValue::L(old.iter().map(n).collect()))
             .expression_attribute_values(":exec", s(execution_id))
             .expression_attribute_values(":now", s(now()));
-        let update = match target_groups {
-            Some(t) => update
-                .update_expression("SET priorities = :ps, target_groups_held = :t, updated_at = :now")
-                .expression_attribute_values(":t", n(t)),
+        let update = match held {
+            Some((t, c)) => update
+                .update_expression("SET priorities = :ps, target_groups_held = :t, certificates_held = :c, updated_at = :now")
+                .expression_attribute_values(":t", n(t))
+                .expression_attribute_values(":c", n(c)),
             None => update.update_expression("SET priorities = :ps, updated_at = :now"),
         };
         Ok(TransactWriteItem::builder().update(built(update.build())?).build())
@@ -444,7 +445,15 @@ impl Placements for DynamoRegistry {
     /// claims deleted and put on the free list, the new ones claimed (released numbers of the
     /// listener first, then minted), the ALB's counts moved (within its quotas when they
     /// grow) and the customer's numbers replaced, only if they are still the ones read.
-    async fn resize(&self, customer_id: &str, execution_id: &str, release: &[u32], wanted: usize, target_groups: u32) -> Result<Vec<u32>> {
+    async fn resize(
+        &self,
+        customer_id: &str,
+        execution_id: &str,
+        release: &[u32],
+        wanted: usize,
+        target_groups: u32,
+        certificates: u32,
+    ) -> Result<Vec<u32>> {
         if wanted > 49 {
             return Err(BerthError::QuotaExceeded(format!("{wanted} rules for one customer: at most 49 fit one allocation")));
         }
@@ -466,7 +475,11 @@ impl Placements for DynamoRegistry {
                 kept.len()
             )));
         }
-        if gone.is_empty() && kept.len() == wanted && customer.target_groups_held == target_groups {
+        if gone.is_empty()
+            && kept.len() == wanted
+            && customer.target_groups_held == target_groups
+            && customer.certificates_held == certificates
+        {
             return Ok(held);
         }
         let alb = self
@@ -476,6 +489,7 @@ impl Placements for DynamoRegistry {
             .and_then(|item| to_alb(&item))?;
         let rules_delta = wanted as i64 - held.len() as i64;
         let tg_delta = i64::from(target_groups) - i64::from(customer.target_groups_held);
+        let cert_delta = i64::from(certificates) - i64::from(customer.certificates_held);
         let missing = wanted - kept.len();
         let mut minted = Vec::new();
         for attempt in 0..ALLOCATION_ATTEMPTS {
@@ -495,17 +509,27 @@ impl Placements for DynamoRegistry {
                         Update::builder()
                             .table_name(&self.table)
                             .set_key(Some(key(POOL_PK.to_string(), &alb_sk(&alb_name))))
-                            .update_expression("ADD rules_used :r, target_groups_used :t")
-                            .condition_expression("rules_used <= :rmax AND target_groups_used <= :tmax")
+                            .update_expression("ADD rules_used :r, target_groups_used :t, certificates_used :c")
+                            .condition_expression(
+                                "rules_used <= :rmax AND target_groups_used <= :tmax AND (attribute_not_exists(certificates_used) OR certificates_used <= :cmax)",
+                            )
                             .expression_attribute_values(":r", n(rules_delta))
                             .expression_attribute_values(":t", n(tg_delta))
+                            .expression_attribute_values(":c", n(cert_delta))
                             .expression_attribute_values(":rmax", n(room(alb.rules.quota, rules_delta)))
                             .expression_attribute_values(":tmax", n(room(alb.target_groups.quota, tg_delta)))
+                            .expression_attribute_values(":cmax", n(room(alb.certificates.quota, cert_delta)))
                             .build(),
                     )?)
                     .build(),
             );
-            items.push(self.renumber_item(customer_id, execution_id, &customer.priorities, &priorities, Some(target_groups))?);
+            items.push(self.renumber_item(
+                customer_id,
+                execution_id,
+                &customer.priorities,
+                &priorities,
+                Some((target_groups, certificates)),
+            )?);
             let customer_index = items.len() - 1;
             match self.transact(items).await {
                 Ok(()) => {
@@ -523,7 +547,7 @@ impl Placements for DynamoRegistry {
                         self.give_back(&listener, &minted).await?;
                         return Err(if full {
                             BerthError::QuotaExceeded(format!(
-                                "ALB {alb_name} has no room for {rules_delta} more rules and {tg_delta} more target groups of customer '{customer_id}'"
+                                "ALB {alb_name} has no room for {rules_delta} more rules, {tg_delta} more target groups and {cert_delta} more certificates of customer '{customer_id}'"
                             ))
                         } else {
                             BerthError::Transient(format!("customer '{customer_id}' changed while its priorities were resized"))
