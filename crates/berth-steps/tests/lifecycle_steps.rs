@@ -555,3 +555,55 @@ async fn a_rollout_chooses_active_customers_of_the_product_in_waves_and_its_gate
     assert!(end.done && !end.halted && end.tally.not_reached.is_empty());
     assert_eq!(ids(&end.tally.updated), ["aaa", "bbb", "ddd"]);
 }
+
+fn dotted(customer: &str, execution: &str, products: &[&str]) -> berth_domain::plan::Plan {
+    let mut r = common::request(customer);
+    r["products"] = json!(products);
+    let catalog = berth_domain::catalog::Catalog::builtin();
+    let services: serde_json::Map<String, Value> =
+        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({"image_tag": "1.0.0"})))).collect();
+    r["services"] = Value::Object(services);
+    let s = berth_domain::validate::Settings { product_host_form: berth_domain::naming::HostForm::Dotted, ..settings() };
+    berth_steps::validate::plan(berth_steps::ValidateInput { request: r, execution_id: execution.into() }, &catalog, &s).unwrap()
+}
+
+#[tokio::test]
+async fn the_last_dotted_product_removed_takes_its_certificate_and_the_first_added_requests_one() {
+    use berth_adapters::ports::Ledger as _;
+    use berth_domain::ledger::ResourceKind;
+    let m = memory();
+    let mut state = State { plan: Some(dotted("acme", "exec-1", &["webapp", "shop"])), ..Default::default() };
+    state.register = Some(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap());
+    state.allocation = Some(allocate::run(&cx(&m, table()), state.plan_input()).await.unwrap());
+    state.resources = Some(resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap());
+    state.health = Some(check::run(&cx(&m, cluster()), state.check_input()).await.unwrap());
+    state.dns = Some(dns::run(&cx(&m, DnsConfig { hosted_zone_id: "Z1".into() }), state.dns_input()).await.unwrap());
+    activate::run(&cx(&m, table()), state.activate_input()).await.unwrap();
+    m.with(|w| {
+        assert_eq!((w.acm.len(), w.listener_certificates[LISTENER].len(), w.pool[0].certificates.used), (1, 1, 1));
+    });
+
+    // The shop removed: no product on a host of its own is left, nor its certificate.
+    let out = update_through(&m, &dotted("acme", "exec-2", &["webapp"]), false).await;
+    assert!(out.succeeded, "{out:?}");
+    m.with(|w| {
+        assert!(w.acm.is_empty() && w.cnames.is_empty(), "{:?}", w.acm.keys());
+        assert!(w.listener_certificates[LISTENER].is_empty());
+        assert_eq!(w.pool[0].certificates.used, 0);
+        assert_eq!(w.customers["acme"].certificates_held, 0);
+    });
+    assert!(m
+        .entries("acme")
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.kind != ResourceKind::Certificate && e.kind != ResourceKind::ValidationRecord));
+
+    // Added again: a new certificate is requested and counted.
+    let out = update_through(&m, &dotted("acme", "exec-3", &["webapp", "shop"]), false).await;
+    assert!(out.succeeded, "{out:?}");
+    m.with(|w| {
+        assert_eq!(w.acm.len(), 1);
+        assert_eq!((w.pool[0].certificates.used, w.customers["acme"].certificates_held), (1, 1));
+    });
+}
