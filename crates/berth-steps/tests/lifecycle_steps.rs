@@ -557,14 +557,7 @@ async fn a_rollout_chooses_active_customers_of_the_product_in_waves_and_its_gate
 }
 
 fn dotted(customer: &str, execution: &str, products: &[&str]) -> berth_domain::plan::Plan {
-    let mut r = common::request(customer);
-    r["products"] = json!(products);
-    let catalog = berth_domain::catalog::Catalog::builtin();
-    let services: serde_json::Map<String, Value> =
-        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({"image_tag": "1.0.0"})))).collect();
-    r["services"] = Value::Object(services);
-    let s = berth_domain::validate::Settings { product_host_form: berth_domain::naming::HostForm::Dotted, ..settings() };
-    berth_steps::validate::plan(berth_steps::ValidateInput { request: r, execution_id: execution.into() }, &catalog, &s).unwrap()
+    product_plan(customer, execution, products, berth_domain::naming::HostForm::Dotted, None)
 }
 
 #[tokio::test]

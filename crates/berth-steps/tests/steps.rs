@@ -6,6 +6,7 @@ use berth_adapters::model::{RuleObserved, TargetGroupObserved};
 use berth_adapters::ports::{Customers, Ledger};
 use berth_domain::catalog::Catalog;
 use berth_domain::ledger::ResourceKind;
+use berth_domain::naming::HostForm;
 use berth_domain::pool::Capacity;
 use berth_domain::state::CustomerState;
 use berth_domain::{BerthError, ErrorKind};
@@ -959,20 +960,9 @@ async fn a_scaler_is_made_once_fixed_when_it_drifted_and_removed_before_its_serv
     assert!(target(&m).is_none());
 }
 
-/// A state planned with the dotted host form for `products`, each service at one task.
+/// A state planned with the dotted host form for `products`.
 fn planned_dotted(customer: &str, execution: &str, products: &[&str], domain: Option<serde_json::Value>) -> State {
-    let mut r = request(customer);
-    r["products"] = json!(products);
-    let catalog = Catalog::builtin();
-    let services: serde_json::Map<String, serde_json::Value> =
-        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({"image_tag": "1.0.0"})))).collect();
-    r["services"] = serde_json::Value::Object(services);
-    if let Some(d) = domain {
-        r["domain"] = d;
-    }
-    let s = berth_domain::validate::Settings { product_host_form: berth_domain::naming::HostForm::Dotted, ..settings() };
-    let plan = validate::plan(ValidateInput { request: r, execution_id: execution.into() }, &catalog, &s).unwrap();
-    State { plan: Some(plan), ..Default::default() }
+    State { plan: Some(product_plan(customer, execution, products, HostForm::Dotted, domain)), ..Default::default() }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use berth_adapters::config::{
 };
 use berth_adapters::memory::Memory;
 use berth_domain::catalog::Catalog;
+use berth_domain::naming::HostForm;
 use berth_domain::plan::{HealthPolicy, Plan};
 use berth_domain::pool::{Alb, AlbState, Capacity};
 use berth_domain::validate::Settings;
@@ -155,6 +156,22 @@ impl State {
         };
         FailInput { plan: self.plan(), error: self.error.clone().expect("an error"), rollback }
     }
+}
+
+/// The plan of `products` (each service at tag 1.0.0) in the given host form, with the
+/// customer's own domain when given.
+pub fn product_plan(customer: &str, execution: &str, products: &[&str], form: HostForm, domain: Option<Value>) -> Plan {
+    let mut r = request(customer);
+    r["products"] = json!(products);
+    let catalog = Catalog::builtin();
+    let services: serde_json::Map<String, Value> =
+        products.iter().flat_map(|p| catalog.products[*p].services.keys().map(|s| (s.clone(), json!({"image_tag": "1.0.0"})))).collect();
+    r["services"] = Value::Object(services);
+    if let Some(d) = domain {
+        r["domain"] = d;
+    }
+    let s = Settings { product_host_form: form, ..settings() };
+    validate::plan(ValidateInput { request: r, execution_id: execution.into() }, &catalog, &s).unwrap()
 }
 
 pub fn planned(customer: &str, execution: &str) -> State {

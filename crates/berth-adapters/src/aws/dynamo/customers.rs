@@ -133,13 +133,12 @@ impl Customers for DynamoRegistry {
     }
 
     async fn claim_host(&self, customer_id: &str, host: &str) -> Result<()> {
-        let put = self.host_claim(customer_id, host)?;
         match self
             .client
             .put_item()
-            .table_name(put.table_name())
-            .set_item(Some(put.item().clone()))
-            .condition_expression("attribute_not_exists(pk) OR customer_id = :cust")
+            .table_name(&self.table)
+            .set_item(Some(claim_item(customer_id, host)))
+            .condition_expression(CLAIM_CONDITION)
             .expression_attribute_values(":cust", s(customer_id))
             .send()
             .await
@@ -391,17 +390,24 @@ impl DynamoRegistry {
     }
 }
 
+/// A host is claimed when no one holds it, and again by the customer that does (a no-op).
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR customer_id = :cust";
+
+/// The claim of `host` for the customer.
+fn claim_item(customer_id: &str, host: &str) -> std::collections::HashMap<String, AttributeValue> {
+    let mut claim = key(host_pk(host), HOST_SK);
+    claim.insert("customer_id".into(), s(customer_id));
+    claim
+}
+
 impl DynamoRegistry {
-    /// The conditional write that claims `host` for the customer (again for the same
-    /// customer: a no-op).
+    /// The conditional write that claims `host` for the customer, in a transaction.
     fn host_claim(&self, customer_id: &str, host: &str) -> Result<Put> {
-        let mut claim = key(host_pk(host), HOST_SK);
-        claim.insert("customer_id".into(), s(customer_id));
         built(
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(claim))
-                .condition_expression("attribute_not_exists(pk) OR customer_id = :cust")
+                .set_item(Some(claim_item(customer_id, host)))
+                .condition_expression(CLAIM_CONDITION)
                 .expression_attribute_values(":cust", s(customer_id))
                 .build(),
         )
