@@ -27,48 +27,18 @@ pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Resul
     let target = alias_target(&alb.dns_name);
     let adopted: &[RecordObserved] = &input.adopted;
     let hosts = plan.hosts();
-    // Every host is looked at before any is written: one with records berth does not own
-    // stops the step with nothing changed.
-    let mut to_write = Vec::new();
-    let mut to_write_own: Option<String> = None;
-    for host in &hosts {
-        let found = dns.records(&cfg.hosted_zone_id, host).await?;
-        let foreign: Vec<String> =
-            found.iter().filter(|r| !r.is_alias_to(&target) && !adopted.contains(r)).map(RecordObserved::label).collect();
-        if !foreign.is_empty() {
-            return Err(BerthError::Conflict(format!(
-                "host {host} has DNS records berth does not own in zone {} (made since registration): {}; berth changes nothing there",
-                cfg.hosted_zone_id,
-                foreign.join(", ")
-            )));
-        }
-        if ["A", "AAAA"].iter().all(|t| found.iter().any(|r| r.record_type == *t && r.is_alias_to(&target))) {
-            tracing::info!(customer = %plan.customer_id, host = %host, "alias records already in place");
-        } else {
-            to_write.push(host);
-        }
-    }
-    // The customer's own domain: in its zone when the account has it, else instructions.
+    // The names to point at the ALB, each in its zone: the customer's hosts in berth's zone,
+    // and its own domain in the domain's zone when the account has it (otherwise the
+    // outputs say what the customer must create).
+    let mut names: Vec<(String, String)> = hosts.iter().map(|h| (cfg.hosted_zone_id.clone(), h.clone())).collect();
     let own_domain = match &plan.own_domain {
         None => None,
-        Some(d) => match dns.zone_of(&d.hostname).await? {
+        Some(d) => Some(match dns.zone_of(&d.hostname).await? {
             Some(zone) => {
-                let found = dns.records(&zone, &d.hostname).await?;
-                let foreign: Vec<String> =
-                    found.iter().filter(|r| !r.is_alias_to(&target) && !adopted.contains(r)).map(RecordObserved::label).collect();
-                if !foreign.is_empty() {
-                    return Err(BerthError::Conflict(format!(
-                        "the customer's domain {} has DNS records berth does not own in zone {zone}: {}; berth changes nothing there",
-                        d.hostname,
-                        foreign.join(", ")
-                    )));
-                }
-                if !["A", "AAAA"].iter().all(|t| found.iter().any(|r| r.record_type == *t && r.is_alias_to(&target))) {
-                    to_write_own = Some(zone.clone());
-                }
-                Some(OwnDomainDns { hostname: d.hostname.clone(), hosted_zone_id: Some(zone), instructions: None })
+                names.push((zone.clone(), d.hostname.clone()));
+                OwnDomainDns { hostname: d.hostname.clone(), hosted_zone_id: Some(zone), instructions: None }
             }
-            None => Some(OwnDomainDns {
+            None => OwnDomainDns {
                 hostname: d.hostname.clone(),
                 hosted_zone_id: None,
                 instructions: Some(format!(
@@ -77,9 +47,28 @@ pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Resul
                     alb.dns_name.trim_end_matches('.'),
                     alb.canonical_hosted_zone_id
                 )),
-            }),
-        },
+            },
+        }),
     };
+    // Every name is looked at before any is written: one with records berth does not own
+    // stops the step with nothing changed.
+    let mut to_write = Vec::new();
+    for (zone, name) in names {
+        let found = dns.records(&zone, &name).await?;
+        let foreign: Vec<String> =
+            found.iter().filter(|r| !r.is_alias_to(&target) && !adopted.contains(r)).map(RecordObserved::label).collect();
+        if !foreign.is_empty() {
+            return Err(BerthError::Conflict(format!(
+                "{name} has DNS records berth does not own in zone {zone} (made since registration): {}; berth changes nothing there",
+                foreign.join(", ")
+            )));
+        }
+        if ["A", "AAAA"].iter().all(|t| found.iter().any(|r| r.record_type == *t && r.is_alias_to(&target))) {
+            tracing::info!(customer = %plan.customer_id, host = %name, "alias records already in place");
+        } else {
+            to_write.push((zone, name));
+        }
+    }
     // The certificate of the customer's dotted hosts on the listener before their records.
     if plan.customer_certificate.is_some() {
         match crate::resource::certificate::requested(cx.ports.certificates(), plan).await? {
@@ -94,28 +83,16 @@ pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Resul
         }
     }
     let mut change_id = String::new();
-    if let (Some(zone), Some(d)) = (to_write_own, &plan.own_domain) {
+    for (zone, name) in to_write {
         change_id = dns
             .upsert_alias(&AliasSpec {
                 hosted_zone_id: zone.clone(),
-                name: d.hostname.clone(),
+                name: name.clone(),
                 target_dns_name: target.clone(),
                 target_hosted_zone_id: alb.canonical_hosted_zone_id.clone(),
             })
             .await?;
-        tracing::info!(customer = %plan.customer_id, host = %d.hostname, zone = %zone, change = %change_id, "alias records of the customer's domain upserted");
-    }
-    for host in to_write {
-        let id = dns
-            .upsert_alias(&AliasSpec {
-                hosted_zone_id: cfg.hosted_zone_id.clone(),
-                name: host.clone(),
-                target_dns_name: target.clone(),
-                target_hosted_zone_id: alb.canonical_hosted_zone_id.clone(),
-            })
-            .await?;
-        tracing::info!(customer = %plan.customer_id, host = %host, change = %id, "alias records upserted");
-        change_id = id;
+        tracing::info!(customer = %plan.customer_id, host = %name, zone = %zone, change = %change_id, "alias records upserted");
     }
     Ok(DnsOutput { host: plan.host.clone(), hosts, alias_target: target, records: vec!["A".into(), "AAAA".into()], change_id, own_domain })
 }
