@@ -781,6 +781,17 @@ impl ListenerRules for Memory {
             Ok(r)
         })
     }
+    async fn set_conditions(&self, rule_arn: &str, hosts: &[String], paths: &[String]) -> Result<()> {
+        self.with(|w| {
+            w.check("ModifyRule")?;
+            w.wrote("ModifyRule");
+            for r in w.rules.values_mut().flatten().filter(|r| r.arn == rule_arn) {
+                r.hosts = hosts.to_vec();
+                r.path_patterns = paths.to_vec();
+            }
+            Ok(())
+        })
+    }
     async fn set_target(&self, rule_arn: &str, target_group_arn: &str) -> Result<()> {
         self.with(|w| {
             w.wrote("ModifyRule");

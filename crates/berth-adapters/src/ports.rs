@@ -160,6 +160,8 @@ pub trait ListenerRules: Send + Sync {
     /// Creates the rule; `Berth.Conflict` (code `PriorityInUse`) when the priority is taken.
     fn create(&self, spec: &RuleSpec) -> impl Future<Output = Result<RuleObserved>> + Send;
     fn set_target(&self, rule_arn: &str, target_group_arn: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Replaces the rule's conditions: these hosts, and these paths (none: every path).
+    fn set_conditions(&self, rule_arn: &str, hosts: &[String], paths: &[String]) -> impl Future<Output = Result<()>> + Send;
     /// Moves rules to new priorities (rule ARN, priority), in one request.
     fn set_priorities(&self, moves: &[(String, u32)]) -> impl Future<Output = Result<()>> + Send;
     /// The tags of each rule (by ARN).

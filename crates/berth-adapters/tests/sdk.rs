@@ -343,3 +343,23 @@ async fn a_certificate_is_berths_only_by_its_tags_and_a_gone_one_is_not_an_error
     assert_eq!(acm.find("*.acme.saas.example.com", "acme").await.expect("listed"), None);
     assert!(!acm.delete("arn:c:gone").await.expect("not an error"));
 }
+
+#[tokio::test]
+async fn a_drifted_rule_gets_back_its_hosts_and_paths_in_one_modify_rule() {
+    use aws_sdk_elasticloadbalancingv2::operation::modify_rule::ModifyRuleOutput;
+    let rule = mock!(aws_sdk_elasticloadbalancingv2::Client::modify_rule)
+        .match_requests(|r| {
+            let c = r.conditions();
+            r.rule_arn() == Some("arn:rule/1")
+                && c.len() == 2
+                && c[0].host_header_config().is_some_and(|h| h.values() == ["acme.saas.example.com", "shop.acme-corp.com"])
+                && c[1].path_pattern_config().is_some_and(|p| p.values() == ["/api/*"])
+                && r.actions().is_empty()
+        })
+        .then_output(|| ModifyRuleOutput::builder().build());
+    let elb = ElbApi::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]));
+    elb.set_conditions("arn:rule/1", &["acme.saas.example.com".into(), "shop.acme-corp.com".into()], &["/api/*".into()])
+        .await
+        .expect("the request matched");
+    assert_eq!(rule.num_calls(), 1);
+}

@@ -112,10 +112,18 @@ async fn drift_is_fixed_and_reported() {
         // PriorityInUse its create meets.
         w.rules.get_mut(LISTENER).unwrap().iter_mut().find(|r| r.priority == Some(1)).unwrap().target_group_arns =
             vec!["arn:tg/by-hand".into()];
+        // And one whose host and paths were changed by hand.
+        let frontend = w.rules.get_mut(LISTENER).unwrap().iter_mut().find(|r| r.priority == Some(2)).unwrap();
+        frontend.hosts = vec!["elsewhere.example.org".into()];
+        frontend.path_patterns = vec!["/x/*".into()];
     });
     let out = resources::run(&cx(&m, infra()), state.resources_input()).await.unwrap();
     assert!(out.created.is_empty());
-    assert_eq!(out.fixed.len(), 4, "{:?}", out.fixed);
+    assert_eq!(out.fixed.len(), 5, "{:?}", out.fixed);
+    m.with(|w| {
+        let frontend = w.rules[LISTENER].iter().find(|r| r.priority == Some(2)).unwrap();
+        assert_eq!((frontend.hosts.clone(), frontend.path_patterns.clone()), (vec!["acme.saas.example.com".to_string()], vec![]));
+    });
     m.with(|w| {
         let api_tg = w.target_groups["berth-acme-api"].arn.clone();
         assert_eq!(w.rules[LISTENER].iter().find(|r| r.priority == Some(1)).unwrap().target_group_arns, vec![api_tg]);

@@ -206,19 +206,19 @@ impl ListenerRules for ElbApi {
         Ok(rules)
     }
 
+    async fn set_conditions(&self, rule_arn: &str, hosts: &[String], paths: &[String]) -> Result<()> {
+        self.client
+            .modify_rule()
+            .rule_arn(rule_arn)
+            .set_conditions(Some(conditions(hosts, paths)))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "ModifyRule", e))?;
+        Ok(())
+    }
+
     async fn create(&self, spec: &RuleSpec) -> Result<RuleObserved> {
-        let mut conditions = vec![RuleCondition::builder()
-            .field("host-header")
-            .host_header_config(HostHeaderConditionConfig::builder().set_values(Some(spec.hosts())).build())
-            .build()];
-        if !spec.path_patterns.is_empty() {
-            conditions.push(
-                RuleCondition::builder()
-                    .field("path-pattern")
-                    .path_pattern_config(PathPatternConditionConfig::builder().set_values(Some(spec.path_patterns.clone())).build())
-                    .build(),
-            );
-        }
+        let conditions = conditions(&spec.hosts(), &spec.path_patterns);
         let priority =
             i32::try_from(spec.priority).map_err(|_| BerthError::Internal(format!("priority {} out of range", spec.priority)))?;
         let out = self
@@ -327,4 +327,21 @@ impl ListenerRules for ElbApi {
             .map_err(|e| classify(SERVICE, "RemoveListenerCertificates", e))?;
         Ok(true)
     }
+}
+
+/// A rule's conditions: the hosts, and the paths when there are any.
+fn conditions(hosts: &[String], paths: &[String]) -> Vec<RuleCondition> {
+    let mut conditions = vec![RuleCondition::builder()
+        .field("host-header")
+        .host_header_config(HostHeaderConditionConfig::builder().set_values(Some(hosts.to_vec())).build())
+        .build()];
+    if !paths.is_empty() {
+        conditions.push(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(PathPatternConditionConfig::builder().set_values(Some(paths.to_vec())).build())
+                .build(),
+        );
+    }
+    conditions
 }

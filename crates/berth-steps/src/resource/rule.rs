@@ -8,6 +8,8 @@ use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
+use berth_domain::naming::TAG_SERVICE;
+
 use super::{owned_by, Journal};
 
 pub(crate) async fn reconcile<R: ListenerRules>(
@@ -42,8 +44,9 @@ pub(crate) async fn reconcile<R: ListenerRules>(
     }
 }
 
-/// The rule at the customer's priority: ours when it matches the host and paths and its tags
-/// say so (then its target is fixed if it drifted), a conflict otherwise.
+/// The rule at the customer's priority: ours when its tags say it is this customer's rule for
+/// this service (then its hosts, paths and target are fixed if they drifted), a conflict
+/// otherwise.
 async fn adopt_rule<R: ListenerRules>(
     rules: &R,
     plan: &Plan,
@@ -52,13 +55,18 @@ async fn adopt_rule<R: ListenerRules>(
     j: &mut Journal,
 ) -> Result<RuleObserved, BerthError> {
     let tags = rules.tags(std::slice::from_ref(&r.arn)).await?.remove(&r.arn).unwrap_or_default();
-    if !r.matches_hosts(&spec.hosts(), &spec.path_patterns) || !owned_by(&tags, plan) {
+    // berth's for this customer and this service by its tags: the rule the plan wants there.
+    if !owned_by(&tags, plan) || tags.get(TAG_SERVICE) != spec.tags.get(TAG_SERVICE) {
         return Err(BerthError::Conflict(format!(
             "priority {} on the listener is held by rule {} (hosts {:?}, paths {:?}), which is not berth's for customer '{}'",
             spec.priority, r.arn, r.hosts, r.path_patterns, plan.customer_id
         )));
     }
     j.hold(ResourceKind::ListenerRule, &r.arn, Some(&spec.listener_arn));
+    if !r.matches_hosts(&spec.hosts(), &spec.path_patterns) {
+        rules.set_conditions(&r.arn, &spec.hosts(), &spec.path_patterns).await?;
+        j.fixed.push(format!("{}: hosts {:?}, paths {:?}", r.arn, spec.hosts(), spec.path_patterns));
+    }
     if r.target_group_arns != [spec.target_group_arn.clone()] {
         rules.set_target(&r.arn, &spec.target_group_arn).await?;
         j.fixed.push(format!("{}: forward to {}", r.arn, spec.target_group_arn));
