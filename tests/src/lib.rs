@@ -431,26 +431,10 @@ impl Harness {
             .await
             .expect("customer item")
             .item;
-        inv.host_claim = self
-            .dynamodb
-            .get_item()
-            .table_name(&infra.table)
-            .set_key(Some(key(format!("HOST#{host}"), "CLAIM")))
-            .send()
-            .await
-            .expect("host claim")
-            .item;
+        let claim = |h: String| self.dynamodb.get_item().table_name(&infra.table).set_key(Some(key(format!("HOST#{h}"), "CLAIM"))).send();
+        inv.host_claim = claim(host.clone()).await.expect("host claim").item;
         for h in hosts.iter().filter(|h| **h != host) {
-            let claim = self
-                .dynamodb
-                .get_item()
-                .table_name(&infra.table)
-                .set_key(Some(key(format!("HOST#{h}"), "CLAIM")))
-                .send()
-                .await
-                .expect("host claim")
-                .item;
-            if claim.is_some() {
+            if claim(h.clone()).await.expect("host claim").item.is_some() {
                 inv.product_host_claims.push(h.clone());
             }
         }

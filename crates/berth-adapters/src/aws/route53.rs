@@ -31,15 +31,21 @@ impl Route53Api {
                 .build(),
         )?;
         let change = built(Change::builder().action(action).resource_record_set(set).build())?;
-        let batch = built(ChangeBatch::builder().comment(format!("berth: validation of {name}")).changes(change).build())?;
-        self.client
+        self.change(hosted_zone_id, format!("berth: validation of {name}"), vec![change]).await.map(|_| ())
+    }
+
+    /// One change batch to the zone; returns its change id.
+    async fn change(&self, hosted_zone_id: &str, comment: String, changes: Vec<Change>) -> Result<String> {
+        let batch = built(ChangeBatch::builder().comment(comment).set_changes(Some(changes)).build())?;
+        let out = self
+            .client
             .change_resource_record_sets()
             .hosted_zone_id(hosted_zone_id)
             .change_batch(batch)
             .send()
             .await
             .map_err(|e| classify(SERVICE, "ChangeResourceRecordSets", e))?;
-        Ok(())
+        Ok(out.change_info().map(|c| c.id().to_string()).unwrap_or_default())
     }
 
     /// Every record set at exactly `name`. Route 53 lists a zone in name order, each name's
@@ -92,16 +98,7 @@ impl Dns for Route53Api {
             let set = built(ResourceRecordSet::builder().name(&spec.name).r#type(rr).alias_target(target).build())?;
             changes.push(built(Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build())?);
         }
-        let batch = built(ChangeBatch::builder().comment(format!("berth: alias for {}", spec.name)).set_changes(Some(changes)).build())?;
-        let out = self
-            .client
-            .change_resource_record_sets()
-            .hosted_zone_id(&spec.hosted_zone_id)
-            .change_batch(batch)
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, "ChangeResourceRecordSets", e))?;
-        Ok(out.change_info().map(|c| c.id().to_string()).unwrap_or_default())
+        self.change(&spec.hosted_zone_id, format!("berth: alias for {}", spec.name), changes).await
     }
 
     async fn records(&self, hosted_zone_id: &str, name: &str) -> Result<Vec<RecordObserved>> {
@@ -154,14 +151,7 @@ impl Dns for Route53Api {
             )?;
             changes.push(built(Change::builder().action(ChangeAction::Delete).resource_record_set(set).build())?);
         }
-        let batch = built(ChangeBatch::builder().comment("berth: cleanup").set_changes(Some(changes)).build())?;
-        self.client
-            .change_resource_record_sets()
-            .hosted_zone_id(hosted_zone_id)
-            .change_batch(batch)
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, "ChangeResourceRecordSets", e))?;
+        self.change(hosted_zone_id, "berth: cleanup".into(), changes).await?;
         Ok(true)
     }
 
