@@ -75,7 +75,7 @@ test-integration: build-all
 	@rm -rf $(TEST_STACK)/emitted
 	$(LOCAL) up --dir $(TEST_STACK) --concurrency 4 >/dev/null
 	@trap '$(LOCAL) down --dir $(TEST_STACK) >/dev/null' EXIT; \
-	for suite in "adapters 1" "registry 1" "inputs+ownership+secrets 1" "onboarding 4" "faults 1" "lifecycle+api+cli+products 1" "products 1 --product-host-form dotted" "certificates 1 --albs 2 --certificate-quota 2" "limits 1 --albs 2" "rollout 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
+	for suite in "adapters 1" "registry 1" "inputs+ownership+secrets+isolation 1" "onboarding 4" "faults 1" "lifecycle+api+cli+products 1" "products 1 --product-host-form dotted" "certificates 1 --albs 2 --certificate-quota 2" "limits 1 --albs 2" "rollout 1" "pool 1 --albs 3 --rule-quota 16 --target-group-quota 14"; do \
 	  set -- $$suite; name=$$1; threads=$$2; shift 2; \
 	  echo "--- suite $$name (fresh emulator $$*)"; \
 	  $(LOCAL) reset --dir $(TEST_STACK) --keep-lambdas "$$@" >/dev/null; \

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use berth_domain::access;
 use berth_domain::catalog::{Catalog, ProductHost};
 use berth_domain::events;
 use berth_domain::lifecycle::Operation;
@@ -32,6 +33,8 @@ pub struct Harness {
     pub route53: aws_sdk_route53::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sfn: aws_sdk_sfn::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
 }
 
 /// Everything in the emulator that belongs to one customer.
@@ -43,6 +46,10 @@ pub struct Inventory {
     pub services: Vec<aws_sdk_ecs::types::Service>,
     pub log_groups: Vec<aws_sdk_cloudwatchlogs::types::LogGroup>,
     pub records: Vec<aws_sdk_route53::types::ResourceRecordSet>,
+    /// The customer's own IAM role, by its name.
+    pub role: Option<aws_sdk_iam::types::Role>,
+    /// The customer's own security groups in the cluster's VPC: by its name, or tagged for it.
+    pub security_groups: Vec<aws_sdk_ec2::types::SecurityGroup>,
     pub customer_item: Option<HashMap<String, AttributeValue>>,
     pub host_claim: Option<HashMap<String, AttributeValue>>,
     /// The claims of the customer's products' own hosts (either form).
@@ -72,6 +79,8 @@ impl Inventory {
         );
         left.extend(self.log_groups.iter().map(|g| format!("log group {}", g.log_group_name().unwrap_or_default())));
         left.extend(self.records.iter().map(|r| format!("record {} {}", r.name(), r.r#type().as_str())));
+        left.extend(self.role.iter().map(|r| format!("role {}", r.role_name())));
+        left.extend(self.security_groups.iter().map(|g| format!("security group {}", g.group_id().unwrap_or_default())));
         if self.host_claim.is_some() {
             left.push("host claim".into());
         }
@@ -89,6 +98,8 @@ impl Inventory {
             && self.services.iter().all(|s| s.status() != Some("ACTIVE"))
             && self.log_groups.is_empty()
             && self.records.is_empty()
+            && self.role.is_none()
+            && self.security_groups.is_empty()
             && self.customer_item.is_none()
             && self.host_claim.is_none()
             && self.product_host_claims.is_empty()
@@ -119,6 +130,8 @@ impl Harness {
             route53: aws_sdk_route53::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sfn: aws_sdk_sfn::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            ec2: aws_sdk_ec2::Client::new(&sdk),
             stack,
         }
     }
@@ -126,6 +139,8 @@ impl Harness {
     /// The sample request (`events/onboard.json`) for another customer.
     pub fn request(customer: &str) -> Value {
         let text = std::fs::read_to_string(root().join("events/onboard.json")).expect("events/onboard.json");
+        // The sample's secret references are acme's: the customer's own, by their names.
+        let text = text.replace(":secret:acme/", &format!(":secret:{customer}/"));
         let mut v: Value = serde_json::from_str(&text).expect("events/onboard.json is JSON");
         v["customer_id"] = Value::String(customer.to_string());
         v
@@ -418,6 +433,9 @@ impl Harness {
         inv.records =
             out.resource_record_sets().iter().filter(|r| hosts.iter().any(|h| r.name().trim_end_matches('.') == h)).cloned().collect();
 
+        inv.role = self.role(customer).await;
+        inv.security_groups = self.security_groups(customer).await;
+
         let key = |pk: String, sk: &str| {
             HashMap::from([("pk".to_string(), AttributeValue::S(pk)), ("sk".to_string(), AttributeValue::S(sk.to_string()))])
         };
@@ -452,6 +470,48 @@ impl Harness {
         inv.ledger = out.items().iter().filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned()).collect();
         inv.tagged = self.tagged(customer).await;
         inv
+    }
+
+    /// The customer's own role, by the name berth gives it.
+    pub async fn role(&self, customer: &str) -> Option<aws_sdk_iam::types::Role> {
+        let name = access::role_name(&self.stack.infra.name_prefix, customer);
+        match self.iam.get_role().role_name(&name).send().await {
+            Ok(out) => out.role().cloned(),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => None,
+            Err(e) => panic!("GetRole {name}: {e:?}"),
+        }
+    }
+
+    /// The customer's own security groups in the cluster's VPC: the one of its name, and any
+    /// tagged for it.
+    pub async fn security_groups(&self, customer: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
+        use aws_sdk_ec2::types::Filter;
+        let infra = &self.stack.infra;
+        let name = access::security_group_name(&infra.name_prefix, customer);
+        let vpc = Filter::builder().name("vpc-id").values(&infra.vpc_id).build();
+        let by_name = self
+            .ec2
+            .describe_security_groups()
+            .filters(vpc.clone())
+            .filters(Filter::builder().name("group-name").values(&name).build())
+            .send()
+            .await
+            .expect("security groups by name");
+        let by_tag = self
+            .ec2
+            .describe_security_groups()
+            .filters(vpc)
+            .filters(Filter::builder().name(format!("tag:{}", naming::TAG_CUSTOMER)).values(customer).build())
+            .send()
+            .await
+            .expect("security groups by tag");
+        let mut groups: Vec<aws_sdk_ec2::types::SecurityGroup> = by_name.security_groups().to_vec();
+        for g in by_tag.security_groups() {
+            if !groups.iter().any(|x| x.group_id() == g.group_id()) {
+                groups.push(g.clone());
+            }
+        }
+        groups
     }
 
     /// Every resource in the emulator tagged `berth:customer` = `customer`.

@@ -406,8 +406,8 @@ async fn cleanup_operations_remove_and_tolerate_what_is_gone() {
         secrets: Default::default(),
         log_group: "/berth/ad-clean/api".into(),
         log_region: "us-east-1".into(),
-        execution_role_arn: infra.execution_role_arn.clone(),
-        task_role_arn: infra.task_role_arn.clone(),
+        execution_role_arn: "arn:aws:iam::123456789012:role/berth/berth-ad-clean".into(),
+        task_role_arn: "arn:aws:iam::123456789012:role/berth/berth-ad-clean".into(),
         tags: Default::default(),
     };
     let before = ecs.revisions("berth-ad-clean-api").await.unwrap();

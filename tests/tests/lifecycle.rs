@@ -424,7 +424,11 @@ async fn request_events_as_eventbridge_delivers_them_start_their_machines_once()
 /// another tenant and with its own event id.
 fn sbt_event(file: &str, tenant: &str, id: &str) -> Value {
     let path = berth_tests::root().join(format!("events/sbt/{file}.json"));
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("example event")).expect("JSON");
+    // The example's secret references are its tenant's: this tenant's own, by their names.
+    let text = std::fs::read_to_string(&path)
+        .expect("example event")
+        .replace("t-3f2a9c1e-7b4d-4e8f-9a0b-1c2d3e4f5a6b/", &format!("{}/", berth_domain::sbt::customer_id(tenant)));
+    let mut v: Value = serde_json::from_str(&text).expect("JSON");
     v["detail"]["tenantId"] = json!(tenant);
     v["id"] = json!(id);
     v

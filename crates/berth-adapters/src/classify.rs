@@ -44,6 +44,8 @@ pub const QUOTA_CODES: &[&str] = &[
     "LimitExceededException",
     "LimitExceeded",
     "ServiceQuotaExceededException",
+    "SecurityGroupLimitExceeded",
+    "RulesPerSecurityGroupLimitExceeded",
 ];
 
 /// Error codes that say something already exists or is in use.
@@ -55,6 +57,8 @@ pub const CONFLICT_CODES: &[&str] = &[
     "ConditionalCheckFailedException",
     "DuplicateListener",
     "InvalidChangeBatch",
+    "EntityAlreadyExists",
+    "InvalidGroup.Duplicate",
 ];
 
 /// Error codes that say a needed resource is missing.
@@ -68,6 +72,9 @@ pub const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchHostedZone",
     "ResourceNotFoundException",
     "ObjectNotFoundException",
+    "NoSuchEntity",
+    "InvalidGroup.NotFound",
+    "InvalidVpcID.NotFound",
 ];
 
 /// The kind for an AWS error code and HTTP status.

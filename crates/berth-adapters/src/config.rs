@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use berth_domain::access::{Account, Egress};
 use berth_domain::naming;
 use berth_domain::plan::HealthPolicy;
 use berth_domain::validate::Settings;
@@ -168,7 +169,8 @@ impl FromEnv for RegisterConfig {
     }
 }
 
-/// The shared infrastructure the resources step builds on.
+/// The shared infrastructure the resources step builds on, and where the customers' own
+/// roles and security groups go.
 #[derive(Debug, Clone)]
 pub struct InfraConfig {
     pub table: String,
@@ -177,9 +179,14 @@ pub struct InfraConfig {
     pub cluster: String,
     pub vpc_id: String,
     pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-    pub execution_role_arn: String,
-    pub task_role_arn: String,
+    /// The ALBs' security group: the one source the customers' groups let in.
+    pub alb_security_group: String,
+    /// What the customers' tasks may connect to (`BERTH_SERVICE_EGRESS`: all, https, none).
+    pub egress: Egress,
+    /// The permissions boundary every customer role carries.
+    pub role_boundary_arn: String,
+    /// The partition, account and region the customers' role policies name.
+    pub account: Account,
     pub region: String,
 }
 
@@ -189,22 +196,34 @@ impl FromEnv for InfraConfig {
         "BERTH_CLUSTER",
         "BERTH_VPC_ID",
         "BERTH_SUBNETS",
-        "BERTH_SECURITY_GROUPS",
-        "BERTH_EXECUTION_ROLE_ARN",
-        "BERTH_TASK_ROLE_ARN",
+        "BERTH_ALB_SECURITY_GROUP",
+        "BERTH_SERVICE_EGRESS",
+        "BERTH_ROLE_BOUNDARY_ARN",
+        "BERTH_ACCOUNT_ID",
+        "BERTH_PARTITION",
         "BERTH_HOSTED_ZONE_ID",
     ];
     fn read(env: &Env) -> Result<Self, BerthError> {
+        let region = env.var("AWS_REGION").or_else(|_| env.var("AWS_DEFAULT_REGION"))?;
+        let egress_raw = env.var_or("BERTH_SERVICE_EGRESS", Egress::default().as_str());
+        let egress = Egress::parse(&egress_raw).ok_or_else(|| {
+            BerthError::Internal(format!("configuration: BERTH_SERVICE_EGRESS={egress_raw} is not one of all, https, none"))
+        })?;
+        let boundary = env.var("BERTH_ROLE_BOUNDARY_ARN")?;
+        if !boundary.starts_with("arn:") || !boundary.contains(":iam::") || !boundary.contains(":policy/") {
+            return Err(BerthError::Internal(format!("configuration: BERTH_ROLE_BOUNDARY_ARN={boundary} is not an IAM policy ARN")));
+        }
         Ok(InfraConfig {
             hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")?,
             table: env.var("BERTH_TABLE")?,
             cluster: env.var("BERTH_CLUSTER")?,
             vpc_id: env.var("BERTH_VPC_ID")?,
             subnets: env.list("BERTH_SUBNETS")?,
-            security_groups: env.list("BERTH_SECURITY_GROUPS")?,
-            execution_role_arn: env.var("BERTH_EXECUTION_ROLE_ARN")?,
-            task_role_arn: env.var("BERTH_TASK_ROLE_ARN")?,
-            region: env.var("AWS_REGION").or_else(|_| env.var("AWS_DEFAULT_REGION"))?,
+            alb_security_group: env.var("BERTH_ALB_SECURITY_GROUP")?,
+            egress,
+            role_boundary_arn: boundary,
+            account: Account { partition: env.var_or("BERTH_PARTITION", "aws"), id: env.var("BERTH_ACCOUNT_ID")?, region: region.clone() },
+            region,
         })
     }
     fn table(&self) -> Option<&str> {
@@ -261,15 +280,18 @@ pub struct TeardownConfig {
     pub table: String,
     pub cluster: String,
     pub hosted_zone_id: String,
+    /// Where the customers' security groups are.
+    pub vpc_id: String,
 }
 
 impl FromEnv for TeardownConfig {
-    const VARS: &'static [&'static str] = &["BERTH_TABLE", "BERTH_CLUSTER", "BERTH_HOSTED_ZONE_ID"];
+    const VARS: &'static [&'static str] = &["BERTH_TABLE", "BERTH_CLUSTER", "BERTH_HOSTED_ZONE_ID", "BERTH_VPC_ID"];
     fn read(env: &Env) -> Result<Self, BerthError> {
         Ok(TeardownConfig {
             table: env.var("BERTH_TABLE")?,
             cluster: env.var("BERTH_CLUSTER")?,
             hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")?,
+            vpc_id: env.var("BERTH_VPC_ID")?,
         })
     }
     fn table(&self) -> Option<&str> {

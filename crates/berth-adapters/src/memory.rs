@@ -59,6 +59,14 @@ pub struct World {
     pub balanced: BTreeMap<String, (String, u16)>,
     /// Scalable targets by resource id, with their policies (name to CPU target).
     pub scaling: BTreeMap<String, (ScalableTargetObserved, BTreeMap<String, u32>)>,
+    /// IAM roles by name, with their inline policies.
+    pub roles: BTreeMap<String, (RoleObserved, BTreeMap<String, serde_json::Value>)>,
+    /// The account's role quota (IAM's default, 1,000, when unset).
+    pub role_quota: Option<u32>,
+    /// Roles of the account that are not berth's (counted in its summary only).
+    pub other_roles: u32,
+    /// Security groups by id.
+    pub security_groups: BTreeMap<String, SecurityGroupObserved>,
     /// Mutating calls made, by operation name.
     pub writes: BTreeMap<&'static str, usize>,
     next_id: u64,
@@ -121,6 +129,8 @@ impl World {
         );
         left.extend(self.services.values().filter(|s| s.status == "ACTIVE" && tagged(&s.tags)).map(|s| format!("service {}", s.name)));
         left.extend(self.records.values().filter(|r| r.name.starts_with(&host_prefix)).map(|r| format!("record {}", r.name)));
+        left.extend(self.roles.values().filter(|(r, _)| tagged(&r.tags)).map(|(r, _)| format!("role {}", r.name)));
+        left.extend(self.security_groups.values().filter(|g| tagged(&g.tags)).map(|g| format!("security group {}", g.id)));
         left
     }
 }
@@ -924,6 +934,7 @@ impl Services for Memory {
                 running_count: spec.desired_count as i32,
                 deployments: 1,
                 rollout_state: Some("COMPLETED".into()),
+                security_groups: spec.security_groups.clone(),
                 tags: spec.tags.clone(),
             };
             w.services.insert(spec.name.clone(), s.clone());
@@ -935,11 +946,21 @@ impl Services for Memory {
             Ok(s)
         })
     }
-    async fn update(&self, _cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> Result<ServiceObserved> {
+    async fn update(
+        &self,
+        _cluster: &str,
+        name: &str,
+        task_definition_arn: &str,
+        desired_count: u32,
+        network: Option<(&[String], &[String])>,
+    ) -> Result<ServiceObserved> {
         self.with(|w| {
             w.check("UpdateService")?;
             w.wrote("UpdateService");
             let s = w.services.get_mut(name).ok_or_else(|| BerthError::NotFound(format!("service {name}")))?;
+            if let Some((_, groups)) = network {
+                s.security_groups = groups.to_vec();
+            }
             s.task_definition = task_definition_arn.to_string();
             s.desired_count = desired_count as i32;
             s.running_count = desired_count as i32;
@@ -1036,6 +1057,145 @@ impl Certificates for Memory {
                 w.wrote("DeleteCertificate");
             }
             Ok(removed)
+        })
+    }
+}
+
+impl Roles for Memory {
+    async fn account(&self) -> Result<RoleQuota> {
+        self.with(|w| {
+            w.check("GetAccountSummary")?;
+            Ok(RoleQuota { used: w.roles.len() as u32 + w.other_roles, quota: w.role_quota.unwrap_or(1000) })
+        })
+    }
+
+    async fn find(&self, name: &str) -> Result<Option<RoleObserved>> {
+        self.with(|w| {
+            w.check("GetRole")?;
+            Ok(w.roles.get(name).map(|(r, _)| r.clone()))
+        })
+    }
+
+    async fn create(&self, spec: &RoleSpec) -> Result<RoleObserved> {
+        self.with(|w| {
+            w.check("CreateRole")?;
+            if w.roles.contains_key(&spec.name) {
+                return Err(BerthError::Conflict(format!("role {} exists", spec.name)));
+            }
+            if w.roles.len() as u32 + w.other_roles >= w.role_quota.unwrap_or(1000) {
+                return Err(BerthError::QuotaExceeded(format!("the account's role quota is reached; {} not created", spec.name)));
+            }
+            w.wrote("CreateRole");
+            let role = RoleObserved {
+                name: spec.name.clone(),
+                arn: format!("arn:aws:iam::123456789012:role{}{}", spec.path, spec.name),
+                path: spec.path.clone(),
+                boundary_arn: Some(spec.boundary_arn.clone()),
+                trust: Some(spec.trust.clone()),
+                tags: spec.tags.clone(),
+            };
+            w.roles.insert(spec.name.clone(), (role.clone(), BTreeMap::new()));
+            Ok(role)
+        })
+    }
+
+    async fn set_trust(&self, name: &str, document: &serde_json::Value) -> Result<()> {
+        self.with(|w| {
+            w.check("UpdateAssumeRolePolicy")?;
+            w.wrote("UpdateAssumeRolePolicy");
+            let (role, _) = w.roles.get_mut(name).ok_or_else(|| BerthError::NotFound(format!("role {name}")))?;
+            role.trust = Some(document.clone());
+            Ok(())
+        })
+    }
+
+    async fn policy(&self, name: &str, policy: &str) -> Result<Option<serde_json::Value>> {
+        self.with(|w| {
+            w.check("GetRolePolicy")?;
+            Ok(w.roles.get(name).and_then(|(_, p)| p.get(policy).cloned()))
+        })
+    }
+
+    async fn put_policy(&self, name: &str, policy: &str, document: &serde_json::Value) -> Result<()> {
+        self.with(|w| {
+            w.check("PutRolePolicy")?;
+            w.wrote("PutRolePolicy");
+            let (_, policies) = w.roles.get_mut(name).ok_or_else(|| BerthError::NotFound(format!("role {name}")))?;
+            policies.insert(policy.to_string(), document.clone());
+            Ok(())
+        })
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteRole")?;
+            w.wrote("DeleteRole");
+            Ok(w.roles.remove(name).is_some())
+        })
+    }
+}
+
+impl SecurityGroups for Memory {
+    async fn find(&self, vpc_id: &str, name: &str) -> Result<Option<SecurityGroupObserved>> {
+        self.with(|w| {
+            w.check("DescribeSecurityGroups")?;
+            Ok(w.security_groups.values().find(|g| g.vpc_id == vpc_id && g.name == name).cloned())
+        })
+    }
+
+    async fn create(&self, spec: &SecurityGroupSpec) -> Result<SecurityGroupObserved> {
+        self.with(|w| {
+            w.check("CreateSecurityGroup")?;
+            if w.security_groups.values().any(|g| g.vpc_id == spec.vpc_id && g.name == spec.name) {
+                return Err(BerthError::Conflict(format!("security group {} exists", spec.name)));
+            }
+            w.wrote("CreateSecurityGroup");
+            let id = format!("sg-{:017x}", w.id());
+            let group = SecurityGroupObserved {
+                id: id.clone(),
+                name: spec.name.clone(),
+                vpc_id: spec.vpc_id.clone(),
+                ingress: BTreeSet::new(),
+                egress: BTreeSet::from([berth_domain::access::Permission::all_to("0.0.0.0/0")]),
+                tags: spec.tags.clone(),
+            };
+            w.security_groups.insert(id, group.clone());
+            Ok(group)
+        })
+    }
+
+    async fn authorize(&self, group_id: &str, egress: bool, rules: &[berth_domain::access::Permission]) -> Result<()> {
+        self.with(|w| {
+            w.check("AuthorizeSecurityGroupIngress")?;
+            w.wrote(if egress { "AuthorizeSecurityGroupEgress" } else { "AuthorizeSecurityGroupIngress" });
+            let g = w.security_groups.get_mut(group_id).ok_or_else(|| BerthError::NotFound(format!("security group {group_id}")))?;
+            let set = if egress { &mut g.egress } else { &mut g.ingress };
+            set.extend(rules.iter().cloned());
+            Ok(())
+        })
+    }
+
+    async fn revoke(&self, group_id: &str, egress: bool, rules: &[berth_domain::access::Permission]) -> Result<()> {
+        self.with(|w| {
+            w.wrote(if egress { "RevokeSecurityGroupEgress" } else { "RevokeSecurityGroupIngress" });
+            let g = w.security_groups.get_mut(group_id).ok_or_else(|| BerthError::NotFound(format!("security group {group_id}")))?;
+            let set = if egress { &mut g.egress } else { &mut g.ingress };
+            for r in rules {
+                set.remove(r);
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete(&self, group_id: &str) -> Result<bool> {
+        self.with(|w| {
+            w.check("DeleteSecurityGroup")?;
+            let used = w.services.values().any(|s| s.status == "ACTIVE" && s.security_groups.iter().any(|g| g == group_id));
+            if used {
+                return Err(BerthError::Transient(format!("security group {group_id} is still in use by a network interface")));
+            }
+            w.wrote("DeleteSecurityGroup");
+            Ok(w.security_groups.remove(group_id).is_some())
         })
     }
 }
@@ -1161,6 +1321,8 @@ impl crate::ports::Ports for Memory {
     type Events = Memory;
     type Scaling = Memory;
     type Certificates = Memory;
+    type Roles = Memory;
+    type SecurityGroups = Memory;
 
     fn customers(&self) -> &Memory {
         self
@@ -1202,6 +1364,12 @@ impl crate::ports::Ports for Memory {
         self
     }
     fn certificates(&self) -> &Memory {
+        self
+    }
+    fn roles(&self) -> &Memory {
+        self
+    }
+    fn security_groups(&self) -> &Memory {
         self
     }
 }

@@ -299,6 +299,9 @@ pub struct ServiceObserved {
     pub running_count: i32,
     pub deployments: usize,
     pub rollout_state: Option<String>,
+    /// The security groups its tasks use.
+    #[serde(default, skip_serializing)]
+    pub security_groups: Vec<String>,
     /// The service's tags: who owns it. Read for ownership, never carried in a step's output.
     #[serde(default, skip_serializing)]
     pub tags: BTreeMap<String, String>,
@@ -462,4 +465,55 @@ impl CertificateObserved {
 pub struct ValidationRecord {
     pub name: String,
     pub value: String,
+}
+
+/// The account's IAM roles and its quota of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleQuota {
+    pub used: u32,
+    pub quota: u32,
+}
+
+/// A customer's role, as berth creates it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleSpec {
+    pub name: String,
+    pub path: String,
+    pub trust: serde_json::Value,
+    pub boundary_arn: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A role as IAM reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleObserved {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    /// Its permissions boundary's ARN.
+    pub boundary_arn: Option<String>,
+    /// Who may take it (the trust policy, decoded).
+    pub trust: Option<serde_json::Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A customer's security group, as berth creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupSpec {
+    pub vpc_id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A security group as EC2 reports it, its rules one peer each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupObserved {
+    pub id: String,
+    pub name: String,
+    pub vpc_id: String,
+    pub ingress: std::collections::BTreeSet<berth_domain::access::Permission>,
+    pub egress: std::collections::BTreeSet<berth_domain::access::Permission>,
+    pub tags: BTreeMap<String, String>,
 }

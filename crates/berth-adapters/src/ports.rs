@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use berth_domain::access::Permission;
 use berth_domain::ledger::LedgerEntry;
 use berth_domain::lifecycle::Operation;
 use berth_domain::pool::{Alb, AlbState, Need};
@@ -196,12 +197,15 @@ pub trait Services: Send + Sync {
     /// The named services on the cluster, with their tags (missing ones are left out).
     fn describe(&self, cluster: &str, names: &[String]) -> impl Future<Output = Result<Vec<ServiceObserved>>> + Send;
     fn create(&self, spec: &ServiceSpec) -> impl Future<Output = Result<ServiceObserved>> + Send;
+    /// Moves the service to the task definition and count; with `network` (subnets,
+    /// security groups), its tasks also to those.
     fn update(
         &self,
         cluster: &str,
         name: &str,
         task_definition_arn: &str,
         desired_count: u32,
+        network: Option<(&[String], &[String])>,
     ) -> impl Future<Output = Result<ServiceObserved>> + Send;
     /// Scales the service to 0, then deletes it; false when it was not there (or already
     /// deleted).
@@ -224,6 +228,39 @@ pub trait Certificates: Send + Sync {
     fn describe(&self, arn: &str) -> impl Future<Output = Result<Option<CertificateObserved>>> + Send;
     /// Deletes the certificate; false when it was not there.
     fn delete(&self, arn: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// The customers' own IAM roles.
+pub trait Roles: Send + Sync {
+    /// The account's roles and its quota of them (IAM's account summary).
+    fn account(&self) -> impl Future<Output = Result<RoleQuota>> + Send;
+    /// The role of that name, if there is one.
+    fn find(&self, name: &str) -> impl Future<Output = Result<Option<RoleObserved>>> + Send;
+    /// Creates the role under its path, with its trust policy, permissions boundary and tags.
+    fn create(&self, spec: &RoleSpec) -> impl Future<Output = Result<RoleObserved>> + Send;
+    /// Sets who may take the role.
+    fn set_trust(&self, name: &str, document: &serde_json::Value) -> impl Future<Output = Result<()>> + Send;
+    /// The inline policy of that name, its document.
+    fn policy(&self, name: &str, policy: &str) -> impl Future<Output = Result<Option<serde_json::Value>>> + Send;
+    /// Puts (or replaces) the inline policy of that name.
+    fn put_policy(&self, name: &str, policy: &str, document: &serde_json::Value) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the role's inline policies, then the role; false when it was not there.
+    fn delete(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// The customers' own security groups.
+pub trait SecurityGroups: Send + Sync {
+    /// The group of that name in the VPC, if there is one.
+    fn find(&self, vpc_id: &str, name: &str) -> impl Future<Output = Result<Option<SecurityGroupObserved>>> + Send;
+    /// Creates the group (with AWS's default outbound rule) and tags it.
+    fn create(&self, spec: &SecurityGroupSpec) -> impl Future<Output = Result<SecurityGroupObserved>> + Send;
+    /// Adds inbound (or, with `egress`, outbound) rules.
+    fn authorize(&self, group_id: &str, egress: bool, rules: &[Permission]) -> impl Future<Output = Result<()>> + Send;
+    /// Removes inbound (or outbound) rules.
+    fn revoke(&self, group_id: &str, egress: bool, rules: &[Permission]) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the group; false when it was not there. `Berth.Transient` while a network
+    /// interface (a stopping task's) still uses it.
+    fn delete(&self, group_id: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 pub trait Scaling: Send + Sync {
@@ -279,6 +316,8 @@ pub trait Ports: Send + Sync {
     type Events: Events;
     type Scaling: Scaling;
     type Certificates: Certificates;
+    type Roles: Roles;
+    type SecurityGroups: SecurityGroups;
 
     fn customers(&self) -> &Self::Customers;
     fn ledger(&self) -> &Self::Ledger;
@@ -294,6 +333,8 @@ pub trait Ports: Send + Sync {
     fn events(&self) -> &Self::Events;
     fn scaling(&self) -> &Self::Scaling;
     fn certificates(&self) -> &Self::Certificates;
+    fn roles(&self) -> &Self::Roles;
+    fn security_groups(&self) -> &Self::SecurityGroups;
 }
 
 impl<T: Ports> Ports for &T {
@@ -311,6 +352,8 @@ impl<T: Ports> Ports for &T {
     type Events = T::Events;
     type Scaling = T::Scaling;
     type Certificates = T::Certificates;
+    type Roles = T::Roles;
+    type SecurityGroups = T::SecurityGroups;
 
     fn customers(&self) -> &Self::Customers {
         (**self).customers()
@@ -353,5 +396,11 @@ impl<T: Ports> Ports for &T {
     }
     fn certificates(&self) -> &Self::Certificates {
         (**self).certificates()
+    }
+    fn roles(&self) -> &Self::Roles {
+        (**self).roles()
+    }
+    fn security_groups(&self) -> &Self::SecurityGroups {
+        (**self).security_groups()
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Access;
 use crate::error::Violations;
 use crate::naming;
 
@@ -98,6 +99,9 @@ pub struct Product {
     /// host of the product's own.
     #[serde(default)]
     pub host: ProductHost,
+    /// What the product's code may reach of the customer's data (in the customer's own role).
+    #[serde(default)]
+    pub access: Access,
     pub services: BTreeMap<String, ServiceSpec>,
 }
 
@@ -134,6 +138,11 @@ pub struct ServiceSpec {
     pub desired_count: u32,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// Secret references every customer's service gets: variable name to the ARN of a
+    /// Secrets Manager secret or SSM parameter (never a value). The customer's role may read
+    /// exactly these and its request's.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
 }
 
 impl ServiceSpec {
@@ -225,8 +234,19 @@ impl Catalog {
             if product.host == ProductHost::Own && !product.services.values().any(|s| s.port.is_some()) {
                 v.push(format!("{pfield}.host"), "a product on a host of its own serves something there: give a service a port");
             }
+            for (field, rule) in product.access.violations() {
+                v.push(format!("{pfield}.{field}"), rule);
+            }
             for (sname, s) in &product.services {
                 let f = format!("{pfield}.services.{sname}");
+                for (k, arn) in &s.secrets {
+                    if !naming::is_secret_arn(arn) {
+                        v.push(
+                            format!("{f}.secrets.{k}"),
+                            "must be the ARN of a Secrets Manager secret or an SSM parameter (the value is not shown)",
+                        );
+                    }
+                }
                 if let Some(other) = seen.insert(sname, pname) {
                     v.push(&f, format!("service name also used by product '{other}': service names are unique in the catalog"));
                 }

@@ -23,11 +23,15 @@ pub enum ResourceKind {
     /// The DNS record that validates such a certificate (a CNAME in berth's zone).
     ValidationRecord,
     TargetGroup,
+    /// The customer's security group (by id, scoped by its VPC): once its services are gone.
+    SecurityGroup,
+    /// The customer's IAM role (by name): once no task definition of the customer's is left.
+    Role,
     LogGroup,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 10] = [
+    pub const ALL: [ResourceKind; 12] = [
         ResourceKind::DnsRecord,
         ResourceKind::ScalableTarget,
         ResourceKind::Service,
@@ -37,6 +41,8 @@ impl ResourceKind {
         ResourceKind::Certificate,
         ResourceKind::ValidationRecord,
         ResourceKind::TargetGroup,
+        ResourceKind::SecurityGroup,
+        ResourceKind::Role,
         ResourceKind::LogGroup,
     ];
 
@@ -51,6 +57,8 @@ impl ResourceKind {
             ResourceKind::Certificate => "certificate",
             ResourceKind::ValidationRecord => "validation_record",
             ResourceKind::TargetGroup => "target_group",
+            ResourceKind::SecurityGroup => "security_group",
+            ResourceKind::Role => "role",
             ResourceKind::LogGroup => "log_group",
         }
     }

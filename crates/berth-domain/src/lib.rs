@@ -12,6 +12,7 @@
 //! - [`input`]: outside input's size, depth and shape, with errors that name the field;
 //! - [`error`]: the one error vocabulary shared by every step and the state machines.
 
+pub mod access;
 pub mod allocation;
 pub mod catalog;
 pub mod error;

@@ -323,6 +323,16 @@ pub fn is_secret_arn(s: &str) -> bool {
     region_ok && account_ok && resource_ok && s.len() <= 2048 && !s.chars().any(char::is_whitespace)
 }
 
+/// True when a secret reference is the customer's own: a Secrets Manager secret named
+/// `{customer}/…`, or an SSM parameter under `/{customer}/` (its ARN reads
+/// `parameter/{customer}/…`). The customer's role may read exactly what its request names, so
+/// a request may name only the customer's own.
+pub fn is_customers_secret(arn: &str, customer: &str) -> bool {
+    let Some(resource) = arn.splitn(6, ':').nth(5) else { return false };
+    let name = resource.strip_prefix("secret:").or_else(|| resource.strip_prefix("parameter/"));
+    name.and_then(|n| n.strip_prefix(customer)).is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+}
+
 /// True when a plain value carries credentials: a URL with a password in its user info
 /// (`postgres://app:hunter2@db/app`), a PEM private key, or an AWS access key id.
 pub fn carries_credentials(value: &str) -> bool {
@@ -428,6 +438,12 @@ mod tests {
         assert!(is_secret_arn("arn:aws:ssm:us-east-1:123456789012:parameter/acme/db"));
         assert!(!is_secret_arn("hunter2"));
         assert!(!is_secret_arn("arn:aws:s3:::bucket/key"));
+        assert!(is_customers_secret("arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db-AbCdEf", "acme"));
+        assert!(is_customers_secret("arn:aws:ssm:us-east-1:123456789012:parameter/acme/db", "acme"));
+        assert!(!is_customers_secret("arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-two/db-AbCdEf", "acme"));
+        assert!(!is_customers_secret("arn:aws:secretsmanager:us-east-1:123456789012:secret:globex/db-AbCdEf", "acme"));
+        assert!(!is_customers_secret("arn:aws:ssm:us-east-1:123456789012:parameter/acme", "acme"));
+        assert!(!is_customers_secret("arn:aws:ssm:us-east-1:123456789012:parameter/shared/acme/db", "acme"));
         assert!(is_repository_name("webapp/backend-api"));
         assert!(!is_repository_name("Webapp"));
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::{self, Access};
 use crate::catalog::MAX_DESIRED_COUNT;
 use crate::error::Violations;
 use crate::naming::{self, HostForm};
@@ -46,6 +47,17 @@ pub struct Plan {
     /// when they are two labels deep (`*.{customer}.{domain}`, the dotted host form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_certificate: Option<String>,
+    /// What the customer's code may reach of its data (its products' catalog entries).
+    #[serde(default, skip_serializing_if = "Access::is_empty")]
+    pub access: Access,
+    /// The customer's own IAM role (task and task execution role), under `role_path`.
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub role_path: String,
+    /// The customer's own security group, in the cluster's VPC.
+    #[serde(default)]
+    pub security_group: String,
     /// Tags on every resource berth creates for the customer.
     pub tags: BTreeMap<String, String>,
 }
@@ -281,6 +293,44 @@ impl Plan {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The customer's role and security group: names AWS takes, a policy within IAM's size,
+    /// ports within a group's inbound rules. (A plan from before berth made them names none.)
+    pub(crate) fn check_isolation(&self, v: &mut Violations) {
+        let role_chars = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if !self.role.is_empty() && (self.role.len() > access::ROLE_NAME_MAX || !role_chars(&self.role)) {
+            v.push("plan.role", format!("an IAM role name: 1-{} of letters, digits and +=,.@_-", access::ROLE_NAME_MAX));
+        }
+        let path_ok = self.role_path.starts_with('/')
+            && self.role_path.ends_with('/')
+            && self.role_path.len() <= 512
+            && self.role_path.bytes().all(|b| b == b'/' || b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if self.role.is_empty() != self.role_path.is_empty() || (!self.role_path.is_empty() && !path_ok) {
+            v.push("plan.role_path", "an IAM path (/name/), given with the role");
+        }
+        if self.security_group.len() > access::SECURITY_GROUP_NAME_MAX
+            || self.security_group.starts_with("sg-")
+            || !self.security_group.bytes().all(|b| b.is_ascii_graphic())
+        {
+            v.push("plan.security_group", "a security group name: up to 255 printable ASCII characters, not starting with sg-");
+        }
+        if !self.role.is_empty() {
+            let size = access::policy_size(&access::role_policy(self, &access::Account::widest()));
+            if size > access::ROLE_POLICY_SIZE_MAX {
+                v.push(
+                    "plan.services",
+                    format!(
+                        "the customer's role policy would take {size} of IAM's {} characters: fewer secret references",
+                        access::ROLE_POLICY_SIZE_MAX
+                    ),
+                );
+            }
+        }
+        let ports = access::ingress(self, "sg-0").len();
+        if ports > access::INGRESS_RULES_MAX {
+            v.push("plan.services", format!("{ports} service ports, past a security group's {} inbound rules", access::INGRESS_RULES_MAX));
+        }
+    }
+
     /// The rules every plan meets. validate builds plans that meet them; a step that is
     /// handed a plan (by the state machine, a console execution or `cargo lambda invoke`)
     /// checks it before it touches anything, so a plan written by hand cannot carry a name
@@ -353,6 +403,10 @@ impl Plan {
             validate::check_own_domain(&d.hostname, &d.certificate_arn, self.domain(), "plan.own_domain", &mut dv);
             v.0.extend(dv.0);
         }
+        for (field, rule) in self.access.violations() {
+            v.push(format!("plan.{field}"), rule);
+        }
+        self.check_isolation(&mut v);
         let mut health = Violations::default();
         validate::check_health(&self.health, "plan.health", &mut health);
         v.0.extend(health.0);
@@ -391,6 +445,14 @@ impl Plan {
         }
         u.rules.extend(recorded.rules.iter().filter(|r| self.service(&r.service).is_none()).cloned());
         u.customer_certificate = self.customer_certificate.clone().or_else(|| recorded.customer_certificate.clone());
+        u.access = self.access.union(&recorded.access);
+        for (mine, theirs) in
+            [(&mut u.role, &recorded.role), (&mut u.role_path, &recorded.role_path), (&mut u.security_group, &recorded.security_group)]
+        {
+            if mine.is_empty() {
+                mine.clone_from(theirs);
+            }
+        }
         order_rules(&mut u.rules, &self.host);
         u
     }

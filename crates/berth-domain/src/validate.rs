@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::access;
 use crate::catalog::Catalog;
 use crate::catalog::ProductHost;
 use crate::error::Violations;
@@ -247,6 +248,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
     }
 
     check_env(&request.environment, &request.secrets, "", &mut v);
+    check_own_secrets(&request.secrets, customer, "", &mut v);
 
     let mut services = Vec::new();
     for (product, name, spec) in &selected {
@@ -310,6 +312,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
             v.push(format!("{f}.cpu"), format!("cpu {cpu} with memory {memory} MiB is not a Fargate task size"));
         }
         check_env(&sreq.environment, &sreq.secrets, &format!("{f}."), &mut v);
+        check_own_secrets(&sreq.secrets, customer, &format!("{f}."), &mut v);
 
         let mut environment = spec.environment.clone();
         environment.extend(request.environment.clone());
@@ -319,7 +322,8 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         let service_host = product_hosts.get(product).cloned().unwrap_or_else(|| host.clone());
         environment.insert("BERTH_HOST".into(), service_host);
         environment.insert("BERTH_SERVICE".into(), name.to_string());
-        let mut secrets = request.secrets.clone();
+        let mut secrets = spec.secrets.clone();
+        secrets.extend(request.secrets.clone());
         secrets.extend(sreq.secrets.clone());
         for k in secrets.keys() {
             if environment.contains_key(k) {
@@ -420,8 +424,13 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         (naming::TAG_MANAGED_BY.to_string(), naming::MANAGED_BY_VALUE.to_string()),
     ]);
 
+    let access = request
+        .products
+        .iter()
+        .filter_map(|p| catalog.products.get(p))
+        .fold(access::Access::default(), |a, product| a.union(&product.access));
     let customer_certificate = form.customer_certificate(customer, &settings.domain).filter(|_| product_hosts.values().any(|h| *h != host));
-    Ok(Plan {
+    let plan = Plan {
         customer_id: customer.to_string(),
         display_name: display_name.to_string(),
         host,
@@ -434,8 +443,19 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         health,
         own_domain,
         customer_certificate,
+        access,
+        role: access::role_name(&settings.name_prefix, customer),
+        role_path: access::role_path(&settings.name_prefix),
+        security_group: access::security_group_name(&settings.name_prefix, customer),
         tags,
-    })
+    };
+    // What IAM and EC2 would refuse of the customer's role and group, refused here first.
+    let mut v = Violations::default();
+    plan.check_isolation(&mut v);
+    if !v.is_empty() {
+        return Err(v);
+    }
+    Ok(plan)
 }
 
 /// A customer's own domain: a DNS name outside the deployment's domain (berth names the
@@ -471,6 +491,20 @@ pub fn check_customer_id(id: &str, v: &mut Violations) {
     }
     if id.starts_with("internal-") || id.starts_with("xn-") {
         v.push(F, "must not start with 'internal-' or 'xn-'");
+    }
+}
+
+/// A request names only the customer's own secrets: its role may read what the request names.
+fn check_own_secrets(secrets: &BTreeMap<String, String>, customer: &str, prefix: &str, v: &mut Violations) {
+    for (k, arn) in secrets {
+        if naming::is_secret_arn(arn) && !naming::is_customers_secret(arn, customer) {
+            v.push(
+                format!("{prefix}secrets.{k}"),
+                format!(
+                    "must be one of the customer's own: a Secrets Manager secret named {customer}/… or an SSM parameter under /{customer}/"
+                ),
+            );
+        }
     }
 }
 
@@ -892,7 +926,12 @@ desired_count = 1
         let a = run(good()).unwrap();
         let mut other = good();
         other["customer_id"] = json!("globex");
+        other["services"]["api"]["secrets"]["DATABASE_URL"] =
+            json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:globex/database-url-AbCdEf");
         let b = run(other).unwrap();
+        let mut theirs = good();
+        theirs["customer_id"] = json!("globex");
+        assert_eq!(reasons(theirs)[0].0, "services.api.secrets.DATABASE_URL", "acme's secret named by globex");
         for (sa, sb) in a.services.iter().zip(&b.services) {
             assert_ne!(sa.ecs_service, sb.ecs_service);
             assert_ne!(sa.task_family, sb.task_family);

@@ -86,8 +86,8 @@ pub struct Infra {
     pub hosted_zone_id: String,
     pub domain: String,
     pub table: String,
-    pub execution_role_arn: String,
-    pub task_role_arn: String,
+    /// The permissions boundary of the customers' roles (`BERTH_ROLE_BOUNDARY_ARN`).
+    pub role_boundary_arn: String,
     pub image_registry: String,
     /// The prefix of berth's names (`BERTH_NAME_PREFIX`).
     pub name_prefix: String,
@@ -133,9 +133,11 @@ impl Infra {
             ("BERTH_CLUSTER", self.cluster.clone()),
             ("BERTH_VPC_ID", self.vpc_id.clone()),
             ("BERTH_SUBNETS", self.subnets.join(",")),
-            ("BERTH_SECURITY_GROUPS", self.service_security_group.clone()),
-            ("BERTH_EXECUTION_ROLE_ARN", self.execution_role_arn.clone()),
-            ("BERTH_TASK_ROLE_ARN", self.task_role_arn.clone()),
+            ("BERTH_ALB_SECURITY_GROUP", self.alb_security_group.clone()),
+            ("BERTH_SERVICE_EGRESS", "all".into()),
+            ("BERTH_ROLE_BOUNDARY_ARN", self.role_boundary_arn.clone()),
+            ("BERTH_ACCOUNT_ID", ACCOUNT.into()),
+            ("BERTH_PARTITION", "aws".into()),
             ("BERTH_HOSTED_ZONE_ID", self.hosted_zone_id.clone()),
             ("BERTH_ONBOARD_STATE_MACHINE_ARN", self.state_machine("berth-onboard").to_string()),
             ("BERTH_UPDATE_STATE_MACHINE_ARN", self.state_machine("berth-update").to_string()),
@@ -245,6 +247,31 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         .await?;
         groups.push(xml_value(&x, "groupId").ok_or("CreateSecurityGroup returned no groupId")?);
     }
+
+    // The customers' roles' permissions boundary, as the template's CustomerRoleBoundary.
+    let boundary = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "Tasks",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                "logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "ssm:GetParameters",
+                "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+                "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"
+            ],
+            "Resource": "*"
+        }]
+    })
+    .to_string();
+    let policy_xml = query(
+        endpoint,
+        "iam",
+        &[("Action", "CreatePolicy"), ("Version", "2010-05-08"), ("PolicyName", "berth-customer-boundary"), ("PolicyDocument", &boundary)],
+    )
+    .await?;
+    let role_boundary_arn = xml_value(&policy_xml, "Arn").ok_or("CreatePolicy returned no Arn")?;
 
     let cert = json(
         endpoint,
@@ -381,8 +408,7 @@ pub async fn bootstrap(endpoint: &str, root: &Path, pool_options: &PoolOptions) 
         hosted_zone_id,
         domain: DOMAIN.to_string(),
         table: TABLE.to_string(),
-        execution_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task-execution"),
-        task_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/berth-task"),
+        role_boundary_arn,
         image_registry: format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"),
         name_prefix: berth_domain::naming::DEFAULT_NAME_PREFIX.to_string(),
         product_host_form: pool_options.product_host_form,

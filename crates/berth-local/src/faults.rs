@@ -157,11 +157,18 @@ pub fn error_response(service: &str, error: &FaultError) -> (u16, Vec<(&'static 
     };
     let request_id = "00000000-0000-0000-0000-00000000beef".to_string();
     match service {
-        "elasticloadbalancing" | "route53" => {
-            let ns = if service == "route53" {
-                "https://route53.amazonaws.com/doc/2013-04-01/"
-            } else {
-                "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+        // EC2's query protocol answers errors in a shape of its own.
+        "ec2" => {
+            let body = format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+            );
+            (status, vec![("content-type", "text/xml".into())], body)
+        }
+        "elasticloadbalancing" | "route53" | "iam" => {
+            let ns = match service {
+                "route53" => "https://route53.amazonaws.com/doc/2013-04-01/",
+                "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
+                _ => "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
             };
             let kind = if status >= 500 { "Receiver" } else { "Sender" };
             let body = format!(
@@ -179,7 +186,8 @@ pub fn error_response(service: &str, error: &FaultError) -> (u16, Vec<(&'static 
 
 fn throttle_code(service: &str) -> &'static str {
     match service {
-        "elasticloadbalancing" | "route53" => "Throttling",
+        "elasticloadbalancing" | "route53" | "iam" => "Throttling",
+        "ec2" => "RequestLimitExceeded",
         "lambda" => "TooManyRequestsException",
         _ => "ThrottlingException",
     }

@@ -6,7 +6,8 @@
 
 use berth_adapters::config::TableConfig;
 use berth_adapters::model::same_dns_name;
-use berth_adapters::ports::{ListenerRules, Placements, Ports};
+use berth_adapters::ports::{ListenerRules, Placements, Ports, Roles};
+use berth_domain::plan::Plan;
 use berth_domain::pool::Need;
 use berth_domain::BerthError;
 
@@ -21,6 +22,7 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
         target_groups: plan.services.iter().filter(|s| s.target_group.is_some()).count() as u32,
         certificates: plan.certificate_count(),
     };
+    check_role_quota(cx.ports.roles(), plan).await?;
     let mut placement = placements.place(&plan.customer_id, &plan.execution_id, &need).await?;
     // The ledger against the live listener: a number held there by a rule berth does not
     // own (made by hand, say) is set aside and replaced. One DescribeRules page holds the
@@ -80,4 +82,22 @@ pub async fn run<P: Ports>(cx: &Context<TableConfig, P>, input: PlanInput) -> Re
     };
     tracing::info!(customer = %plan.customer_id, alb = %out.alb.name, listener = %out.listener_arn, priorities = ?out.priorities, "placed");
     Ok(out)
+}
+
+/// The customer's own IAM role counts against the account's roles (1,000 by default, 5,000
+/// at most): a customer whose role is not there yet is refused here, before anything is
+/// made, when the account has no room left for it.
+pub(crate) async fn check_role_quota<R: Roles>(roles: &R, plan: &Plan) -> Result<(), BerthError> {
+    if plan.role.is_empty() || roles.find(&plan.role).await?.is_some() {
+        return Ok(());
+    }
+    let q = roles.account().await?;
+    if q.used >= q.quota {
+        return Err(BerthError::QuotaExceeded(format!(
+            "the account holds {} of its {} IAM roles and customer '{}' needs one of its own: raise IAM's roles-per-account quota (at most 5,000) or offboard a customer",
+            q.used, q.quota, plan.customer_id
+        )));
+    }
+    tracing::info!(customer = %plan.customer_id, roles = q.used, quota = q.quota, "room for the customer's role");
+    Ok(())
 }

@@ -63,8 +63,15 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
     let mut out = ReshapeOutput::default();
 
     if !input.remove.is_empty() {
-        take_away(ports, Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id }, plan, &record, &input.remove, &mut out)
-            .await?;
+        take_away(
+            ports,
+            Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id, vpc_id: &site.vpc_id },
+            plan,
+            &record,
+            &input.remove,
+            &mut out,
+        )
+        .await?;
     }
 
     // The numbers: the customer's, ascending, go to the plan's rules in order.
@@ -331,6 +338,8 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
         | ResourceKind::ListenerCertificate
         | ResourceKind::Certificate
         | ResourceKind::ValidationRecord
+        | ResourceKind::SecurityGroup
+        | ResourceKind::Role
         | ResourceKind::DnsRecord => false,
     })
 }

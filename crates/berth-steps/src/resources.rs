@@ -16,7 +16,7 @@ use berth_domain::plan::Plan;
 use berth_domain::BerthError;
 
 use crate::io::{checked, AllocationOutput, ResourcesInput, ResourcesOutput, ServiceResources};
-use crate::resource::{certificate, log_group, rule, scaling, service, tags, target_group, task_definition, Journal};
+use crate::resource::{certificate, log_group, role, rule, scaling, security_group, service, tags, target_group, task_definition, Journal};
 use crate::Context;
 
 pub use crate::resource::TAG_SPEC_HASH;
@@ -52,6 +52,9 @@ async fn build<P: Ports>(
     let listener_arn = allocation.listener_arn.as_str();
 
     log_group::reconcile(ports.logs(), plan, j).await?;
+    // The customer's own role and group, before anything runs with them.
+    let role_arn = role::reconcile(ports.roles(), plan, infra, j).await?;
+    let security_group = security_group::reconcile(ports.security_groups(), plan, infra, j).await?;
 
     let mut target_groups: BTreeMap<String, TargetGroupObserved> = BTreeMap::new();
     for s in &plan.services {
@@ -99,7 +102,9 @@ async fn build<P: Ports>(
     };
     let mut task_definitions = BTreeMap::new();
     for s in &plan.services {
-        let arn = task_definition::reconcile(ports.task_definitions(), plan, s, known_families.contains(&s.task_family), infra, j).await?;
+        let arn =
+            task_definition::reconcile(ports.task_definitions(), plan, s, known_families.contains(&s.task_family), infra, &role_arn, j)
+                .await?;
         task_definitions.insert(s.name.clone(), arn);
     }
 
@@ -119,7 +124,7 @@ async fn build<P: Ports>(
     for s in &plan.services {
         let td = &task_definitions[&s.name];
         let lb = target_groups.get(&s.name).zip(s.port).map(|(tg, port)| (tg.arn.clone(), s.name.clone(), port));
-        let observed = service::reconcile(ports.services(), plan, s, td, lb, found.get(&s.ecs_service), infra, j).await?;
+        let observed = service::reconcile(ports.services(), plan, s, td, lb, found.get(&s.ecs_service), infra, &security_group, j).await?;
         services.insert(s.name.clone(), observed.arn);
         let scaler = scalers.iter().find(|t| t.resource_id == scaling::id(&infra.cluster, &s.ecs_service)).cloned();
         scaling::reconcile(ports.scaling(), plan, s, &infra.cluster, scaler, j).await?;

@@ -39,7 +39,7 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput
     out.owned = true;
 
     let recorded = ports.ledger().entries(&plan.customer_id).await?;
-    let site_ref = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id };
+    let site_ref = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id, vpc_id: &site.vpc_id };
     let found = resource::discover(ports, site_ref, plan, &customer).await?;
     if !found.strangers.is_empty() {
         tracing::warn!(customer = %plan.customer_id, not_ours = ?found.strangers, "of the customer's names but not berth's for it: left alone");

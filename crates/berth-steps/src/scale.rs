@@ -75,7 +75,7 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ScaleInput) -> R
             _ => o.task_definition.as_str(),
         };
         if from != to || revision != o.task_definition {
-            services.update(cluster, &s.ecs_service, revision, to).await?;
+            services.update(cluster, &s.ecs_service, revision, to, None).await?;
             tracing::info!(customer = %plan.customer_id, service = %s.ecs_service, from, to, task_definition = %revision, "scaled");
         }
         out.services.push(Scaled { service: s.name.clone(), ecs_service: s.ecs_service.clone(), from, to });

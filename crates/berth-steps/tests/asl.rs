@@ -413,6 +413,8 @@ fn sample(var: &str) -> String {
         "BERTH_HEALTH_MAX_ATTEMPTS" => "40".into(),
         "BERTH_NAME_PREFIX" => "berth".into(),
         "BERTH_PRODUCT_HOST_FORM" => "dotted".into(),
+        "BERTH_SERVICE_EGRESS" => "https".into(),
+        "BERTH_ROLE_BOUNDARY_ARN" => "arn:aws:iam::123456789012:policy/berth-customer-boundary".into(),
         other => format!("value-of-{}", other.to_ascii_lowercase()),
     }
 }

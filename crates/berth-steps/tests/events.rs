@@ -107,6 +107,7 @@ fn events() -> Vec<(&'static str, Value)> {
                 running_count: s.desired_count as i32,
                 deployments: 1,
                 rollout_state: Some("COMPLETED".into()),
+                security_groups: Vec::new(),
                 tags: Default::default(),
             })
             .collect(),

@@ -83,7 +83,9 @@ async fn every_step_run_twice_changes_nothing() {
     let m = memory();
     let mut state = provision(&m, "acme", "exec-1").await;
     let first = state.resources.clone().unwrap();
-    assert_eq!(first.created.len(), 1 + 2 + 2 + 3 + 3, "{:?}", first.created);
+    // The log group, the customer's role and security group, 2 target groups, 2 rules, 3 task
+    // definitions, 3 services.
+    assert_eq!(first.created.len(), 1 + 1 + 1 + 2 + 2 + 3 + 3, "{:?}", first.created);
     let writes = m.with(|w| w.total_writes());
 
     assert_eq!(register::run(&cx(&m, register_config()), state.plan_input()).await.unwrap().state, CustomerState::Provisioning);
@@ -338,8 +340,8 @@ async fn a_step_that_fails_half_way_records_what_it_made() {
     let kinds: std::collections::BTreeSet<ResourceKind> = entries.iter().map(|e| e.kind).collect();
     assert_eq!(
         entries.len(),
-        1 + 1 + 2 + 2 + 3,
-        "the DNS record (from registration), the log group, target groups, rules, task definitions: {entries:?}"
+        1 + 1 + 1 + 1 + 2 + 2 + 3,
+        "the DNS record (from registration), the log group, the role, the security group, target groups, rules, task definitions: {entries:?}"
     );
     assert!(!kinds.contains(&ResourceKind::Service));
 }
@@ -358,7 +360,8 @@ async fn the_rollback_undoes_everything_in_reverse_order_and_frees_priorities_an
     assert_eq!(kinds, sorted, "DNS, services, task definitions, rules, target groups, log groups");
     assert_eq!(kinds.first(), Some(&"dns_record"));
     assert_eq!(kinds.last(), Some(&"log_group"));
-    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1);
+    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1 + 1 + 1);
+    assert!(out.removed.iter().any(|r| r == "role berth-acme") && out.removed.iter().any(|r| r.starts_with("security_group sg-")));
     m.with(|w| {
         assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme"));
         assert!(w.hosts.is_empty());
@@ -391,7 +394,7 @@ async fn the_rollback_finds_what_a_crash_kept_out_of_the_ledger() {
     // A Lambda that died between its creates and its ledger write.
     m.with(|w| w.resources.clear());
     let out = rollback::run(&cx(&m, teardown()), state.teardown_input()).await.unwrap();
-    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1, "{out:?}");
+    assert_eq!(out.removed.len(), 1 + 3 + 3 + 2 + 2 + 1 + 1 + 1, "{out:?}");
     m.with(|w| assert!(w.remains("acme").is_empty(), "{:?}", w.remains("acme")));
 }
 
@@ -407,7 +410,7 @@ async fn the_rollback_touches_nothing_of_a_customer_another_execution_owns() {
     let out = rollback::run(&cx(&m, teardown()), other.teardown_input()).await.unwrap();
     assert!(!out.owned && out.removed.is_empty());
     assert_eq!(m.with(|w| w.total_writes()), writes);
-    m.with(|w| assert_eq!(w.remains("acme").len(), 12));
+    m.with(|w| assert_eq!(w.remains("acme").len(), 14));
 }
 
 #[tokio::test]
@@ -457,7 +460,7 @@ async fn a_rollback_that_fails_for_good_leaves_the_ledger_as_the_list() {
     state.rollback_error = Some(CaughtError { error: "Berth.Transient".into(), cause: "still throttled".into() });
     let f = fail::run(&cx(&m, table()), state.fail_input()).await.unwrap();
     assert_eq!(f.state, CustomerState::RollbackFailed);
-    assert_eq!(f.leftovers.len(), 12 + 2, "{:?}", f.leftovers);
+    assert_eq!(f.leftovers.len(), 14 + 2, "{:?}", f.leftovers);
     assert!(f.leftovers.iter().any(|l| l.contains("still throttled")));
 }
 
@@ -738,6 +741,7 @@ async fn resources_named_like_berths_but_not_berths_are_refused_and_survive_the_
                         running_count: 2,
                         deployments: 1,
                         rollout_state: Some("COMPLETED".into()),
+                        security_groups: Vec::new(),
                         tags: untagged(),
                     },
                 );
@@ -857,7 +861,7 @@ async fn sbt_requests_start_the_machine_each_asks_for_once_under_the_tenants_cus
     let onboarding = m.with(|w| w.executions.values().find(|e| e.arn.contains(":berth-onboard:")).and_then(|e| e.input.clone())).unwrap();
     let onboarding: serde_json::Value = serde_json::from_str(&onboarding).unwrap();
     assert_eq!(onboarding["display_name"], "Acme Corporation");
-    assert_eq!(onboarding["services"], event_file("onboard.json")["services"]);
+    assert_eq!(onboarding["services"], request(&customer)["services"], "the sample's services, with the tenant's own secret references");
     m.with(|w| assert_eq!(w.executions.len(), 4));
 
     // From another source, or with berth's rules broken: rejected naming SBT's fields,

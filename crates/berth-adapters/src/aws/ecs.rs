@@ -53,6 +53,11 @@ fn observe_service(s: &Service) -> ServiceObserved {
             .find(|d| d.status() == Some("PRIMARY"))
             .and_then(|d| d.rollout_state())
             .map(|r| r.as_str().to_string()),
+        security_groups: s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .map(|a| a.security_groups().to_vec())
+            .unwrap_or_default(),
         tags: tag_map(s.tags()),
     }
 }
@@ -279,17 +284,32 @@ impl Services for EcsApi {
         Ok(observe_service(s))
     }
 
-    async fn update(&self, cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> Result<ServiceObserved> {
-        let out = self
+    async fn update(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition_arn: &str,
+        desired_count: u32,
+        network: Option<(&[String], &[String])>,
+    ) -> Result<ServiceObserved> {
+        let mut req = self
             .client
             .update_service()
             .cluster(cluster)
             .service(name)
             .task_definition(task_definition_arn)
-            .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, "UpdateService", e))?;
+            .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX));
+        if let Some((subnets, groups)) = network {
+            let vpc = built(
+                AwsVpcConfiguration::builder()
+                    .set_subnets(Some(subnets.to_vec()))
+                    .set_security_groups(Some(groups.to_vec()))
+                    .assign_public_ip(AssignPublicIp::Disabled)
+                    .build(),
+            )?;
+            req = req.network_configuration(NetworkConfiguration::builder().awsvpc_configuration(vpc).build());
+        }
+        let out = req.send().await.map_err(|e| classify(SERVICE, "UpdateService", e))?;
         let s = out.service().ok_or_else(|| BerthError::Internal(format!("UpdateService {name} returned nothing")))?;
         Ok(observe_service(s))
     }

@@ -2,9 +2,11 @@
 
 pub mod acm;
 pub mod dynamo;
+pub mod ec2;
 pub mod ecs;
 pub mod elb;
 pub mod events;
+pub mod iam;
 pub mod logs;
 pub mod route53;
 pub mod scaling;
@@ -12,9 +14,11 @@ pub mod sfn;
 
 pub use acm::AcmApi;
 pub use dynamo::DynamoRegistry;
+pub use ec2::Ec2Api;
 pub use ecs::EcsApi;
 pub use elb::ElbApi;
 pub use events::EventsApi;
+pub use iam::IamApi;
 pub use logs::LogsApi;
 pub use route53::Route53Api;
 pub use scaling::ScalingApi;
@@ -44,6 +48,8 @@ pub struct Aws {
     pub events: EventsApi,
     pub scaling: ScalingApi,
     pub acm: AcmApi,
+    pub iam: IamApi,
+    pub ec2: Ec2Api,
 }
 
 impl Aws {
@@ -60,6 +66,8 @@ impl Aws {
             events: EventsApi::new(aws_sdk_eventbridge::Client::new(sdk)),
             scaling: ScalingApi::new(aws_sdk_applicationautoscaling::Client::new(sdk)),
             acm: AcmApi::new(aws_sdk_acm::Client::new(sdk)),
+            iam: IamApi::new(aws_sdk_iam::Client::new(sdk)),
+            ec2: Ec2Api::new(aws_sdk_ec2::Client::new(sdk)),
         }
     }
 }
@@ -79,6 +87,8 @@ impl crate::ports::Ports for Aws {
     type Events = EventsApi;
     type Scaling = ScalingApi;
     type Certificates = AcmApi;
+    type Roles = IamApi;
+    type SecurityGroups = Ec2Api;
 
     fn customers(&self) -> &DynamoRegistry {
         &self.registry
@@ -121,5 +131,11 @@ impl crate::ports::Ports for Aws {
     }
     fn certificates(&self) -> &AcmApi {
         &self.acm
+    }
+    fn roles(&self) -> &IamApi {
+        &self.iam
+    }
+    fn security_groups(&self) -> &Ec2Api {
+        &self.ec2
     }
 }

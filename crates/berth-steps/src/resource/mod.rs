@@ -8,8 +8,10 @@
 pub mod certificate;
 pub mod dns_record;
 pub mod log_group;
+pub mod role;
 pub mod rule;
 pub mod scaling;
+pub mod security_group;
 pub mod service;
 pub mod target_group;
 pub mod task_definition;
@@ -67,6 +69,8 @@ pub(crate) fn not_ours(kind: &str, name: &str, plan: &Plan) -> BerthError {
 pub struct Site<'a> {
     pub cluster: &'a str,
     pub hosted_zone_id: &'a str,
+    /// The VPC of the customers' security groups.
+    pub vpc_id: &'a str,
 }
 
 /// What the plan's names find on AWS.
@@ -91,6 +95,8 @@ pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer
     d.ours.extend(certificate::find(ports.rules(), plan, customer).await?);
     d.ours.extend(certificate::find_requested(ports, plan, customer, site.hosted_zone_id).await?);
     d.ours.extend(target_group::find(ports.target_groups(), plan, &mut d.strangers).await?);
+    d.ours.extend(security_group::find(ports.security_groups(), site.vpc_id, plan, &mut d.strangers).await?);
+    d.ours.extend(role::find(ports.roles(), plan, &mut d.strangers).await?);
     d.ours.extend(log_group::find(ports.logs(), plan, &mut d.strangers).await?);
     Ok(d)
 }
@@ -115,6 +121,8 @@ pub async fn remove<P: Ports>(ports: &P, site: Site<'_>, e: &LedgerEntry, dns_ta
             certificate::remove_validation(ports.dns(), e.scope.as_deref().unwrap_or(site.hosted_zone_id), &e.id).await
         }
         ResourceKind::TargetGroup => target_group::remove(ports.target_groups(), &e.id).await,
+        ResourceKind::SecurityGroup => security_group::remove(ports.security_groups(), &e.id).await,
+        ResourceKind::Role => role::remove(ports.roles(), &e.id).await,
         ResourceKind::LogGroup => log_group::remove(ports.logs(), &e.id).await,
     }
 }

@@ -18,8 +18,10 @@ pub(crate) async fn reconcile<S: Services>(
     load_balancer: Option<(String, String, u16)>,
     found: Option<&ServiceObserved>,
     infra: &InfraConfig,
+    security_group: &str,
     j: &mut Journal,
 ) -> Result<ServiceObserved, BerthError> {
+    let groups = vec![security_group.to_string()];
     match found {
         Some(svc) if svc.status != "INACTIVE" && !owned_by(&svc.tags, plan) => Err(not_ours("ECS service", &svc.name, plan)),
         Some(svc) if svc.status == "ACTIVE" => {
@@ -30,9 +32,12 @@ pub(crate) async fn reconcile<S: Services>(
                 Some(a) if (a.min..=a.max).contains(&now) => now,
                 _ => s.desired_count,
             };
-            if svc.task_definition != task_definition || now != desired || svc.desired_count < 0 {
-                let updated = services.update(&infra.cluster, &s.ecs_service, task_definition, desired).await?;
-                j.fixed.push(format!("{}: task definition {task_definition}, desired {desired}", svc.arn));
+            // Its tasks in the customer's group and no other.
+            let network = (svc.security_groups != groups).then_some((infra.subnets.as_slice(), groups.as_slice()));
+            if svc.task_definition != task_definition || now != desired || svc.desired_count < 0 || network.is_some() {
+                let updated = services.update(&infra.cluster, &s.ecs_service, task_definition, desired, network).await?;
+                let moved = if network.is_some() { format!(", security group {security_group}") } else { String::new() };
+                j.fixed.push(format!("{}: task definition {task_definition}, desired {desired}{moved}", svc.arn));
                 return Ok(updated);
             }
             Ok(svc.clone())
@@ -48,7 +53,7 @@ pub(crate) async fn reconcile<S: Services>(
                     task_definition_arn: task_definition.to_string(),
                     desired_count: s.desired_count,
                     subnets: infra.subnets.clone(),
-                    security_groups: infra.security_groups.clone(),
+                    security_groups: groups,
                     load_balancer,
                     client_token: s.client_token.clone(),
                     tags: tags(plan, &s.name),

@@ -10,7 +10,9 @@ use berth_domain::BerthError;
 
 use super::{not_ours, owned_by, tags, Journal, TAG_SPEC_HASH};
 
-pub(crate) fn task_definition_spec(plan: &Plan, s: &ServicePlan, infra: &InfraConfig) -> TaskDefinitionSpec {
+/// The task definition of one of the customer's services: its tasks run as, and ECS starts
+/// them with, the customer's own role.
+pub(crate) fn task_definition_spec(plan: &Plan, s: &ServicePlan, infra: &InfraConfig, role_arn: &str) -> TaskDefinitionSpec {
     let mut spec = TaskDefinitionSpec {
         family: s.task_family.clone(),
         container_name: s.name.clone(),
@@ -22,8 +24,8 @@ pub(crate) fn task_definition_spec(plan: &Plan, s: &ServicePlan, infra: &InfraCo
         secrets: s.secrets.clone(),
         log_group: s.log_group.clone(),
         log_region: infra.region.clone(),
-        execution_role_arn: infra.execution_role_arn.clone(),
-        task_role_arn: infra.task_role_arn.clone(),
+        execution_role_arn: role_arn.to_string(),
+        task_role_arn: role_arn.to_string(),
         tags: tags(plan, &s.name),
     };
     let fingerprint = format!("{spec:?}");
@@ -47,9 +49,10 @@ pub(crate) async fn reconcile<D: TaskDefinitions>(
     s: &ServicePlan,
     family_exists: bool,
     infra: &InfraConfig,
+    role_arn: &str,
     j: &mut Journal,
 ) -> Result<String, BerthError> {
-    let spec = task_definition_spec(plan, s, infra);
+    let spec = task_definition_spec(plan, s, infra, role_arn);
     if family_exists {
         if let Some(latest) = tds.latest(&spec.family).await? {
             if !owned_by(&latest.tags, plan) {

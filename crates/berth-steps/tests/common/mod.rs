@@ -40,6 +40,11 @@ pub fn register_config() -> RegisterConfig {
     RegisterConfig { table: "berth".into(), hosted_zone_id: "Z1".into() }
 }
 
+/// The ALBs' security group of the fakes.
+pub const ALB_SECURITY_GROUP: &str = "sg-0a1b";
+/// The permissions boundary of the customers' roles.
+pub const ROLE_BOUNDARY: &str = "arn:aws:iam::123456789012:policy/berth-customer-boundary";
+
 pub fn infra() -> InfraConfig {
     InfraConfig {
         table: "berth".into(),
@@ -47,9 +52,10 @@ pub fn infra() -> InfraConfig {
         cluster: "shared".into(),
         vpc_id: "vpc-1".into(),
         subnets: vec!["subnet-a".into()],
-        security_groups: vec!["sg-1".into()],
-        execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
-        task_role_arn: "arn:aws:iam::123456789012:role/task".into(),
+        alb_security_group: ALB_SECURITY_GROUP.into(),
+        egress: berth_domain::access::Egress::All,
+        role_boundary_arn: ROLE_BOUNDARY.into(),
+        account: berth_domain::access::Account { partition: "aws".into(), id: "123456789012".into(), region: "us-east-1".into() },
         region: "us-east-1".into(),
     }
 }
@@ -64,7 +70,7 @@ pub fn zone() -> DnsConfig {
 }
 
 pub fn teardown() -> TeardownConfig {
-    TeardownConfig { table: "berth".into(), cluster: "shared".into(), hosted_zone_id: "Z1".into() }
+    TeardownConfig { table: "berth".into(), cluster: "shared".into(), hosted_zone_id: "Z1".into(), vpc_id: "vpc-1".into() }
 }
 
 pub fn scale_config() -> ScaleConfig {
@@ -88,7 +94,9 @@ pub fn intake_config() -> IntakeConfig {
 }
 
 pub fn request(customer: &str) -> Value {
-    let mut v: Value = serde_json::from_str(include_str!("../../../../events/onboard.json")).unwrap();
+    // The sample's secret references are acme's: the customer's own, by their names.
+    let text = include_str!("../../../../events/onboard.json").replace(":secret:acme/", &format!(":secret:{customer}/"));
+    let mut v: Value = serde_json::from_str(&text).unwrap();
     v["customer_id"] = json!(customer);
     v
 }
