@@ -56,11 +56,20 @@ fn berth(h: &Harness, args: &[&str]) -> Ran {
     ran
 }
 
+/// The sample request as the customer's own (its secret references under its name), in a
+/// file for `berth onboard -f`.
+fn request_file(customer: &str) -> String {
+    let path = std::env::temp_dir().join(format!("berth-cli-{customer}.json"));
+    std::fs::write(&path, Harness::request(customer).to_string()).expect("request file written");
+    path.to_string_lossy().into_owned()
+}
+
 #[tokio::test]
 async fn list_show_and_follow_a_customer_the_cli_onboarded() {
     let h = Harness::new().await;
     let customer = "cli-one";
-    let started = berth(&h, &["onboard", "--file", "events/onboard.json", "--customer", customer, "--key", "k1", "--json"]);
+    let file = request_file(customer);
+    let started = berth(&h, &["onboard", "--file", &file, "--customer", customer, "--key", "k1", "--json"]);
     assert_eq!(started.code, 0, "{}", started.stderr);
     let s = started.json();
     assert_eq!((s["operation"].as_str(), s["started"].as_bool()), (Some("onboard"), Some(true)), "{s}");
@@ -134,7 +143,7 @@ async fn list_show_and_follow_a_customer_the_cli_onboarded() {
     );
 
     // The same request again starts nothing.
-    let again = berth(&h, &["onboard", "--file", "events/onboard.json", "--customer", customer, "--key", "k1"]);
+    let again = berth(&h, &["onboard", "--file", &file, "--customer", customer, "--key", "k1"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stdout.contains("was started before by this request (SUCCEEDED)"), "{}", again.stdout);
 
@@ -165,10 +174,11 @@ async fn list_show_and_follow_a_customer_the_cli_onboarded() {
 async fn follow_of_a_failing_onboarding_exits_1_and_show_names_the_error() {
     let h = Harness::new().await;
     let customer = "cli-fails";
+    let file = request_file(customer);
     h.set_faults(json!({"faults": [{"operation": "CreateService", "function": "berth-resources", "times": 0,
         "error": {"kind": "code", "code": "InvalidParameterException", "message": "refused"}}]}))
         .await;
-    let ran = berth(&h, &["onboard", "-f", "events/onboard.json", "--customer", customer, "--key", "f1", "--follow"]);
+    let ran = berth(&h, &["onboard", "-f", &file, "--customer", customer, "--key", "f1", "--follow"]);
     h.clear_faults().await;
     assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.lines().any(|l| l.contains("FAIL  Resources")), "{}", ran.stdout);
@@ -219,8 +229,9 @@ async fn refusals_have_their_exit_codes_and_start_nothing() {
 
     // A conflict: an onboarding of a customer that is ACTIVE, under another key.
     let customer = "cli-taken";
-    assert_eq!(berth(&h, &["onboard", "-f", "events/onboard.json", "--customer", customer, "--key", "t1", "--follow"]).code, 0);
-    let taken = berth(&h, &["onboard", "-f", "events/onboard.json", "--customer", customer, "--key", "t2"]);
+    let file = request_file(customer);
+    assert_eq!(berth(&h, &["onboard", "-f", &file, "--customer", customer, "--key", "t1", "--follow"]).code, 0);
+    let taken = berth(&h, &["onboard", "-f", &file, "--customer", customer, "--key", "t2"]);
     assert_eq!(taken.code, 5, "{}", taken.stderr);
     assert!(taken.stderr.contains("Berth.Conflict"), "{}", taken.stderr);
     let name = format!("{customer}_t2");

@@ -26,7 +26,10 @@ fn assert_one_environment(inv: &Inventory, what: &str) {
         "{what}: target groups, rules, task definitions, services, log groups, records"
     );
     assert_eq!(inv.priority_claims.len(), 2, "{what}");
-    assert_eq!(inv.ledger.len(), 2 + 2 + 3 + 3 + 1 + 1, "{what}: {:?}", inv.ledger);
+    // Target groups, rules, task definitions, services, the log group, the record, the
+    // customer's role and its security group.
+    assert_eq!(inv.ledger.len(), 2 + 2 + 3 + 3 + 1 + 1 + 1 + 1, "{what}: {:?}", inv.ledger);
+    assert!(inv.role.is_some() && inv.security_groups.len() == 1, "{what}: role {:?}, groups {:?}", inv.role, inv.security_groups);
     assert_eq!(inv.tagged.len(), 2 + 2 + 3 + 3 + 1, "{what}: {:?}", inv.tagged);
 }
 

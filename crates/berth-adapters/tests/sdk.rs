@@ -14,9 +14,9 @@ use aws_sdk_elasticloadbalancingv2::operation::create_rule::CreateRuleError;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi};
-use berth_adapters::model::{Registration, RuleSpec, ServiceSpec};
-use berth_adapters::ports::{Customers, ListenerRules, Services, TargetGroups, TaskDefinitions};
+use berth_adapters::aws::{DynamoRegistry, EcsApi, ElbApi, IamApi};
+use berth_adapters::model::{Registration, RoleSpec, RuleSpec, ServiceSpec};
+use berth_adapters::ports::{Customers, ListenerRules, Roles, Services, TargetGroups, TaskDefinitions};
 use berth_domain::ErrorKind;
 
 fn service_spec() -> ServiceSpec {
@@ -362,4 +362,105 @@ async fn a_drifted_rule_gets_back_its_hosts_and_paths_in_one_modify_rule() {
         .await
         .expect("the request matched");
     assert_eq!(rule.num_calls(), 1);
+}
+
+fn iam_meta(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder().code(code).message(format!("{code} (scripted)")).build()
+}
+
+#[tokio::test]
+async fn a_customer_role_is_created_under_its_path_with_the_boundary_trust_and_tags() {
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let wanted = trust.clone();
+    let create = mock!(aws_sdk_iam::Client::create_role)
+        .match_requests(move |r| {
+            r.role_name() == Some("berth-acme")
+                && r.path() == Some("/berth/")
+                && r.permissions_boundary() == Some("arn:aws:iam::123456789012:policy/boundary")
+                && r.assume_role_policy_document().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) == Some(wanted.clone())
+                && r.tags().iter().any(|t| t.key() == "berth:customer" && t.value() == "acme")
+        })
+        .then_output(|| {
+            aws_sdk_iam::operation::create_role::CreateRoleOutput::builder()
+                .role(
+                    aws_sdk_iam::types::Role::builder()
+                        .role_name("berth-acme")
+                        .path("/berth/")
+                        .arn("arn:aws:iam::123456789012:role/berth/berth-acme")
+                        .role_id("AROA0")
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .expect("a role"),
+                )
+                .build()
+        });
+    let iam = IamApi::new(mock_client!(aws_sdk_iam, [&create]));
+    let spec = RoleSpec {
+        name: "berth-acme".into(),
+        path: "/berth/".into(),
+        trust,
+        boundary_arn: "arn:aws:iam::123456789012:policy/boundary".into(),
+        description: "berth: the tasks of customer acme".into(),
+        tags: BTreeMap::from([("berth:customer".into(), "acme".into())]),
+    };
+    let role = iam.create(&spec).await.expect("the request matched");
+    assert_eq!(role.arn, "arn:aws:iam::123456789012:role/berth/berth-acme");
+    assert_eq!(create.num_calls(), 1);
+
+    // The account's role quota met at CreateRole (a race with another onboarding) is a quota.
+    let full = mock!(aws_sdk_iam::Client::create_role).then_error(|| {
+        aws_sdk_iam::operation::create_role::CreateRoleError::LimitExceededException(
+            aws_sdk_iam::types::error::LimitExceededException::builder().meta(iam_meta("LimitExceeded")).build(),
+        )
+    });
+    let iam = IamApi::new(mock_client!(aws_sdk_iam, [&full]));
+    assert_eq!(iam.create(&spec).await.unwrap_err().kind(), ErrorKind::QuotaExceeded);
+}
+
+#[tokio::test]
+async fn a_missing_role_is_none_and_its_deletion_removes_its_policies_first() {
+    let missing = mock!(aws_sdk_iam::Client::get_role).then_error(|| {
+        aws_sdk_iam::operation::get_role::GetRoleError::NoSuchEntityException(
+            aws_sdk_iam::types::error::NoSuchEntityException::builder().meta(iam_meta("NoSuchEntity")).build(),
+        )
+    });
+    let iam = IamApi::new(mock_client!(aws_sdk_iam, [&missing]));
+    assert!(iam.find("berth-acme").await.unwrap().is_none());
+
+    // IAM answers a policy URL-encoded.
+    let policy = mock!(aws_sdk_iam::Client::get_role_policy).then_output(|| {
+        aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput::builder()
+            .role_name("berth-acme")
+            .policy_name("berth-customer")
+            .policy_document("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D")
+            .build()
+            .expect("an answer")
+    });
+    let listed = mock!(aws_sdk_iam::Client::list_role_policies).then_output(|| {
+        aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput::builder()
+            .policy_names("berth-customer")
+            .build()
+            .expect("an answer")
+    });
+    let policy_deleted = mock!(aws_sdk_iam::Client::delete_role_policy)
+        .match_requests(|r| r.policy_name() == Some("berth-customer"))
+        .then_output(|| aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder().build());
+    let role_deleted =
+        mock!(aws_sdk_iam::Client::delete_role).then_output(|| aws_sdk_iam::operation::delete_role::DeleteRoleOutput::builder().build());
+    let iam = IamApi::new(mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&policy, &listed, &policy_deleted, &role_deleted]));
+    assert_eq!(
+        iam.policy("berth-acme", "berth-customer").await.unwrap(),
+        Some(serde_json::json!({"Version": "2012-10-17", "Statement": []}))
+    );
+    assert!(Roles::delete(&iam, "berth-acme").await.unwrap());
+    assert_eq!((policy_deleted.num_calls(), role_deleted.num_calls()), (1, 1));
+
+    // Deleting a role that is gone: false, nothing else called.
+    let gone = mock!(aws_sdk_iam::Client::list_role_policies).then_error(|| {
+        aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError::NoSuchEntityException(
+            aws_sdk_iam::types::error::NoSuchEntityException::builder().meta(iam_meta("NoSuchEntity")).build(),
+        )
+    });
+    let iam = IamApi::new(mock_client!(aws_sdk_iam, [&gone]));
+    assert!(!Roles::delete(&iam, "berth-acme").await.unwrap());
 }

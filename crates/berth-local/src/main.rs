@@ -422,6 +422,14 @@ async fn main() -> std::process::ExitCode {
                 let pipeline = figures::pipeline(&s, &root, runs, "lc").await?;
                 let d = pipeline.durations();
                 println!("{runs} onboardings: median {} ms", figures::median(&d));
+                match pipeline.calls() {
+                    Ok(calls) => println!(
+                        "each onboarding: {} AWS API calls ({})",
+                        calls.values().sum::<u64>(),
+                        calls.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+                    ),
+                    Err(e) => println!("the onboardings made different calls: {e}"),
+                }
                 let customers: Vec<String> = (0..runs).map(|i| format!("lc-{i:02}")).collect();
                 println!("{}", figures::lifecycle(&s, &root, &customers).await?.markdown());
                 Ok(true)
