@@ -58,7 +58,8 @@ fn sorted(mut v: Vec<u64>) -> Vec<u64> {
 
 /// The onboarding example, for another customer.
 pub fn onboarding_input(root: &Path, customer: &str) -> Result<Value> {
-    let text = std::fs::read_to_string(root.join("events/onboard.json"))?;
+    // Its secret references are acme's: the customer's own, by their names.
+    let text = std::fs::read_to_string(root.join("events/onboard.json"))?.replace(":secret:acme/", &format!(":secret:{customer}/"));
     let mut input: Value = serde_json::from_str(&text)?;
     input["customer_id"] = Value::String(customer.to_string());
     input["idempotency_key"] = Value::String(format!("bench-{customer}"));
@@ -233,10 +234,11 @@ pub struct PortalEvents {
 }
 
 pub async fn portal_events(stack: &Stack, root: &Path, runs: u32) -> Result<PortalEvents> {
-    let request: Value = serde_json::from_str(&std::fs::read_to_string(root.join("events/bus/onboarding-requested.json"))?)?;
+    let request = std::fs::read_to_string(root.join("events/bus/onboarding-requested.json"))?;
     let (mut new_us, mut duplicate_us, mut rejected_us) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
-        let mut event = request.clone();
+        // The example's secret references are acme's: each customer's own, by their names.
+        let mut event: Value = serde_json::from_str(&request.replace(":secret:acme/", &format!(":secret:ev-{i:02}/")))?;
         event["id"] = Value::String(format!("bench-event-{i}"));
         event["detail"]["customer_id"] = Value::String(format!("ev-{i:02}"));
         event["detail"]["idempotency_key"] = Value::String(format!("ev-{i}"));
