@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use berth_adapters::aws::iam::decode_document;
 use berth_domain::access::{self, ROLE_POLICY_NAME};
 use berth_tests::Harness;
 use serde_json::{json, Value};
@@ -14,21 +15,9 @@ use serde_json::{json, Value};
 const DATABASE_URL: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iso-acme/database-url-AbCdEf";
 const API_KEY: &str = "arn:aws:ssm:us-east-1:123456789012:parameter/iso-acme/api-key";
 
-/// IAM documents come back URL-encoded.
+/// IAM answers documents URL-encoded: read as the adapter reads them.
 fn document(text: &str) -> Value {
-    let mut out = Vec::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            out.push(u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("3F"), 16).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("not a policy document: {e}: {text}"))
+    decode_document(text).unwrap_or_else(|| panic!("not a policy document: {text}"))
 }
 
 fn strings(v: &Value) -> BTreeSet<String> {

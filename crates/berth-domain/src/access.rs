@@ -324,6 +324,17 @@ mod tests {
     use crate::request::OnboardingRequest;
     use crate::validate::{validate, Settings};
 
+    fn settings() -> Settings {
+        Settings {
+            domain: "apps.example.com".into(),
+            image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            log_retention_days: 30,
+            health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
+            name_prefix: "berth".into(),
+            product_host_form: Default::default(),
+        }
+    }
+
     fn account() -> Account {
         Account { partition: "aws".into(), id: "123456789012".into(), region: "us-east-1".into() }
     }
@@ -345,16 +356,8 @@ mod tests {
 
     fn plan_of(request: Value) -> Plan {
         let request = complete(request);
-        let settings = Settings {
-            domain: "apps.example.com".into(),
-            image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
-            log_retention_days: 30,
-            health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
-            name_prefix: "berth".into(),
-            product_host_form: Default::default(),
-        };
         let req = OnboardingRequest::from_json(request).unwrap_or_else(|e| panic!("{e}"));
-        validate(&req, &Catalog::builtin(), &settings, "arn:exec:1").unwrap_or_else(|v| panic!("{v}"))
+        validate(&req, &Catalog::builtin(), &settings(), "arn:exec:1").unwrap_or_else(|v| panic!("{v}"))
     }
 
     fn statements(policy: &Value) -> Vec<&Value> {
@@ -498,20 +501,12 @@ mod tests {
         let secrets: serde_json::Map<String, Value> = (0..80)
             .map(|i| (format!("S{i}"), json!(format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/{}-{i}", "x".repeat(90)))))
             .collect();
-        let settings_plan = OnboardingRequest::from_json(complete(json!({
+        let request = OnboardingRequest::from_json(complete(json!({
             "customer_id": "acme", "display_name": "A", "products": ["webapp"],
             "services": {"api": {"image_tag": "1", "secrets": secrets}}
         })));
-        let req = settings_plan.unwrap_or_else(|e| panic!("{e}"));
-        let settings = Settings {
-            domain: "apps.example.com".into(),
-            image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
-            log_retention_days: 30,
-            health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
-            name_prefix: "berth".into(),
-            product_host_form: Default::default(),
-        };
-        let v = validate(&req, &Catalog::builtin(), &settings, "arn:exec:1").expect_err("refused");
+        let req = request.unwrap_or_else(|e| panic!("{e}"));
+        let v = validate(&req, &Catalog::builtin(), &settings(), "arn:exec:1").expect_err("refused");
         assert!(v.iter().any(|x| x.field == "plan.services" && x.rule.contains("role policy")), "{v}");
     }
 

@@ -74,6 +74,57 @@ fn observe(g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroupObserved {
     }
 }
 
+impl Ec2Api {
+    /// Adds (`grant`) or removes inbound or outbound rules. A rule already there (or already
+    /// gone), as an earlier attempt left it, is what was asked for.
+    async fn change(&self, group_id: &str, egress: bool, grant: bool, rules: &[Permission]) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let perms = Some(rules.iter().map(ip_permission).collect::<Vec<_>>());
+        let c = &self.client;
+        let sent = match (grant, egress) {
+            (true, false) => c
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(perms)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(SERVICE, "AuthorizeSecurityGroupIngress", e)),
+            (true, true) => c
+                .authorize_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(perms)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(SERVICE, "AuthorizeSecurityGroupEgress", e)),
+            (false, false) => c
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(perms)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(SERVICE, "RevokeSecurityGroupIngress", e)),
+            (false, true) => c
+                .revoke_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(perms)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(SERVICE, "RevokeSecurityGroupEgress", e)),
+        };
+        let done = if grant { "InvalidPermission.Duplicate" } else { "InvalidPermission.NotFound" };
+        match sent {
+            Err(BerthError::Aws { code: Some(code), .. }) if code == done => Ok(()),
+            other => other,
+        }
+    }
+}
+
 impl SecurityGroups for Ec2Api {
     async fn find(&self, vpc_id: &str, name: &str) -> Result<Option<SecurityGroupObserved>> {
         let out = self
@@ -112,64 +163,11 @@ impl SecurityGroups for Ec2Api {
     }
 
     async fn authorize(&self, group_id: &str, egress: bool, rules: &[Permission]) -> Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        let perms: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
-        let sent = if egress {
-            self.client
-                .authorize_security_group_egress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(SERVICE, "AuthorizeSecurityGroupEgress", e))
-        } else {
-            self.client
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(SERVICE, "AuthorizeSecurityGroupIngress", e))
-        };
-        match sent {
-            // Already there (an earlier attempt's): what was asked for holds.
-            Err(BerthError::Aws { code: Some(code), .. }) if code == "InvalidPermission.Duplicate" => Ok(()),
-            other => other,
-        }
+        self.change(group_id, egress, true, rules).await
     }
 
     async fn revoke(&self, group_id: &str, egress: bool, rules: &[Permission]) -> Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        let perms: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
-        let sent = if egress {
-            self.client
-                .revoke_security_group_egress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(SERVICE, "RevokeSecurityGroupEgress", e))
-        } else {
-            self.client
-                .revoke_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify(SERVICE, "RevokeSecurityGroupIngress", e))
-        };
-        match sent {
-            Err(BerthError::Aws { code: Some(code), .. }) if code == "InvalidPermission.NotFound" => Ok(()),
-            other => other,
-        }
+        self.change(group_id, egress, false, rules).await
     }
 
     async fn delete(&self, group_id: &str) -> Result<bool> {

@@ -19,7 +19,7 @@ use super::{not_ours, owned_by, Journal};
 pub(crate) async fn reconcile<R: Roles>(roles: &R, plan: &Plan, infra: &InfraConfig, j: &mut Journal) -> Result<String, BerthError> {
     let trust = access::trust_policy(&infra.account);
     let policy = access::role_policy(plan, &infra.account);
-    let role = match roles.find(&plan.role).await? {
+    let (role, made) = match roles.find(&plan.role).await? {
         Some(found) => {
             if !owned_by(&found.tags, plan) {
                 return Err(not_ours("IAM role", &plan.role, plan));
@@ -35,7 +35,7 @@ pub(crate) async fn reconcile<R: Roles>(roles: &R, plan: &Plan, infra: &InfraCon
                 roles.set_trust(&found.name, &trust).await?;
                 j.fixed.push(format!("{}: trust", found.arn));
             }
-            found
+            (found, false)
         }
         None => {
             let created = roles
@@ -51,12 +51,15 @@ pub(crate) async fn reconcile<R: Roles>(roles: &R, plan: &Plan, infra: &InfraCon
             tracing::info!(customer = %plan.customer_id, role = %created.arn, "role created");
             j.created.push(created.arn.clone());
             j.hold(ResourceKind::Role, &created.name, None);
-            created
+            (created, true)
         }
     };
-    if roles.policy(&role.name, ROLE_POLICY_NAME).await?.as_ref() != Some(&policy) {
+    // A role made now has no policy yet; one found keeps its policy when it is the plan's.
+    if made || roles.policy(&role.name, ROLE_POLICY_NAME).await?.as_ref() != Some(&policy) {
         roles.put_policy(&role.name, ROLE_POLICY_NAME, &policy).await?;
-        j.fixed.push(format!("{}: policy {ROLE_POLICY_NAME}", role.arn));
+        if !made {
+            j.fixed.push(format!("{}: policy {ROLE_POLICY_NAME}", role.arn));
+        }
     }
     Ok(role.arn)
 }

@@ -20,9 +20,9 @@ pub(crate) async fn reconcile<G: SecurityGroups>(
     infra: &InfraConfig,
     j: &mut Journal,
 ) -> Result<String, BerthError> {
-    let group = match groups.find(&infra.vpc_id, &plan.security_group).await? {
+    let (group, made) = match groups.find(&infra.vpc_id, &plan.security_group).await? {
         Some(found) if !owned_by(&found.tags, plan) => return Err(not_ours("security group", &plan.security_group, plan)),
-        Some(found) => found,
+        Some(found) => (found, false),
         None => {
             let created = groups
                 .create(&SecurityGroupSpec {
@@ -34,7 +34,7 @@ pub(crate) async fn reconcile<G: SecurityGroups>(
                 .await?;
             tracing::info!(customer = %plan.customer_id, security_group = %created.id, "security group created");
             j.created.push(created.id.clone());
-            created
+            (created, true)
         }
     };
     j.hold(ResourceKind::SecurityGroup, &group.id, Some(&infra.vpc_id));
@@ -44,13 +44,18 @@ pub(crate) async fn reconcile<G: SecurityGroups>(
         let missing: Vec<Permission> = want.difference(have).cloned().collect();
         let extra: Vec<Permission> = have.difference(want).cloned().collect();
         let way = if is_egress { "outbound" } else { "inbound" };
+        // A group made now gets its rules; one found is put back to them, and says so.
         if !missing.is_empty() {
             groups.authorize(&group.id, is_egress, &missing).await?;
-            j.fixed.push(format!("{}: {way} {}", group.id, labels(&missing)));
+            if !made {
+                j.fixed.push(format!("{}: {way} {}", group.id, labels(&missing)));
+            }
         }
         if !extra.is_empty() {
             groups.revoke(&group.id, is_egress, &extra).await?;
-            j.fixed.push(format!("{}: {way} no longer {}", group.id, labels(&extra)));
+            if !made {
+                j.fixed.push(format!("{}: {way} no longer {}", group.id, labels(&extra)));
+            }
         }
     }
     Ok(group.id)
