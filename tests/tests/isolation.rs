@@ -197,3 +197,51 @@ async fn an_onboarding_past_the_accounts_role_quota_is_refused_before_anything_i
     assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
     assert_eq!(inv.attr("error_name").as_deref(), Some("Berth.QuotaExceeded"));
 }
+
+/// The ports the customer's group lets in, and whether each is from the ALBs' group alone.
+async fn ingress(h: &Harness, customer: &str) -> BTreeSet<i32> {
+    let groups = h.security_groups(customer).await;
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let alb = h.stack.infra.alb_security_group.as_str();
+    groups[0]
+        .ip_permissions()
+        .iter()
+        .inspect(|p| assert!(p.user_id_group_pairs().iter().all(|g| g.group_id() == Some(alb)) && p.ip_ranges().is_empty(), "{p:?}"))
+        .filter_map(|p| p.from_port())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_product_removed_by_an_update_takes_its_reach_with_it() {
+    let h = Harness::new().await;
+    let customer = "iso-shrink";
+    let name = access::role_name(&h.stack.infra.name_prefix, customer);
+    let mut with_reports = request(customer, "iso-s1");
+    with_reports["products"] = json!(["webapp", "reports"]);
+    with_reports["services"]["reports"] = json!({"image_tag": "1.0.0", "desired_count": 1});
+    let report = h.onboard(&with_reports).await;
+    assert_eq!(report.status, "SUCCEEDED", "{:?} {:?}", report.error, report.cause);
+    let sids = |p: &[(String, BTreeSet<String>, BTreeSet<String>)]| p.iter().map(|(s, _, _)| s.clone()).collect::<Vec<_>>();
+    let before = policy(&h, &name).await;
+    assert!(sids(&before).contains(&"CustomerObjects".to_string()), "{before:?}");
+    let objects = before.iter().find(|(s, _, _)| s == "CustomerObjects").map(|(_, _, r)| r.clone()).unwrap_or_default();
+    assert_eq!(objects, BTreeSet::from([format!("arn:aws:s3:::berth-reports/{customer}/*")]));
+    let reports_port = berth_domain::catalog::Catalog::builtin().service("reports").and_then(|(_, s)| s.port).map(i32::from);
+    let opened = ingress(&h, customer).await;
+    assert!(reports_port.is_some_and(|p| opened.contains(&p)), "{opened:?}");
+
+    // The update that removes the product: its data, image and port are out of reach.
+    let update = request(customer, "iso-s2");
+    let u = h.run("berth-update", &update, &format!("{customer}_iso-s2")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let after = policy(&h, &name).await;
+    assert_eq!(sids(&after), ["RegistryLogin", "PullImages", "WriteLogs", "ReadSecrets"]);
+    let images = after.iter().find(|(s, _, _)| s == "PullImages").map(|(_, _, r)| r.clone()).unwrap_or_default();
+    assert!(images.iter().all(|r| r.contains(":repository/webapp/")), "{images:?}");
+    assert_eq!(ingress(&h, customer).await, BTreeSet::from([3000, 3001]));
+
+    let off = h.run("berth-offboard", &Harness::lifecycle_request(customer, "iso-s3", json!({})), &format!("{customer}_iso-s3")).await;
+    assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
+    let inv = h.inventory(customer).await;
+    assert!(inv.role.is_none() && inv.security_groups.is_empty(), "{:?}", inv.leftovers());
+}

@@ -282,6 +282,8 @@ pub struct TeardownConfig {
     pub hosted_zone_id: String,
     /// Where the customers' security groups are.
     pub vpc_id: String,
+    /// The region the customers' role policies name (the Lambda runtime's own).
+    pub region: String,
 }
 
 impl FromEnv for TeardownConfig {
@@ -292,6 +294,7 @@ impl FromEnv for TeardownConfig {
             cluster: env.var("BERTH_CLUSTER")?,
             hosted_zone_id: env.var("BERTH_HOSTED_ZONE_ID")?,
             vpc_id: env.var("BERTH_VPC_ID")?,
+            region: env.var("AWS_REGION").or_else(|_| env.var("AWS_DEFAULT_REGION"))?,
         })
     }
     fn table(&self) -> Option<&str> {

@@ -19,8 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use berth_adapters::config::TeardownConfig;
 use berth_adapters::model::{same_dns_name, AlbRef, RuleObserved};
-use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, Placements, Pool, Ports};
+use berth_adapters::ports::{Customers, Dns, Ledger, ListenerRules, Placements, Pool, Ports, Roles, SecurityGroups};
 use berth_adapters::CustomerRecord;
+use berth_domain::access::{self, Access, Account, Permission, ROLE_POLICY_NAME};
+use berth_domain::catalog::Catalog;
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
 use berth_domain::naming::TAG_SERVICE;
 use berth_domain::plan::{Plan, RulePlan};
@@ -72,6 +74,7 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
             &mut out,
         )
         .await?;
+        narrow_access(ports, &cx.catalog, site, plan, &input.remove).await?;
     }
 
     // The numbers: the customer's, ascending, go to the plan's rules in order.
@@ -217,6 +220,46 @@ type Listed = (Vec<u32>, Vec<RuleObserved>, BTreeMap<String, RuleObserved>);
 /// their rules by the service tag), in teardown order, and forgets them in the ledger. A
 /// transient failure fails the step (it is retried); anything else is reported by name,
 /// after all that could be removed was, and the numbers stay held.
+/// What the customer's tasks may reach shrinks with the services removed: their secret
+/// references, images and products' data out of the customer's role policy, their ports out
+/// of its group's inbound rules. (The update reconciled both to the old and new services
+/// together, which ran side by side until now.) The partition and account are the role's own.
+async fn narrow_access<P: Ports>(
+    ports: &P,
+    catalog: &Catalog,
+    site: &TeardownConfig,
+    plan: &Plan,
+    remove: &[String],
+) -> Result<(), BerthError> {
+    let mut kept = plan.clone();
+    kept.services.retain(|s| !remove.contains(&s.name));
+    kept.rules.retain(|r| !remove.contains(&r.service));
+    kept.products.retain(|p| kept.services.iter().any(|s| &s.product == p));
+    kept.access = kept.products.iter().filter_map(|p| catalog.products.get(p)).fold(Access::default(), |a, p| a.union(&p.access));
+    // A plan from before berth made roles and groups names neither.
+    if plan.role.is_empty() || plan.security_group.is_empty() {
+        return Ok(());
+    }
+    if let Some(role) = ports.roles().find(&plan.role).await?.filter(|r| owned_by(&r.tags, plan)) {
+        let mut arn = role.arn.split(':');
+        let (partition, account) = (arn.nth(1).unwrap_or("aws").to_string(), arn.nth(2).unwrap_or_default().to_string());
+        let want = access::role_policy(&kept, &Account { partition, id: account, region: site.region.clone() });
+        if ports.roles().policy(&role.name, ROLE_POLICY_NAME).await?.as_ref() != Some(&want) {
+            ports.roles().put_policy(&role.name, ROLE_POLICY_NAME, &want).await?;
+            tracing::info!(customer = %plan.customer_id, role = %role.arn, "role policy narrowed to the services kept");
+        }
+    }
+    if let Some(group) = ports.security_groups().find(&site.vpc_id, &plan.security_group).await?.filter(|g| owned_by(&g.tags, plan)) {
+        let open: BTreeSet<i32> = kept.services.iter().filter(|s| s.target_group.is_some()).filter_map(|s| s.port).map(i32::from).collect();
+        let stale: Vec<Permission> = group.ingress.iter().filter(|p| !open.contains(&p.from_port)).cloned().collect();
+        if !stale.is_empty() {
+            ports.security_groups().revoke(&group.id, false, &stale).await?;
+            tracing::info!(customer = %plan.customer_id, security_group = %group.id, closed = stale.len(), "ports of the services removed closed");
+        }
+    }
+    Ok(())
+}
+
 async fn take_away<P: Ports>(
     ports: &P,
     site: Site<'_>,

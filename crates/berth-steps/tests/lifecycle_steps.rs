@@ -15,6 +15,8 @@ use berth_steps::{
 };
 use serde_json::{json, Value};
 
+use berth_domain::access;
+
 mod common;
 use common::*;
 
@@ -452,6 +454,12 @@ async fn a_product_added_takes_priorities_before_the_catch_all_and_removed_gives
         assert!(w.services.contains_key("berth-acme-reports"));
         assert!(w.target_groups.values().any(|t| t.name == "berth-acme-reports"));
     });
+    // The customer's role may reach the product's images and data, its group lets the ALBs
+    // reach the product's port.
+    let (policy, ingress) = isolation(&m, "acme");
+    assert_eq!(policy, access::role_policy(&with_reports, &infra().account));
+    assert!(policy.to_string().contains("berth-reports/acme/*"), "{policy}");
+    assert_eq!(ingress, ports_of(&with_reports));
     let outputs = record.outputs.unwrap();
     assert_eq!(outputs["priorities"]["reports"], 2);
     assert!(outputs["target_groups"]["reports"].is_string());
@@ -472,6 +480,11 @@ async fn a_product_added_takes_priorities_before_the_catch_all_and_removed_gives
         assert!(w.log_groups.contains_key("/berth/acme"), "the log group the other services write to stays");
     });
     assert!(m.with(|w| w.resources["acme"].iter().all(|e| !e.id.contains("reports"))), "the ledger forgets them");
+    // Nor may the customer's tasks reach them any more.
+    let (policy, ingress) = isolation(&m, "acme");
+    assert_eq!(policy, access::role_policy(&without, &infra().account));
+    assert!(!policy.to_string().contains("reports"), "{policy}");
+    assert_eq!(ingress, ports_of(&without));
     assert!(record.outputs.unwrap()["priorities"].get("reports").is_none());
     active(&m, "ccc", "exec-c").await;
     assert!(rules_of(&m, "ccc").iter().any(|(_, p)| *p == 2), "the freed number is handed out again");
@@ -490,6 +503,23 @@ async fn a_product_added_takes_priorities_before_the_catch_all_and_removed_gives
     assert_eq!(m.get("acme").await.unwrap().unwrap().priorities.len(), 2);
     assert_eq!(alb_counts(&m), (rules_before, tgs_before));
     m.with(|w| assert_eq!(w.services["berth-acme-reports"].status, "INACTIVE"));
+    let (policy, ingress) = isolation(&m, "acme");
+    assert_eq!(policy, access::role_policy(&without, &infra().account), "taken back with the product");
+    assert_eq!(ingress, ports_of(&without));
+}
+
+/// The customer's role policy and the ports its group lets in.
+fn isolation(m: &Memory, customer: &str) -> (Value, std::collections::BTreeSet<i32>) {
+    m.with(|w| {
+        let policy = w.roles[&format!("berth-{customer}")].1[access::ROLE_POLICY_NAME].clone();
+        let group = w.security_groups.values().find(|g| g.name == format!("berth-{customer}")).expect("the customer's group");
+        (policy, group.ingress.iter().map(|p| p.from_port).collect())
+    })
+}
+
+/// The ports of a plan's services behind target groups.
+fn ports_of(plan: &berth_domain::plan::Plan) -> std::collections::BTreeSet<i32> {
+    plan.services.iter().filter(|s| s.target_group.is_some()).filter_map(|s| s.port).map(i32::from).collect()
 }
 
 #[tokio::test]

@@ -70,7 +70,13 @@ pub fn zone() -> DnsConfig {
 }
 
 pub fn teardown() -> TeardownConfig {
-    TeardownConfig { table: "berth".into(), cluster: "shared".into(), hosted_zone_id: "Z1".into(), vpc_id: "vpc-1".into() }
+    TeardownConfig {
+        table: "berth".into(),
+        cluster: "shared".into(),
+        hosted_zone_id: "Z1".into(),
+        vpc_id: "vpc-1".into(),
+        region: "us-east-1".into(),
+    }
 }
 
 pub fn scale_config() -> ScaleConfig {
