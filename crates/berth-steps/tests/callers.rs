@@ -3,7 +3,9 @@
 //! HTTP API, with IAM auth, the SBT function from berth's bus); the step functions have no
 //! trigger and no resource policy, and no policy in the template lets anything but the state
 //! machines invoke them; only the intake, the HTTP API's function and the operators' policy
-//! may start a customer machine; and no statement grants a wildcard action or principal.
+//! may start a customer machine; no statement grants a wildcard action or principal; and
+//! berth makes, changes and passes roles only under its path, only with the deployment's
+//! permissions boundary, and only to ECS tasks.
 
 use std::path::PathBuf;
 
@@ -161,4 +163,53 @@ fn no_statement_grants_a_wildcard_action_or_principal() {
         let principal = &s["Principal"];
         assert!(principal.as_str() != Some("*") && untag(&principal["AWS"]).as_str() != Some("*"), "{holder} grants to anyone");
     }
+}
+
+#[test]
+fn berth_makes_and_passes_roles_only_under_its_path_and_only_with_the_boundary() {
+    let t = template();
+    let role_scope = ":role/${NamePrefix}/${NamePrefix}-*";
+    // What berth may do in IAM at all; roles' boundaries are never put or taken off, no policy
+    // is attached, no user or policy is made.
+    let allowed = [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:TagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:DeleteRolePolicy",
+        "iam:DeleteRole",
+        "iam:PassRole",
+        "iam:GetAccountSummary",
+        "iam:CreateServiceLinkedRole",
+    ];
+    let mut made = 0;
+    for (holder, s) in statements(&t) {
+        let iam: Vec<String> = actions(s).into_iter().filter(|a| a.starts_with("iam:")).collect();
+        if iam.is_empty() {
+            continue;
+        }
+        assert_ne!(holder, "CustomerRoleBoundary", "the customers' boundary allows IAM: {iam:?}");
+        for a in &iam {
+            assert!(allowed.contains(&a.as_str()), "{holder} may {a}");
+        }
+        let scoped = list(&s["Resource"]).iter().all(|r| untag(r).as_str().is_some_and(|r| r.ends_with(role_scope)));
+        if iam.iter().any(|a| a != "iam:GetAccountSummary" && a != "iam:CreateServiceLinkedRole") {
+            assert!(scoped, "{holder}: {iam:?} reaches roles outside berth's path: {:?}", s["Resource"]);
+        }
+        if iam.iter().any(|a| a == "iam:CreateRole" || a == "iam:PutRolePolicy") {
+            let boundary = format!("{:?}", s["Condition"]["StringEquals"]["iam:PermissionsBoundary"]);
+            assert!(
+                boundary.contains("RolePermissionsBoundary") && boundary.contains("CustomerRoleBoundary"),
+                "{holder}: {iam:?} without the deployment's boundary as a condition: {boundary}"
+            );
+            made += 1;
+        }
+        if iam.iter().any(|a| a == "iam:PassRole") {
+            assert_eq!(s["Condition"]["StringEquals"]["iam:PassedToService"].as_str(), Some("ecs-tasks.amazonaws.com"), "{holder}");
+        }
+    }
+    assert!(made >= 2, "the resources function makes roles, the reshape narrows their policy ({made})");
 }
