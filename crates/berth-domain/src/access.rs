@@ -320,20 +320,9 @@ pub fn ingress(plan: &Plan, alb_group: &str) -> BTreeSet<Permission> {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::plan::HealthPolicy;
     use crate::request::OnboardingRequest;
-    use crate::validate::{validate, Settings};
-
-    fn settings() -> Settings {
-        Settings {
-            domain: "apps.example.com".into(),
-            image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
-            log_retention_days: 30,
-            health: HealthPolicy { interval_seconds: 15, max_attempts: 40 },
-            name_prefix: "berth".into(),
-            product_host_form: Default::default(),
-        }
-    }
+    use crate::validate::tests::settings;
+    use crate::validate::validate;
 
     fn account() -> Account {
         Account { partition: "aws".into(), id: "123456789012".into(), region: "us-east-1".into() }

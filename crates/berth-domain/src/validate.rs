@@ -543,12 +543,13 @@ fn check_env(env: &BTreeMap<String, String>, secrets: &BTreeMap<String, String>,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use serde_json::json;
 
-    fn settings() -> Settings {
+    /// The deployment settings the domain's tests plan with.
+    pub(crate) fn settings() -> Settings {
         Settings {
             domain: "apps.example.com".into(),
             image_registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
