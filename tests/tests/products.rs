@@ -252,6 +252,22 @@ async fn certificate(h: &Harness, domain: &str) -> String {
     cert["CertificateArn"].as_str().expect("a certificate ARN").to_string()
 }
 
+/// The names in a zone that have alias records.
+async fn aliases_at(h: &Harness, zone: &str) -> BTreeSet<String> {
+    let out = h.route53.list_resource_record_sets().hosted_zone_id(zone).send().await.expect("records");
+    out.resource_record_sets().iter().filter(|r| r.alias_target().is_some()).map(|r| r.name().trim_end_matches('.').to_string()).collect()
+}
+
+/// The hosts of each of the customer's rules.
+async fn rule_hosts(h: &Harness, customer: &str) -> Vec<BTreeSet<String>> {
+    h.inventory(customer)
+        .await
+        .rules
+        .iter()
+        .map(|r| r.conditions().iter().flat_map(|c| c.host_header_config().map(|x| x.values().to_vec()).unwrap_or_default()).collect())
+        .collect()
+}
+
 /// The certificates on a listener beside its default one.
 async fn listener_certificates(h: &Harness, listener: &str) -> Vec<String> {
     let out = h.elb.describe_listener_certificates().listener_arn(listener).send().await.expect("listener certificates");
@@ -308,21 +324,57 @@ async fn a_customers_own_domain_gets_its_certificate_rules_and_records_and_all_o
     assert_eq!(refused.error.as_deref(), Some("Berth.Conflict"), "{:?}", refused.cause);
     assert!(refused.cause.as_deref().is_some_and(|c| c.contains(hostname)), "{:?}", refused.cause);
 
-    // An update that names another domain is refused, and changes nothing.
+    // Changed by an update to www.acme-corp.example with its own certificate: the rules have
+    // the new name and not the old, the new certificate replaces the old on the listener, the
+    // aliases move, the old name is given back (and the outputs say where the records are).
+    let www = "www.acme-corp.example";
+    let cert_www = certificate(&h, www).await;
     let mut moved = request.clone();
     moved["idempotency_key"] = json!("k2");
-    moved["domain"]["hostname"] = json!("www.acme-corp.example");
+    moved["domain"] = json!({ "hostname": www, "certificate_arn": cert_www });
     let u = h.run("berth-update", &moved, &format!("{customer}_k2")).await;
-    assert_eq!(u.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", u.cause);
-    assert!(listener_certificates(&h, &listener).await.contains(&cert));
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    let on = listener_certificates(&h, &listener).await;
+    assert!(on.contains(&cert_www) && !on.contains(&cert), "{on:?}");
+    assert_eq!(rule_hosts(&h, customer).await, vec![[h.host(customer), www.to_string()].into(); 2]);
+    assert_eq!(aliases_at(&h, &zone).await, [www.to_string()].into());
+    let inv = h.inventory(customer).await;
+    assert!(!inv.ledger.iter().any(|e| e.contains(hostname) || e.contains(&cert)), "{:?}", inv.ledger);
+    assert_eq!(u.output.expect("output")["outputs"]["own_domain"], json!({ "hostname": www, "hosted_zone_id": zone }));
+    assert_eq!(h.customer_state(customer).await, "ACTIVE");
+
+    // A change whose records cannot be written fails: the rules have www again, the new
+    // certificate is off the listener, the new name has no record and is free.
+    let app = "app.acme-corp.example";
+    let cert_app = certificate(&h, app).await;
+    let mut failing = request.clone();
+    failing["idempotency_key"] = json!("k3");
+    failing["domain"] = json!({ "hostname": app, "certificate_arn": cert_app });
+    h.set_faults(json!({"faults": [{"operation": "ChangeResourceRecordSets", "function": "berth-dns", "times": 0,
+        "error": {"kind": "code", "code": "InvalidChangeBatch", "message": "refused"}}]}))
+        .await;
+    let f = h.run("berth-update", &failing, &format!("{customer}_k3")).await;
+    h.clear_faults().await;
+    assert_eq!(f.status, "FAILED", "{:?} {:?}", f.error, f.cause);
+    let on = listener_certificates(&h, &listener).await;
+    assert!(on.contains(&cert_www) && !on.contains(&cert_app), "{on:?}");
+    assert_eq!(rule_hosts(&h, customer).await, vec![[h.host(customer), www.to_string()].into(); 2]);
+    assert_eq!(aliases_at(&h, &zone).await, [www.to_string()].into());
+    assert_eq!(h.customer_state(customer).await, "ACTIVE");
+    let mut app_customer = request.clone();
+    app_customer["customer_id"] = json!("pr-owndomain-3");
+    app_customer["domain"] = json!({ "hostname": app, "certificate_arn": cert_app });
+    let took = h.onboard(&app_customer).await;
+    assert_eq!(took.status, "SUCCEEDED", "the name the failed update claimed is free: {:?} {:?}", took.error, took.cause);
+    let off = h.run("berth-offboard", &Harness::lifecycle_request("pr-owndomain-3", "off", json!({})), "pr-owndomain-3_off").await;
+    assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
 
     // Offboarded: the certificate off the listener, the records out of the domain's zone,
     // the domain's claim given back.
     let off = h.run("berth-offboard", &Harness::lifecycle_request(customer, "off", json!({})), &format!("{customer}_off")).await;
     assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
-    assert!(!listener_certificates(&h, &listener).await.contains(&cert));
-    let own = h.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.expect("records");
-    assert!(own.resource_record_sets().iter().all(|r| r.name().trim_end_matches('.') != hostname), "{:?}", own.resource_record_sets());
+    assert!(!listener_certificates(&h, &listener).await.contains(&cert_www));
+    assert!(aliases_at(&h, &zone).await.is_empty());
     let inv = h.inventory(customer).await;
     assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
     // The domain is free again: the other customer onboards with it now.

@@ -43,6 +43,10 @@ pub struct Plan {
     /// certificate on the listener.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_domain: Option<OwnDomain>,
+    /// Only on the plan an update's reshape works to (the union of the recorded and the
+    /// desired plan), when the update changes the customer's own domain: the one it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_change: Option<DomainChange>,
     /// The certificate berth requests for the customer's products on hosts of their own
     /// when they are two labels deep (`*.{customer}.{domain}`, the dotted host form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +200,15 @@ pub struct OwnDomain {
     pub certificate_arn: String,
 }
 
+/// An update's change of the customer's own domain: the plan's `own_domain` is the new one
+/// (none: the update takes it away), `was` the one it replaces (none: the update adds one).
+/// Until the update is done both are the customer's: both hostnames claimed, both
+/// certificates on the listener and counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainChange {
+    pub was: Option<OwnDomain>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RulePlan {
     /// The service whose target group the rule forwards to.
@@ -250,21 +263,34 @@ impl Plan {
     }
 
     /// The listener certificates the customer needs beyond the deployment's, given by ARN:
-    /// its own domain's.
+    /// its own domain's (while an update changes it, the one it replaces too; one certificate
+    /// that serves both counts once).
     pub fn certificate_arns(&self) -> Vec<String> {
-        self.own_domain.iter().map(|d| d.certificate_arn.clone()).collect()
+        let mut arns: Vec<String> = self.own_domain.iter().map(|d| d.certificate_arn.clone()).collect();
+        if let Some(was) = self.replaced_domain() {
+            if !arns.contains(&was.certificate_arn) {
+                arns.push(was.certificate_arn.clone());
+            }
+        }
+        arns
     }
 
     /// How many of its ALB's certificates the customer takes: its own domain's, and the one
     /// berth requests for its dotted product hosts.
     pub fn certificate_count(&self) -> u32 {
-        (self.own_domain.is_some() as u32) + (self.customer_certificate.is_some() as u32)
+        (self.certificate_arns().len() as u32) + (self.customer_certificate.is_some() as u32)
     }
 
-    /// Every host a rule of the customer matches (its hosts, and its own domain).
+    /// The own domain an update replaces or takes away (none when it keeps it, or adds one).
+    pub fn replaced_domain(&self) -> Option<&OwnDomain> {
+        self.domain_change.as_ref().and_then(|c| c.was.as_ref())
+    }
+
+    /// Every host a rule of the customer matches (its hosts, and its own domain; while an
+    /// update changes that, the one it replaces too).
     pub fn rule_hosts(&self) -> Vec<String> {
         let mut hosts = self.hosts();
-        hosts.extend(self.own_domain.iter().map(|d| d.hostname.clone()));
+        hosts.extend(self.own_domain.iter().chain(self.replaced_domain()).map(|d| d.hostname.clone()));
         hosts
     }
 
@@ -376,8 +402,10 @@ impl Plan {
                     "must be the plan's host, or its service's product's own host ({product}-{customer}.{domain} or {product}.{customer}.{domain})",
                 );
             }
-            let own = self.own_domain.as_ref().filter(|_| r.host == self.host).map(|d| d.hostname.clone());
-            if r.also != own.into_iter().collect::<Vec<_>>() {
+            // While an update changes the own domain, a rule still has the one it replaces.
+            let on_host =
+                |d: Option<&OwnDomain>| d.filter(|_| r.host == self.host).map(|d| d.hostname.clone()).into_iter().collect::<Vec<_>>();
+            if r.also != on_host(self.own_domain.as_ref()) && (self.domain_change.is_none() || r.also != on_host(self.replaced_domain())) {
                 v.push(format!("{f}.also"), "must be the customer's own domain on the rules of its host, and nothing else");
             }
             if 1 + r.also.len() + r.path_patterns.len() > MAX_CONDITION_VALUES {
@@ -402,6 +430,16 @@ impl Plan {
             let mut dv = Violations::default();
             validate::check_own_domain(&d.hostname, &d.certificate_arn, self.domain(), "plan.own_domain", &mut dv);
             v.0.extend(dv.0);
+        }
+        if let Some(change) = &self.domain_change {
+            if let Some(was) = &change.was {
+                let mut dv = Violations::default();
+                validate::check_own_domain(&was.hostname, &was.certificate_arn, self.domain(), "plan.domain_change.was", &mut dv);
+                v.0.extend(dv.0);
+            }
+            if change.was == self.own_domain {
+                v.push("plan.domain_change.was", "must differ from the plan's own domain: it is the one the update replaces");
+            }
         }
         for (field, rule) in self.access.violations() {
             v.push(format!("plan.{field}"), rule);
@@ -445,6 +483,11 @@ impl Plan {
         }
         u.rules.extend(recorded.rules.iter().filter(|r| self.service(&r.service).is_none()).cloned());
         u.customer_certificate = self.customer_certificate.clone().or_else(|| recorded.customer_certificate.clone());
+        // A changed own domain: until the update is done, the one it replaces is the
+        // customer's too (the rules of services it removes still match it).
+        if self.own_domain != recorded.own_domain {
+            u.domain_change = Some(DomainChange { was: recorded.own_domain.clone() });
+        }
         u.access = self.access.union(&recorded.access);
         for (mine, theirs) in
             [(&mut u.role, &recorded.role), (&mut u.role_path, &recorded.role_path), (&mut u.security_group, &recorded.security_group)]

@@ -442,6 +442,7 @@ pub fn validate(request: &OnboardingRequest, catalog: &Catalog, settings: &Setti
         rules,
         health,
         own_domain,
+        domain_change: None,
         customer_certificate,
         access,
         role: access::role_name(&settings.name_prefix, customer),
@@ -723,6 +724,57 @@ desired_count = 1
         let own = bad.rules.iter().position(|r| r.service == "storefront").expect("rule");
         bad.rules[own].also = vec!["shop.acme-corp.com".into()];
         assert_eq!(bad.check().fields(), vec![format!("plan.rules[{own}].also")]);
+    }
+
+    #[test]
+    fn an_update_that_changes_the_own_domain_holds_both_until_it_is_done() {
+        let (old, new) = (
+            "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f5a",
+            "arn:aws:acm:us-east-1:123456789012:certificate/9f8e7d6c-5b4a",
+        );
+        let mut req = with_products(&["webapp", "shop"]);
+        req["domain"] = json!({"hostname": "shop.acme-corp.com", "certificate_arn": old});
+        let recorded = run_with(req.clone(), HostForm::Dashed).expect("valid");
+        let mut req = with_products(&["webapp"]);
+        req["domain"] = json!({"hostname": "store.acme.example.org", "certificate_arn": new});
+        let desired = run_with(req.clone(), HostForm::Dashed).expect("valid");
+        let union = desired.union(&recorded);
+        assert!(union.check().is_empty(), "{}", union.check());
+        assert_eq!(union.replaced_domain(), recorded.own_domain.as_ref());
+        // Both certificates on the listener and counted, both hostnames routed; the rules of
+        // the customer's host have the new one (the removed product's, on its own host, none).
+        assert_eq!(union.certificate_arns(), [new, old]);
+        assert_eq!(union.certificate_count(), 2);
+        let hosts = union.rule_hosts();
+        assert!(hosts.contains(&"shop.acme-corp.com".into()) && hosts.contains(&"store.acme.example.org".into()), "{hosts:?}");
+        for r in &union.rules {
+            let want: Vec<String> = if r.host == union.host { vec!["store.acme.example.org".into()] } else { Vec::new() };
+            assert_eq!(r.also, want, "{}", r.service);
+        }
+        assert!(union.rules.iter().any(|r| r.service == "storefront"), "the removed product's rule is in the union");
+        // A rule of the customer's host that still has the replaced one is right too.
+        let mut still = union.clone();
+        still.rules[0].also = vec!["shop.acme-corp.com".into()];
+        assert!(still.check().is_empty(), "{}", still.check());
+        // One certificate that serves both names counts once.
+        req["domain"] = json!({"hostname": "store.acme.example.org", "certificate_arn": old});
+        let same_certificate = run_with(req.clone(), HostForm::Dashed).expect("valid").union(&recorded);
+        assert_eq!((same_certificate.certificate_arns(), same_certificate.certificate_count()), (vec![old.to_string()], 1));
+        // Taken away: the union holds the old one only; added: the new one only.
+        req.as_object_mut().expect("object").remove("domain");
+        let without = run_with(req.clone(), HostForm::Dashed).expect("valid");
+        let taken = without.union(&recorded);
+        assert_eq!((taken.certificate_arns(), taken.replaced_domain()), (vec![old.to_string()], recorded.own_domain.as_ref()));
+        let added = recorded.union(&without);
+        assert_eq!((added.domain_change.as_ref().map(|c| c.was.clone()), added.certificate_count()), (Some(None), 1));
+        // Unchanged: no change on the union; a change naming the same domain is refused.
+        assert_eq!(recorded.union(&recorded).domain_change, None);
+        let mut bad = union.clone();
+        bad.domain_change = Some(crate::plan::DomainChange { was: desired.own_domain.clone() });
+        assert!(bad.check().fields().contains(&"plan.domain_change.was"), "{}", bad.check());
+        let mut bad = union;
+        bad.rules[0].also = vec!["other.example.org".into()];
+        assert_eq!(bad.check().fields(), vec!["plan.rules[0].also"]);
     }
 
     #[test]

@@ -80,15 +80,6 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
                 reshape: Reshape::default(),
             });
         }
-        // The customer's own domain stays what onboarding made it: an update that names
-        // another (or none) is refused before anything is taken.
-        if desired.own_domain != recorded.own_domain {
-            let was = recorded.own_domain.as_ref().map_or_else(|| "none".to_string(), |d| d.hostname.clone());
-            return Err(BerthError::invalid(
-                "domain",
-                format!("an update keeps the customer's own domain ({was}) and its certificate: to change them, offboard and onboard the customer"),
-            ));
-        }
         // Refused before anything is taken: numbers that do not match the customer's rules
         // (of a customer an update may take at all; begin refuses the others).
         let union = desired.union(&recorded);
@@ -128,10 +119,20 @@ pub async fn run<P: Ports>(cx: &Context<ScaleConfig, P>, input: ClaimInput) -> R
     let desired = with_execution(desired, &input.execution_id);
     let (added, removed) = (desired.services_not_in(&recorded), recorded.services_not_in(&desired));
     let union = desired.union(&recorded);
-    let reshape = if added.is_empty() && removed.is_empty() {
+    // A changed own domain is added like a product (its hostname claimed and its certificate
+    // counted before the resources step, taken away again on failure) and the one it replaces
+    // is taken away like a removed product, once the update is healthy.
+    let domain_changed = union.domain_change.is_some();
+    let reshape = if added.is_empty() && removed.is_empty() && !domain_changed {
         Reshape::default()
     } else {
-        Reshape { plan: Some(union.clone()), grow: !added.is_empty(), prune: !removed.is_empty(), added, removed }
+        Reshape {
+            plan: Some(union.clone()),
+            grow: !added.is_empty() || domain_changed,
+            prune: !removed.is_empty() || domain_changed,
+            added,
+            removed,
+        }
     };
     // Until the reshape step took the numbers of added rules, the placement is its to give.
     let placement = if record.priorities.len() == union.rules.len() { Some(placement(cx, &union, &record).await?) } else { None };

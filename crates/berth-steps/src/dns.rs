@@ -5,8 +5,9 @@
 //! the ALB are left as they are (a re-run writes nothing).
 
 use berth_adapters::config::DnsConfig;
-use berth_adapters::model::{AliasSpec, RecordObserved};
+use berth_adapters::model::{AlbRef, AliasSpec, RecordObserved};
 use berth_adapters::ports::{Dns, Ports};
+use berth_domain::plan::OwnDomain;
 use berth_domain::BerthError;
 
 use crate::io::{checked, DnsInput, DnsOutput, OwnDomainDns};
@@ -15,6 +16,25 @@ use crate::Context;
 /// The alias target of a customer placed on the ALB with this DNS name.
 pub fn alias_target(alb_dns_name: &str) -> String {
     format!("dualstack.{}", alb_dns_name.trim_end_matches('.'))
+}
+
+/// Where the customer's own domain's records are: in its zone when the account has it (the
+/// dns step writes them there), otherwise the record the customer must create at its DNS
+/// provider.
+pub async fn own_domain_dns<D: Dns>(dns: &D, d: &OwnDomain, alb: &AlbRef) -> Result<OwnDomainDns, BerthError> {
+    Ok(match dns.zone_of(&d.hostname).await? {
+        Some(zone) => OwnDomainDns { hostname: d.hostname.clone(), hosted_zone_id: Some(zone), instructions: None },
+        None => OwnDomainDns {
+            hostname: d.hostname.clone(),
+            hosted_zone_id: None,
+            instructions: Some(format!(
+                "create a CNAME record {} pointing to {} at the domain's DNS provider (at a zone apex, where a CNAME cannot be, an ALIAS or ANAME record to the same name, or Route 53 alias A and AAAA records to it in hosted zone {})",
+                d.hostname,
+                alb.dns_name.trim_end_matches('.'),
+                alb.canonical_hosted_zone_id
+            )),
+        },
+    })
 }
 
 pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Result<DnsOutput, BerthError> {
@@ -33,23 +53,11 @@ pub async fn run<P: Ports>(cx: &Context<DnsConfig, P>, input: DnsInput) -> Resul
     let mut names: Vec<(String, String)> = hosts.iter().map(|h| (cfg.hosted_zone_id.clone(), h.clone())).collect();
     let own_domain = match &plan.own_domain {
         None => None,
-        Some(d) => Some(match dns.zone_of(&d.hostname).await? {
-            Some(zone) => {
-                names.push((zone.clone(), d.hostname.clone()));
-                OwnDomainDns { hostname: d.hostname.clone(), hosted_zone_id: Some(zone), instructions: None }
-            }
-            None => OwnDomainDns {
-                hostname: d.hostname.clone(),
-                hosted_zone_id: None,
-                instructions: Some(format!(
-                    "create a CNAME record {} pointing to {} at the domain's DNS provider (at a zone apex, where a CNAME cannot be, an ALIAS or ANAME record to the same name, or Route 53 alias A and AAAA records to it in hosted zone {})",
-                    d.hostname,
-                    alb.dns_name.trim_end_matches('.'),
-                    alb.canonical_hosted_zone_id
-                )),
-            },
-        }),
+        Some(d) => Some(own_domain_dns(dns, d, alb).await?),
     };
+    if let Some(OwnDomainDns { hostname, hosted_zone_id: Some(zone), .. }) = &own_domain {
+        names.push((zone.clone(), hostname.clone()));
+    }
     // Every name is looked at before any is written: one with records berth does not own
     // stops the step with nothing changed.
     let mut to_write = Vec::new();

@@ -196,11 +196,13 @@ pub struct Claimed {
     pub reshape: Reshape,
 }
 
-/// An update that adds or removes services (a product, or a catalog change): the plan of
-/// everything the customer's listener holds meanwhile (the desired plan with the services
-/// it drops), what is added and what is removed. `grow`: services are added (their
-/// priorities are taken and the rules re-ordered before the resources step, and removed
-/// again when the update fails); `prune`: services are removed (after the health gate).
+/// An update that adds or removes services (a product, or a catalog change), or changes
+/// the customer's own domain: the plan of everything the customer's listener holds
+/// meanwhile (the desired plan with the services it drops and the own domain it replaces),
+/// what is added and what is removed. `grow`: services or a new own domain are added (their
+/// priorities, hostname and certificate are taken and the rules re-ordered before the
+/// resources step, and taken away again when the update fails); `prune`: services or the
+/// replaced own domain are taken away (after the health gate).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reshape {
     #[serde(default)]
@@ -216,8 +218,8 @@ pub struct Reshape {
 }
 
 /// The reshape step's input: the plan of every service the customer's listener holds
-/// rules for, or is to (an update's union of the recorded and the desired plan), and the
-/// services of it to take away.
+/// rules for, or is to (an update's union of the recorded and the desired plan), the
+/// services of it to take away, and which part of an update this is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReshapeInput {
     pub plan: Plan,
@@ -225,6 +227,22 @@ pub struct ReshapeInput {
     /// back; empty: the customer takes the priorities the plan's rules need.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Unnamed: `grow` when nothing is to be removed, `prune` otherwise.
+    #[serde(default)]
+    pub phase: Option<Phase>,
+}
+
+/// The part of an update a reshape is: before the resources step (`grow`: the added
+/// services' priorities, a new own domain's hostname and certificate taken), once the update
+/// is healthy (`prune`: the removed services and the replaced own domain taken away), or
+/// after it failed (`take_back`: the added services and the new own domain taken away, the
+/// replaced own domain put back on the rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Grow,
+    Prune,
+    TakeBack,
 }
 
 /// What the reshape step did: the placement of the rules the customer keeps (for the

@@ -703,9 +703,9 @@ pub fn update() -> Machine {
         (
             "AddProducts".into(),
             then(
-                task(&RESHAPE, json!({ "plan.$": "$.reshape.plan" })),
+                task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "phase": "grow" })),
                 json!({
-                    "Comment": "The added services' priorities taken, the customer's rules re-ordered: the placement of every rule for the resources step.",
+                    "Comment": "The added services' priorities taken, the customer's rules re-ordered, a new own domain's hostname claimed and its certificate counted: the placement of every rule for the resources step.",
                     "ResultSelector": { "alb.$": "$.placement.alb", "listener_arn.$": "$.placement.listener_arn", "priorities.$": "$.placement.priorities" },
                     "ResultPath": "$.placement",
                     "Catch": caught("PutBack"),
@@ -731,7 +731,7 @@ pub fn update() -> Machine {
         then(
             task(&DNS, json!({ "plan.$": "$.plan", "alb.$": "$.placement.alb", "healthy.$": "$.check.stable" })),
             json!({
-                "Comment": "Products added on hosts of their own get their hosts' records once they are healthy (a host already served is left as it is).",
+                "Comment": "Products added on hosts of their own, and a new own domain in a zone of the account, get their records once they are healthy (a host already served is left as it is).",
                 "Catch": caught("PutBack"),
                 "Next": "Removed?"
             }),
@@ -744,9 +744,9 @@ pub fn update() -> Machine {
     states.push((
         "RemoveProducts".into(),
         then(
-            task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "remove.$": "$.reshape.removed" })),
+            task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "remove.$": "$.reshape.removed", "phase": "prune" })),
             json!({
-                "Comment": "The rest is healthy: the removed services' resources removed, their priorities given back.",
+                "Comment": "The rest is healthy: the removed services' resources removed, their priorities given back; a replaced own domain's certificate, records and claim taken away.",
                 "ResultPath": "$.pruned",
                 "Catch": caught("SettleFailure"),
                 "Next": SETTLE.state()
@@ -768,9 +768,9 @@ pub fn update() -> Machine {
     states.push((
         "TakeBackProducts".into(),
         then(
-            task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "remove.$": "$.reshape.added" })),
+            task(&RESHAPE, json!({ "plan.$": "$.reshape.plan", "remove.$": "$.reshape.added", "phase": "take_back" })),
             json!({
-                "Comment": "What the failed update added is taken away again, its priorities given back.",
+                "Comment": "What the failed update added is taken away again, its priorities given back; a replaced own domain is put back on the rules and the new one taken away.",
                 "ResultPath": "$.taken_back",
                 "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.undo", "Next": "SettleFailure" }],
                 "Next": "SettleFailure"
@@ -780,7 +780,7 @@ pub fn update() -> Machine {
     states.extend(settle_failure(op, Some("$.undo")));
     lifecycle_machine(
         op,
-        "berth: update one customer (ACTIVE or DEGRADED, through UPDATING, to ACTIVE): its services reconciled to a new desired spec (image tags, desired counts, cpu/memory, environment, secret references, products added or removed), new task definition revisions rolled out (rolling deployment, circuit breaker) and gated on health; a product added takes its priorities before the catch-all rule, a product removed is taken away once the rest is healthy; on failure the services go back to their previous revisions and counts and what was added is taken away, the failure in the history. A request identical to the current spec takes and writes nothing.",
+        "berth: update one customer (ACTIVE or DEGRADED, through UPDATING, to ACTIVE): its services reconciled to a new desired spec (image tags, desired counts, cpu/memory, environment, secret references, products added or removed, the own domain added, changed or taken away), new task definition revisions rolled out (rolling deployment, circuit breaker) and gated on health; a product added takes its priorities before the catch-all rule, a product removed or an own domain replaced is taken away once the rest is healthy; on failure the services go back to their previous revisions and counts and what was added is taken away (a replaced own domain back on the rules), the failure in the history. A request identical to the current spec takes and writes nothing.",
         "",
         states,
     )

@@ -11,6 +11,14 @@
 //! teardown code of rollback and offboarding; the host's DNS and a log group a kept
 //! service writes to stay) and their numbers given back; the rules left keep their order without moving.
 //!
+//! An update that changes the customer's own domain holds both until it is done: the grow
+//! claims the new hostname (after the same look for records berth does not own as at
+//! registration, its records entered in the ledger when its zone is in the account) and
+//! counts both certificates against the ALB's quota; the prune takes the replaced one away
+//! (its certificate off the listener unless the new one is the same, its records, its
+//! claim); the take-back of a failed update puts the replaced hostname back on the rules of
+//! the customer's host and takes the new one away the same way.
+//!
 //! Moves go in rounds, each to numbers no rule holds at the time, so the listener never
 //! holds one number twice; an order-keeping move never forms a cycle. Running it again
 //! changes nothing.
@@ -25,10 +33,10 @@ use berth_domain::access::{self, Access, Account, Permission, ROLE_POLICY_NAME};
 use berth_domain::catalog::Catalog;
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
 use berth_domain::naming::TAG_SERVICE;
-use berth_domain::plan::{Plan, RulePlan};
+use berth_domain::plan::{OwnDomain, Plan, RulePlan};
 use berth_domain::BerthError;
 
-use crate::io::{checked, AllocationOutput, ReshapeInput, ReshapeOutput, RulePriority};
+use crate::io::{checked, AllocationOutput, Phase, ReshapeInput, ReshapeOutput, RulePriority};
 use crate::resource::{self, owned_by, Site};
 use crate::Context;
 
@@ -38,6 +46,17 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
     if let Some(stray) = input.remove.iter().find(|name| plan.service(name).is_none()) {
         return Err(BerthError::invalid("remove", format!("'{stray}' is not a service of the plan")));
     }
+    let phase = input.phase.unwrap_or(if input.remove.is_empty() { Phase::Grow } else { Phase::Prune });
+    if phase == Phase::Grow && !input.remove.is_empty() {
+        return Err(BerthError::invalid("remove", "a grow takes priorities and removes nothing: name the phase prune or take_back"));
+    }
+    // The own domain the customer keeps after this phase, and the one it takes away.
+    let (staying, leaving) = match (phase, &plan.domain_change) {
+        (_, None) => (plan.own_domain.as_ref(), None),
+        (Phase::Grow, Some(_)) => (plan.own_domain.as_ref(), None),
+        (Phase::Prune, Some(_)) => (plan.own_domain.as_ref(), plan.replaced_domain()),
+        (Phase::TakeBack, Some(_)) => (plan.replaced_domain(), plan.own_domain.as_ref()),
+    };
     let record = ports
         .customers()
         .get(&plan.customer_id)
@@ -58,10 +77,13 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
         .ok_or_else(|| BerthError::NotFound(format!("ALB {alb_name} of customer '{}' is not in the pool", plan.customer_id)))?;
     let keep: Vec<&RulePlan> = plan.rules.iter().filter(|r| !input.remove.contains(&r.service)).collect();
     let keep_target_groups = plan.services.iter().filter(|s| s.target_group.is_some() && !input.remove.contains(&s.name)).count() as u32;
-    // The certificates it keeps: its own domain's, and berth's for its dotted product hosts
-    // while one of them stays.
-    let keep_certificates =
-        (plan.own_domain.is_some() as u32) + (plan.customer_certificate.is_some() && keeps_product_host(plan, &input.remove)) as u32;
+    // The certificates it keeps: its own domain's (while an update changes it, the grow
+    // counts both), and berth's for its dotted product hosts while one of them stays.
+    let own_certificates = match phase {
+        Phase::Grow => plan.certificate_arns().len() as u32,
+        Phase::Prune | Phase::TakeBack => staying.is_some() as u32,
+    };
+    let keep_certificates = own_certificates + (plan.customer_certificate.is_some() && keeps_product_host(plan, &input.remove)) as u32;
     let mut out = ReshapeOutput::default();
 
     if !input.remove.is_empty() {
@@ -76,13 +98,21 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
         .await?;
         narrow_access(ports, &cx.catalog, site, plan, &input.remove).await?;
     }
+    if let Some(gone) = leaving {
+        // A failed update's new own domain: the replaced hostname on the rules first, so
+        // that it is served again before the new one goes.
+        if phase == Phase::TakeBack {
+            hosts_back(ports.rules(), plan, &listener, staying, &input.remove, &mut out).await?;
+        }
+        retire_domain(ports, site, plan, &record, gone, staying, &mut out).await?;
+    }
 
     // The numbers: the customer's, ascending, go to the plan's rules in order.
     let mut held = record.priorities.clone();
     held.sort_unstable();
     let mut release = Vec::new();
-    let grow = input.remove.is_empty() && held.len() < plan.rules.len();
-    if input.remove.is_empty() {
+    let grow = phase == Phase::Grow && held.len() < plan.rules.len();
+    if phase == Phase::Grow {
         claim_hosts(ports, &site.hosted_zone_id, plan).await?;
     }
     if grow {
@@ -402,8 +432,90 @@ async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(),
         tracing::info!(customer = %plan.customer_id, host = %host, "host claimed for an added product");
         entered.push(LedgerEntry::new(ResourceKind::DnsRecord, &host, Some(zone.to_string()), plan.execution_id.as_str()));
     }
+    // A new own domain: claimed like the customer's hosts; its records entered in the ledger
+    // when its zone is in the account (the dns step writes them there once healthy).
+    if let (Some(_), Some(d)) = (&plan.domain_change, &plan.own_domain) {
+        let zone = ports.dns().zone_of(&d.hostname).await?;
+        let ledgered = recorded.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == d.hostname);
+        if let Some(zone) = zone.filter(|_| !ledgered) {
+            crate::register::owned_records(ports.ledger(), ports.dns(), &zone, &plan.customer_id, &d.hostname).await?;
+            entered.push(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(zone), plan.execution_id.as_str()));
+        }
+        ports.customers().claim_host(&plan.customer_id, &d.hostname).await?;
+        tracing::info!(customer = %plan.customer_id, hostname = %d.hostname, "own domain claimed for the update");
+    }
     if !entered.is_empty() {
         ports.ledger().record(&plan.customer_id, &entered).await?;
+    }
+    Ok(())
+}
+
+/// The rules of the customer's host that the plan keeps back on the customer's host and
+/// `own` (the own domain a failed update replaced), as they were before the update.
+async fn hosts_back<R: ListenerRules>(
+    rules: &R,
+    plan: &Plan,
+    listener: &str,
+    own: Option<&OwnDomain>,
+    remove: &[String],
+    out: &mut ReshapeOutput,
+) -> Result<(), BerthError> {
+    let (_, ours) = our_rules(rules, plan, listener).await?;
+    for r in plan.rules.iter().filter(|r| r.host == plan.host && !remove.contains(&r.service)) {
+        let Some(live) = ours.get(&r.service) else { continue };
+        let hosts: Vec<String> = std::iter::once(r.host.clone()).chain(own.map(|d| d.hostname.clone())).collect();
+        if !live.matches_hosts(&hosts, &r.path_patterns) {
+            rules.set_conditions(&live.arn, &hosts, &r.path_patterns).await?;
+            tracing::info!(rule = %live.arn, hosts = ?hosts, "rule's hosts put back");
+            out.moved.push(format!("{}: hosts {hosts:?}", live.arn));
+        }
+    }
+    Ok(())
+}
+
+/// Takes an own domain of the customer away: its certificate off the listener (unless the
+/// one that stays is the same), its alias records in its zone when the account has it, its
+/// ledger entries and its claim.
+async fn retire_domain<P: Ports>(
+    ports: &P,
+    site: &TeardownConfig,
+    plan: &Plan,
+    record: &CustomerRecord,
+    gone: &OwnDomain,
+    staying: Option<&OwnDomain>,
+    out: &mut ReshapeOutput,
+) -> Result<(), BerthError> {
+    let mut entries = Vec::new();
+    if let Some(listener) = record.listener_arn.as_ref().filter(|_| staying.map(|d| &d.certificate_arn) != Some(&gone.certificate_arn)) {
+        entries.push(LedgerEntry::new(
+            ResourceKind::ListenerCertificate,
+            &gone.certificate_arn,
+            Some(listener.clone()),
+            plan.execution_id.as_str(),
+        ));
+    }
+    let zone = ports.dns().zone_of(&gone.hostname).await?;
+    let targets: Vec<String> = match &zone {
+        Some(_) => ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect(),
+        None => Vec::new(),
+    };
+    if let Some(zone) = zone {
+        entries.push(LedgerEntry::new(ResourceKind::DnsRecord, &gone.hostname, Some(zone), plan.execution_id.as_str()));
+    }
+    let at = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id, vpc_id: &site.vpc_id };
+    for e in &entries {
+        let existed = resource::remove(ports, at, e, &targets).await?;
+        tracing::info!(customer = %plan.customer_id, kind = %e.kind, id = %e.id, existed, "own domain taken away");
+        out.removed.push(e.label());
+    }
+    let recorded = ports.ledger().entries(&plan.customer_id).await?;
+    let gone_entries: Vec<LedgerEntry> =
+        recorded.into_iter().filter(|r| entries.iter().any(|e| e.kind == r.kind && e.id == r.id)).collect();
+    if !gone_entries.is_empty() {
+        ports.ledger().forget(&plan.customer_id, &gone_entries).await?;
+    }
+    if ports.customers().release_host(&plan.customer_id, &gone.hostname).await? {
+        tracing::info!(customer = %plan.customer_id, hostname = %gone.hostname, "own domain given back");
     }
     Ok(())
 }

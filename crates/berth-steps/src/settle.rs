@@ -8,7 +8,7 @@
 //! be listed. Only the owning execution writes.
 
 use berth_adapters::config::TableConfig;
-use berth_adapters::model::{HistoryEntry, Settlement};
+use berth_adapters::model::{AlbRef, HistoryEntry, Settlement};
 use berth_adapters::ports::{Customers, Ledger, Ports};
 use berth_domain::lifecycle::Operation;
 use berth_domain::state::CustomerState;
@@ -144,6 +144,16 @@ async fn updated_outputs<P: Ports>(
         }
     }
     outputs["urls"] = serde_json::json!(plan.urls());
+    // A changed own domain: where its records are now, or what the customer must create.
+    let recorded_own = outputs.get("own_domain").and_then(|o| o.get("hostname")).and_then(serde_json::Value::as_str);
+    if plan.own_domain.as_ref().map(|d| d.hostname.as_str()) != recorded_own {
+        let alb: Option<AlbRef> = outputs.get("alb").cloned().and_then(|a| serde_json::from_value(a).ok());
+        outputs["own_domain"] = match (&plan.own_domain, alb) {
+            (Some(d), Some(alb)) => serde_json::to_value(crate::dns::own_domain_dns(cx.ports.dns(), d, &alb).await?)
+                .map_err(|e| BerthError::Internal(format!("outputs not serializable: {e}")))?,
+            _ => serde_json::Value::Null,
+        };
+    }
     let text = |v: &str| serde_json::Value::String(v.to_string());
     for s in &resources.services {
         outputs["task_definitions"][&s.service] = text(&s.task_definition_arn);

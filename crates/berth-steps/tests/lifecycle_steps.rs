@@ -5,8 +5,10 @@
 use berth_adapters::config::DnsConfig;
 use berth_adapters::memory::Memory;
 use berth_adapters::model::TargetGroupSpec;
-use berth_adapters::ports::{Customers, TargetGroups};
+use berth_adapters::ports::{Customers, Ledger, TargetGroups};
+use berth_domain::ledger::ResourceKind;
 use berth_domain::lifecycle::Operation;
+use berth_domain::pool::Capacity;
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 use berth_steps::{
@@ -22,7 +24,12 @@ use common::*;
 
 /// A customer onboarded to ACTIVE by `execution`.
 async fn active(m: &Memory, customer: &str, execution: &str) -> State {
-    let mut state = planned(customer, execution);
+    onboarded(m, planned(customer, execution).plan().clone()).await
+}
+
+/// The plan onboarded through the fakes: ACTIVE.
+async fn onboarded(m: &Memory, plan: berth_domain::plan::Plan) -> State {
+    let mut state = State { plan: Some(plan), ..Default::default() };
     state.register = Some(register::run(&cx(m, register_config()), state.plan_input()).await.unwrap());
     state.allocation = Some(allocate::run(&cx(m, table()), state.plan_input()).await.unwrap());
     state.resources = Some(resources::run(&cx(m, infra()), state.resources_input()).await.unwrap());
@@ -389,24 +396,30 @@ fn alb_counts(m: &Memory) -> (u32, u32) {
 }
 
 /// One update through the update machine's steps, as it chains them: claim, reshape (when
-/// products are added), resources, the health gate, reshape (when products are removed),
-/// settle; or, when `fail` says so, the put-back and the added products taken away.
+/// products or an own domain are added), resources, the health gate, the dns step and
+/// reshape (when products or an own domain are added, then removed), settle; or, when
+/// `fail` says so, the put-back and what was added taken away.
 async fn update_through(m: &Memory, plan: &berth_domain::plan::Plan, fail: bool) -> berth_steps::SettleOutput {
-    use berth_steps::{reshape, ReshapeInput};
+    use berth_steps::{reshape, Phase, ReshapeInput};
     let c = take_for_update(m, plan).await.unwrap();
     let union = c.reshape.plan.clone();
     let placement = if c.reshape.grow {
-        reshape::run(&cx(m, teardown()), ReshapeInput { plan: union.clone().unwrap(), remove: vec![] }).await.unwrap().placement.unwrap()
+        reshape::run(&cx(m, teardown()), ReshapeInput { plan: union.clone().unwrap(), remove: vec![], phase: Some(Phase::Grow) })
+            .await
+            .unwrap()
+            .placement
+            .unwrap()
     } else {
         c.placement.clone().unwrap()
     };
+    let alb = placement.alb.clone();
     let done = resources::run(&cx(m, infra()), berth_steps::ResourcesInput { plan: c.plan.clone(), placement }).await.unwrap();
     if fail {
         let undo = scale::run(&cx(m, scale_config()), ScaleInput { plan: c.plan.clone(), to: ScaleTo::Before, before: c.before.clone() })
             .await
             .unwrap();
         if c.reshape.grow {
-            let back = ReshapeInput { plan: union.unwrap(), remove: c.reshape.added.clone() };
+            let back = ReshapeInput { plan: union.unwrap(), remove: c.reshape.added.clone(), phase: Some(Phase::TakeBack) };
             reshape::run(&cx(m, teardown()), back).await.unwrap();
         }
         let error = CaughtError { error: "Berth.Timeout".into(), cause: "not healthy".into() };
@@ -418,9 +431,12 @@ async fn update_through(m: &Memory, plan: &berth_domain::plan::Plan, fail: bool)
         .map(|s| berth_steps::TargetGroupRef { service: s.service.clone(), target_group_arn: s.target_group_arn.clone() })
         .collect();
     assert!(check::run(&cx(m, cluster()), CheckInput { plan: c.plan.clone(), target_groups: tgs, attempts: 0 }).await.unwrap().stable);
+    if c.reshape.grow {
+        dns::run(&cx(m, zone()), berth_steps::DnsInput { plan: c.plan.clone(), alb, healthy: true, adopted: Vec::new() }).await.unwrap();
+    }
     if c.reshape.prune {
-        let pruned =
-            reshape::run(&cx(m, teardown()), ReshapeInput { plan: union.unwrap(), remove: c.reshape.removed.clone() }).await.unwrap();
+        let prune = ReshapeInput { plan: union.unwrap(), remove: c.reshape.removed.clone(), phase: Some(Phase::Prune) };
+        let pruned = reshape::run(&cx(m, teardown()), prune).await.unwrap();
         assert!(pruned.not_ours.is_empty(), "{pruned:?}");
     }
     settled(m, Operation::Update, &c, Some(json!(done)), None, None).await
@@ -629,4 +645,117 @@ async fn the_last_dotted_product_removed_takes_its_certificate_and_the_first_add
         assert_eq!(w.acm.len(), 1);
         assert_eq!((w.pool[0].certificates.used, w.customers["acme"].certificates_held), (1, 1));
     });
+}
+
+/// Certificates, rules' hosts, claims, records, the ALB's certificate count.
+type OwnDomainState = (Vec<String>, Vec<Vec<String>>, Vec<String>, Vec<String>, u32);
+
+/// The customer's own domain in the fakes: the listener's certificates, the hosts of its
+/// rules on the customer's host, the claims, the records and the ALB's certificate count.
+fn own_domain_state(m: &Memory) -> OwnDomainState {
+    m.with(|w| {
+        let certs = w.listener_certificates.get(LISTENER).cloned().unwrap_or_default();
+        let hosts = w.rules[LISTENER]
+            .iter()
+            .filter(|r| r.hosts.iter().any(|h| h == "acme.saas.example.com"))
+            .map(|r| {
+                let mut h = r.hosts.clone();
+                h.sort();
+                h
+            })
+            .collect();
+        let claims = w.hosts.iter().filter(|(h, c)| *c == "acme" && !h.ends_with("saas.example.com")).map(|(h, _)| h.clone()).collect();
+        let records = w.records.keys().filter(|h| !h.ends_with("saas.example.com")).cloned().collect();
+        (certs, hosts, claims, records, w.pool[0].certificates.used)
+    })
+}
+
+#[tokio::test]
+async fn an_update_changes_the_own_domain_and_a_failed_one_puts_the_old_one_back() {
+    let m = memory();
+    m.with(|w| {
+        w.zones.insert("acme-new.example".into(), "Z9".into());
+    });
+    let (cert_a, cert_b, cert_c) = (
+        "arn:aws:acm:us-east-1:123456789012:certificate/own-a",
+        "arn:aws:acm:us-east-1:123456789012:certificate/own-b",
+        "arn:aws:acm:us-east-1:123456789012:certificate/own-c",
+    );
+    let with_domain = |execution: &str, domain: Option<(&str, &str)>| {
+        desired_plan("acme", execution, |r| {
+            if let Some((hostname, arn)) = domain {
+                r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn });
+            }
+        })
+    };
+    // Onboarded with www.acme-old.example (its zone not in the account: no records).
+    onboarded(&m, with_domain("exec-1", Some(("www.acme-old.example", cert_a)))).await;
+    let old_hosts = vec!["acme.saas.example.com".to_string(), "www.acme-old.example".to_string()];
+    assert_eq!(own_domain_state(&m), (vec![cert_a.into()], vec![old_hosts.clone(); 2], vec!["www.acme-old.example".into()], vec![], 1));
+
+    // Changed to shop.acme-new.example, whose zone the account has.
+    let out = update_through(&m, &with_domain("exec-u1", Some(("shop.acme-new.example", cert_b))), false).await;
+    assert_eq!((out.succeeded, out.state), (true, CustomerState::Active), "{out:?}");
+    let new_hosts = vec!["acme.saas.example.com".to_string(), "shop.acme-new.example".to_string()];
+    assert_eq!(
+        own_domain_state(&m),
+        (vec![cert_b.into()], vec![new_hosts.clone(); 2], vec!["shop.acme-new.example".into()], vec!["shop.acme-new.example".into()], 1)
+    );
+    let ledger = m.entries("acme").await.unwrap();
+    assert!(ledger
+        .iter()
+        .any(|e| e.kind == ResourceKind::DnsRecord && e.id == "shop.acme-new.example" && e.scope.as_deref() == Some("Z9")));
+    assert!(!ledger.iter().any(|e| e.id == "www.acme-old.example" || e.id == cert_a), "{ledger:?}");
+    let outputs = m.get("acme").await.unwrap().unwrap().outputs.unwrap();
+    assert_eq!(outputs["own_domain"]["hostname"], "shop.acme-new.example");
+    assert_eq!(outputs["own_domain"]["hosted_zone_id"], "Z9");
+
+    // A failed change to www.acme-other.example: the rules have shop.acme-new.example again,
+    // the new certificate and claim are gone, the records and the count as they were.
+    let out = update_through(&m, &with_domain("exec-u2", Some(("www.acme-other.example", cert_c))), true).await;
+    assert_eq!((out.succeeded, out.state), (false, CustomerState::Active), "{out:?}");
+    assert_eq!(
+        own_domain_state(&m),
+        (vec![cert_b.into()], vec![new_hosts; 2], vec!["shop.acme-new.example".into()], vec!["shop.acme-new.example".into()], 1)
+    );
+
+    // Taken away: no certificate, claim or record of it left, the count given back.
+    let out = update_through(&m, &with_domain("exec-u3", None), false).await;
+    assert_eq!((out.succeeded, out.state), (true, CustomerState::Active), "{out:?}");
+    assert_eq!(own_domain_state(&m), (vec![], vec![vec!["acme.saas.example.com".to_string()]; 2], vec![], vec![], 0));
+    assert!(!m.entries("acme").await.unwrap().iter().any(|e| e.id == "shop.acme-new.example" || e.id == cert_b));
+    assert!(m.get("acme").await.unwrap().unwrap().outputs.unwrap()["own_domain"].is_null());
+}
+
+#[tokio::test]
+async fn a_changed_own_domain_holds_both_certificates_until_done_and_a_full_alb_refuses_the_second() {
+    use berth_steps::{reshape, Phase, ReshapeInput};
+    let m = memory();
+    m.with(|w| w.pool[0].certificates = Capacity { quota: 2, used: 0 });
+    let domain = |execution: &str, hostname: &str, arn: &str| {
+        desired_plan("acme", execution, |r| r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn }))
+    };
+    onboarded(&m, domain("exec-1", "www.acme-old.example", "arn:aws:acm:us-east-1:123456789012:certificate/a")).await;
+    // The grow counts the new certificate beside the old one: 2 of the ALB's 2.
+    let c =
+        take_for_update(&m, &domain("exec-u1", "www.acme-new.example", "arn:aws:acm:us-east-1:123456789012:certificate/b")).await.unwrap();
+    assert!(c.reshape.grow && c.reshape.prune, "{:?}", c.reshape);
+    let grow = ReshapeInput { plan: c.reshape.plan.clone().unwrap(), remove: Vec::new(), phase: Some(Phase::Grow) };
+    reshape::run(&cx(&m, teardown()), grow).await.unwrap();
+    m.with(|w| assert_eq!(w.pool[0].certificates.used, 2));
+    assert_eq!(m.with(|w| w.hosts.get("www.acme-new.example").cloned()), Some("acme".to_string()), "claimed");
+    // Taken back, the count and the claim are as before.
+    let back = ReshapeInput { plan: c.reshape.plan.clone().unwrap(), remove: Vec::new(), phase: Some(Phase::TakeBack) };
+    reshape::run(&cx(&m, teardown()), back).await.unwrap();
+    m.with(|w| assert_eq!((w.pool[0].certificates.used, w.hosts.get("www.acme-new.example")), (1, None)));
+    let undo = json!({ "services": [] });
+    settled(&m, Operation::Update, &c, None, Some(CaughtError { error: "Berth.Timeout".into(), cause: "x".into() }), Some(undo)).await;
+    // With the ALB full, the grow of the next change is refused and changes nothing.
+    m.with(|w| w.pool[0].certificates.quota = 1);
+    let c =
+        take_for_update(&m, &domain("exec-u2", "www.acme-new.example", "arn:aws:acm:us-east-1:123456789012:certificate/b")).await.unwrap();
+    let grow = ReshapeInput { plan: c.reshape.plan.clone().unwrap(), remove: Vec::new(), phase: Some(Phase::Grow) };
+    let err = reshape::run(&cx(&m, teardown()), grow).await.unwrap_err();
+    assert_eq!(err.kind(), berth_domain::ErrorKind::QuotaExceeded, "{err}");
+    m.with(|w| assert_eq!(w.pool[0].certificates.used, 1));
 }
