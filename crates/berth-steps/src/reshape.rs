@@ -104,7 +104,7 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
         if phase == Phase::TakeBack {
             hosts_back(ports.rules(), plan, &listener, staying, &input.remove, &mut out).await?;
         }
-        retire_domain(ports, site, plan, &record, gone, staying, &mut out).await?;
+        retire_domain(ports, site, plan, gone, staying, &mut out).await?;
     }
 
     // The numbers: the customer's, ascending, go to the plan's rules in order.
@@ -474,45 +474,43 @@ async fn hosts_back<R: ListenerRules>(
 }
 
 /// Takes an own domain of the customer away: its certificate off the listener (unless the
-/// one that stays is the same), its alias records in its zone when the account has it, its
-/// ledger entries and its claim.
+/// one that stays is the same), its alias records in its zone, its ledger entries and its
+/// claim.
 async fn retire_domain<P: Ports>(
     ports: &P,
     site: &TeardownConfig,
     plan: &Plan,
-    record: &CustomerRecord,
     gone: &OwnDomain,
     staying: Option<&OwnDomain>,
     out: &mut ReshapeOutput,
 ) -> Result<(), BerthError> {
-    let mut entries = Vec::new();
-    if let Some(listener) = record.listener_arn.as_ref().filter(|_| staying.map(|d| &d.certificate_arn) != Some(&gone.certificate_arn)) {
-        entries.push(LedgerEntry::new(
-            ResourceKind::ListenerCertificate,
-            &gone.certificate_arn,
-            Some(listener.clone()),
-            plan.execution_id.as_str(),
-        ));
-    }
-    let zone = ports.dns().zone_of(&gone.hostname).await?;
-    let targets: Vec<String> = match &zone {
-        Some(_) => ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect(),
-        None => Vec::new(),
+    // Only what the customer's ledger holds of it, where the ledger says it is: a name whose
+    // claim failed (another customer holds it) keeps that customer's records.
+    let keeps_certificate = staying.is_some_and(|d| d.certificate_arn == gone.certificate_arn);
+    let entries: Vec<LedgerEntry> = ports
+        .ledger()
+        .entries(&plan.customer_id)
+        .await?
+        .into_iter()
+        .filter(|e| match e.kind {
+            ResourceKind::ListenerCertificate => e.id == gone.certificate_arn && !keeps_certificate,
+            ResourceKind::DnsRecord => e.id == gone.hostname,
+            _ => false,
+        })
+        .collect();
+    let targets: Vec<String> = if entries.iter().any(|e| e.kind == ResourceKind::DnsRecord) {
+        ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect()
+    } else {
+        Vec::new()
     };
-    if let Some(zone) = zone {
-        entries.push(LedgerEntry::new(ResourceKind::DnsRecord, &gone.hostname, Some(zone), plan.execution_id.as_str()));
-    }
     let at = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id, vpc_id: &site.vpc_id };
     for e in &entries {
         let existed = resource::remove(ports, at, e, &targets).await?;
         tracing::info!(customer = %plan.customer_id, kind = %e.kind, id = %e.id, existed, "own domain taken away");
         out.removed.push(e.label());
     }
-    let recorded = ports.ledger().entries(&plan.customer_id).await?;
-    let gone_entries: Vec<LedgerEntry> =
-        recorded.into_iter().filter(|r| entries.iter().any(|e| e.kind == r.kind && e.id == r.id)).collect();
-    if !gone_entries.is_empty() {
-        ports.ledger().forget(&plan.customer_id, &gone_entries).await?;
+    if !entries.is_empty() {
+        ports.ledger().forget(&plan.customer_id, &entries).await?;
     }
     if ports.customers().release_host(&plan.customer_id, &gone.hostname).await? {
         tracing::info!(customer = %plan.customer_id, hostname = %gone.hostname, "own domain given back");

@@ -759,3 +759,32 @@ async fn a_changed_own_domain_holds_both_certificates_until_done_and_a_full_alb_
     assert_eq!(err.kind(), berth_domain::ErrorKind::QuotaExceeded, "{err}");
     m.with(|w| assert_eq!(w.pool[0].certificates.used, 1));
 }
+
+#[tokio::test]
+async fn a_domain_another_customer_holds_is_refused_and_the_take_back_leaves_its_records() {
+    use berth_steps::{reshape, Phase, ReshapeInput};
+    let m = memory();
+    m.with(|w| {
+        w.zones.insert("shared-corp.example".into(), "Z9".into());
+    });
+    let domain = |customer: &str, execution: &str, hostname: &str, arn: &str| {
+        desired_plan(customer, execution, |r| r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn }))
+    };
+    let taken = "www.shared-corp.example";
+    onboarded(&m, domain("beta", "exec-b", taken, "arn:aws:acm:us-east-1:123456789012:certificate/b")).await;
+    onboarded(&m, domain("acme", "exec-a", "www.acme-corp.example", "arn:aws:acm:us-east-1:123456789012:certificate/a")).await;
+    let before = m.with(|w| (w.records.get(taken).cloned(), w.hosts.get(taken).cloned()));
+    assert_eq!(before.1.as_deref(), Some("beta"));
+    assert!(before.0.is_some(), "beta's records");
+    // acme's update to beta's name: refused at the grow, and taking it back leaves beta's
+    // records, claim and certificate as they are.
+    let c = take_for_update(&m, &domain("acme", "exec-u", taken, "arn:aws:acm:us-east-1:123456789012:certificate/c")).await.unwrap();
+    let union = c.reshape.plan.clone().unwrap();
+    let grow = ReshapeInput { plan: union.clone(), remove: Vec::new(), phase: Some(Phase::Grow) };
+    let err = reshape::run(&cx(&m, teardown()), grow).await.unwrap_err();
+    assert_eq!(err.kind(), berth_domain::ErrorKind::Conflict, "{err}");
+    let back = ReshapeInput { plan: union, remove: Vec::new(), phase: Some(Phase::TakeBack) };
+    reshape::run(&cx(&m, teardown()), back).await.unwrap();
+    assert_eq!(m.with(|w| (w.records.get(taken).cloned(), w.hosts.get(taken).cloned())), before);
+    m.with(|w| assert!(w.listener_certificates[LISTENER].contains(&"arn:aws:acm:us-east-1:123456789012:certificate/b".to_string())));
+}
