@@ -250,7 +250,8 @@ pub enum Phase {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReshapeOutput {
     pub placement: Option<AllocationOutput>,
-    /// `rule-arn: old -> new`.
+    /// `rule-arn: old -> new`; after a failed own-domain change, a rule whose hosts were put
+    /// back: `rule-arn: hosts [...]`.
     pub moved: Vec<String>,
     pub removed: Vec<String>,
     pub released: Vec<u32>,
