@@ -6,7 +6,7 @@
 
 use berth_adapters::config::DnsConfig;
 use berth_adapters::model::{AlbRef, AliasSpec, RecordObserved};
-use berth_adapters::ports::{Dns, Ports};
+use berth_adapters::ports::{Dns, Pool, Ports};
 use berth_domain::plan::OwnDomain;
 use berth_domain::BerthError;
 
@@ -16,6 +16,15 @@ use crate::Context;
 /// The alias target of a customer placed on the ALB with this DNS name.
 pub fn alias_target(alb_dns_name: &str) -> String {
     format!("dualstack.{}", alb_dns_name.trim_end_matches('.'))
+}
+
+/// The alias targets of every ALB of the pool: berth's alias records point at one of them
+/// (none asked for when `needed` is false).
+pub(crate) async fn alias_targets<P: Ports>(ports: &P, needed: bool) -> Result<Vec<String>, BerthError> {
+    if !needed {
+        return Ok(Vec::new());
+    }
+    Ok(ports.pool().albs().await?.iter().map(|a| alias_target(&a.dns_name)).collect())
 }
 
 /// Where the customer's own domain's records are: in its zone when the account has it (the

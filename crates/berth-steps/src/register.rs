@@ -9,6 +9,7 @@ use berth_adapters::config::RegisterConfig;
 use berth_adapters::model::{RecordObserved, Registration};
 use berth_adapters::ports::{Customers, Dns, Ledger, Ports};
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
+use berth_domain::plan::{OwnDomain, Plan};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
 
@@ -31,10 +32,9 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
     let mut claimed = plan.product_hosts();
     if let Some(d) = &plan.own_domain {
         claimed.push(d.hostname.clone());
-        if let Some(own_zone) = cx.ports.dns().zone_of(&d.hostname).await? {
-            records.extend(owned_records(cx.ports.ledger(), cx.ports.dns(), &own_zone, &plan.customer_id, &d.hostname).await?);
-            ledger.push(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(own_zone), &plan.execution_id));
-        }
+        let (found, entry) = own_domain_records(&cx.ports, plan, d).await?;
+        records.extend(found);
+        ledger.extend(entry);
     }
     let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
     cx.ports
@@ -54,6 +54,21 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
         .await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, "customer registered");
     Ok(RegisterOutput { customer_id: plan.customer_id.clone(), state: CustomerState::Provisioning, host: plan.host.clone(), records })
+}
+
+/// The customer's own domain's records when its zone is in the account (the dns step writes
+/// them there): those at the hostname, all of them berth's for the customer (see
+/// [`owned_records`]), and the ledger entry that holds them; none when the zone is elsewhere.
+pub(crate) async fn own_domain_records<P: Ports>(
+    ports: &P,
+    plan: &Plan,
+    d: &OwnDomain,
+) -> Result<(Vec<RecordObserved>, Option<LedgerEntry>), BerthError> {
+    let Some(zone) = ports.dns().zone_of(&d.hostname).await? else {
+        return Ok((Vec::new(), None));
+    };
+    let found = owned_records(ports.ledger(), ports.dns(), &zone, &plan.customer_id, &d.hostname).await?;
+    Ok((found, Some(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(zone), &plan.execution_id))))
 }
 
 /// The records at `host`, all of them berth's for `customer` (A or AAAA aliases its ledger

@@ -324,11 +324,7 @@ async fn take_away<P: Ports>(
             found.push(LedgerEntry::new(ResourceKind::DnsRecord, host, Some(site.hosted_zone_id.to_string()), plan.execution_id.as_str()));
         }
     }
-    let dns_targets: Vec<String> = if found.is_empty() {
-        Vec::new()
-    } else {
-        ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect()
-    };
+    let dns_targets = crate::dns::alias_targets(ports, !found.is_empty()).await?;
     found.extend(resource::service::find(ports.services(), site.cluster, &subset, &mut strangers).await?);
     found.extend(resource::task_definition::find(ports.task_definitions(), &subset, &mut strangers).await?);
     if let Some(listener) = &record.listener_arn {
@@ -435,12 +431,8 @@ async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(),
     // A new own domain: claimed like the customer's hosts; its records entered in the ledger
     // when its zone is in the account (the dns step writes them there once healthy).
     if let (Some(_), Some(d)) = (&plan.domain_change, &plan.own_domain) {
-        let zone = ports.dns().zone_of(&d.hostname).await?;
-        let ledgered = recorded.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == d.hostname);
-        if let Some(zone) = zone.filter(|_| !ledgered) {
-            crate::register::owned_records(ports.ledger(), ports.dns(), &zone, &plan.customer_id, &d.hostname).await?;
-            entered.push(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(zone), plan.execution_id.as_str()));
-        }
+        let (_, entry) = crate::register::own_domain_records(ports, plan, d).await?;
+        entered.extend(entry.filter(|e| !recorded.iter().any(|r| r.kind == e.kind && r.id == e.id)));
         ports.customers().claim_host(&plan.customer_id, &d.hostname).await?;
         tracing::info!(customer = %plan.customer_id, hostname = %d.hostname, "own domain claimed for the update");
     }
@@ -498,11 +490,7 @@ async fn retire_domain<P: Ports>(
             _ => false,
         })
         .collect();
-    let targets: Vec<String> = if entries.iter().any(|e| e.kind == ResourceKind::DnsRecord) {
-        ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect()
-    } else {
-        Vec::new()
-    };
+    let targets = crate::dns::alias_targets(ports, entries.iter().any(|e| e.kind == ResourceKind::DnsRecord)).await?;
     let at = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id, vpc_id: &site.vpc_id };
     for e in &entries {
         let existed = resource::remove(ports, at, e, &targets).await?;

@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 
 use berth_adapters::config::TeardownConfig;
-use berth_adapters::ports::{Customers, Ledger, Placements, Pool, Ports};
+use berth_adapters::ports::{Customers, Ledger, Placements, Ports};
 use berth_domain::ledger::{self, LedgerEntry, ResourceKind};
 use berth_domain::BerthError;
 
@@ -56,11 +56,8 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput
     // berth's alias records point at an ALB of the pool (the one the customer was placed
     // on, or the one an earlier execution's records point at); no other record at the host
     // is ever deleted.
-    let dns_targets: Vec<String> = if ledger::holds_host(&recorded) || unrecorded.iter().any(|e| e.kind == ResourceKind::DnsRecord) {
-        ports.pool().albs().await?.iter().map(|a| crate::dns::alias_target(&a.dns_name)).collect()
-    } else {
-        Vec::new()
-    };
+    let holds_records = ledger::holds_host(&recorded) || unrecorded.iter().any(|e| e.kind == ResourceKind::DnsRecord);
+    let dns_targets = crate::dns::alias_targets(ports, holds_records).await?;
 
     let mut removed = Vec::new();
     let mut left = Vec::new();
