@@ -416,6 +416,20 @@ async fn a_domain_whose_zone_is_elsewhere_gets_instructions_and_a_rollback_takes
     assert!(!on.contains(&cert2) && on.contains(&cert), "{on:?}");
     let inv = h.inventory(failing).await;
     assert!(inv.leftovers().is_empty(), "{:?}", inv.leftovers());
+
+    // Taken away by an update: the certificate off the listener, the rules on the customer's
+    // host alone, no instructions left in the outputs, and the name free for another.
+    let mut without = request(customer, "k2", &["webapp"]);
+    without.as_object_mut().expect("a request").remove("domain");
+    let u = h.run("berth-update", &without, &format!("{customer}_k2")).await;
+    assert_eq!(u.status, "SUCCEEDED", "{:?} {:?}", u.error, u.cause);
+    assert!(!listener_certificates(&h, listener).await.contains(&cert));
+    assert_eq!(rule_hosts(&h, customer).await, vec![[h.host(customer)].into(); 2]);
+    assert!(u.output.expect("output")["outputs"]["own_domain"].is_null());
+    let mut other = request("pr-elsewhere-3", "k1", &["webapp"]);
+    other["domain"] = json!({ "hostname": hostname, "certificate_arn": cert });
+    let took = h.onboard(&other).await;
+    assert_eq!(took.status, "SUCCEEDED", "{:?} {:?}", took.error, took.cause);
 }
 
 #[tokio::test]
