@@ -758,6 +758,10 @@ async fn a_changed_own_domain_holds_both_certificates_until_done_and_a_full_alb_
     let err = reshape::run(&cx(&m, teardown()), grow).await.unwrap_err();
     assert_eq!(err.kind(), berth_domain::ErrorKind::QuotaExceeded, "{err}");
     m.with(|w| assert_eq!(w.pool[0].certificates.used, 1));
+    // The failure path's take-back gives back the name the refused grow had claimed.
+    let back = ReshapeInput { plan: c.reshape.plan.clone().unwrap(), remove: Vec::new(), phase: Some(Phase::TakeBack) };
+    reshape::run(&cx(&m, teardown()), back).await.unwrap();
+    m.with(|w| assert_eq!((w.pool[0].certificates.used, w.hosts.get("www.acme-new.example")), (1, None)));
 }
 
 #[tokio::test]
