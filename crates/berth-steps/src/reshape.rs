@@ -52,8 +52,7 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: ReshapeInput)
     }
     // The own domain the customer keeps after this phase, and the one it takes away.
     let (staying, leaving) = match (phase, &plan.domain_change) {
-        (_, None) => (plan.own_domain.as_ref(), None),
-        (Phase::Grow, Some(_)) => (plan.own_domain.as_ref(), None),
+        (Phase::Grow, _) | (_, None) => (plan.own_domain.as_ref(), None),
         (Phase::Prune, Some(_)) => (plan.own_domain.as_ref(), plan.replaced_domain()),
         (Phase::TakeBack, Some(_)) => (plan.replaced_domain(), plan.own_domain.as_ref()),
     };
