@@ -399,6 +399,9 @@ async fn a_domain_whose_zone_is_elsewhere_gets_instructions_and_a_rollback_takes
     let alb = out["alb"]["dns_name"].as_str().expect("the ALB's name");
     assert!(instructions.contains(&format!("CNAME record {hostname} pointing to {alb}")), "{instructions}");
     assert!(out["own_domain"].get("hosted_zone_id").is_none());
+    // No records of it to write: the customer's ledger holds its claim.
+    let claim = format!("RESOURCE#host_claim#{hostname}");
+    assert!(h.inventory(customer).await.ledger.contains(&claim));
 
     // A failed onboarding with a domain: its certificate comes off the listener again.
     let failing = "pr-elsewhere-2";
@@ -426,6 +429,7 @@ async fn a_domain_whose_zone_is_elsewhere_gets_instructions_and_a_rollback_takes
     assert!(!listener_certificates(&h, listener).await.contains(&cert));
     assert_eq!(rule_hosts(&h, customer).await, vec![[h.host(customer)].into(); 2]);
     assert!(u.output.expect("output")["outputs"]["own_domain"].is_null());
+    assert!(!h.inventory(customer).await.ledger.contains(&claim));
     let mut other = request("pr-elsewhere-3", "k1", &["webapp"]);
     other["domain"] = json!({ "hostname": hostname, "certificate_arn": cert });
     let took = h.onboard(&other).await;

@@ -17,6 +17,10 @@ pub enum ResourceKind {
     ListenerRule,
     /// A certificate berth put on the listener for the customer (its own domain's).
     ListenerCertificate,
+    /// A name claimed for the customer whose records berth does not write (an own domain
+    /// whose zone is not in the account's Route 53): given back once the rules that route
+    /// it are gone; nothing is deleted on AWS.
+    HostClaim,
     /// A certificate berth requested from ACM for the customer (its dotted product hosts'),
     /// scoped by the listener it serves on: taken off it, then deleted.
     Certificate,
@@ -31,13 +35,14 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 12] = [
+    pub const ALL: [ResourceKind; 13] = [
         ResourceKind::DnsRecord,
         ResourceKind::ScalableTarget,
         ResourceKind::Service,
         ResourceKind::TaskDefinition,
         ResourceKind::ListenerRule,
         ResourceKind::ListenerCertificate,
+        ResourceKind::HostClaim,
         ResourceKind::Certificate,
         ResourceKind::ValidationRecord,
         ResourceKind::TargetGroup,
@@ -54,6 +59,7 @@ impl ResourceKind {
             ResourceKind::TaskDefinition => "task_definition",
             ResourceKind::ListenerRule => "listener_rule",
             ResourceKind::ListenerCertificate => "listener_certificate",
+            ResourceKind::HostClaim => "host_claim",
             ResourceKind::Certificate => "certificate",
             ResourceKind::ValidationRecord => "validation_record",
             ResourceKind::TargetGroup => "target_group",

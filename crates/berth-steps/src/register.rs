@@ -26,7 +26,7 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
     }
     // The customer's own domain: claimed like its hosts; its records entered in the ledger
     // when its zone is in the account (the dns step writes them there), after the same look
-    // for records berth does not own.
+    // for records berth does not own; otherwise its claim.
     let mut ledger: Vec<LedgerEntry> =
         hosts.iter().map(|h| LedgerEntry::new(ResourceKind::DnsRecord, h, Some(zone.to_string()), &plan.execution_id)).collect();
     let mut claimed = plan.product_hosts();
@@ -34,7 +34,7 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
         claimed.push(d.hostname.clone());
         let (found, entry) = own_domain_records(&cx.ports, plan, d).await?;
         records.extend(found);
-        ledger.extend(entry);
+        ledger.push(entry);
     }
     let plan_json = serde_json::to_string(plan).map_err(|e| BerthError::Internal(format!("plan not serializable: {e}")))?;
     cx.ports
@@ -58,17 +58,20 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
 
 /// The customer's own domain's records when its zone is in the account (the dns step writes
 /// them there): those at the hostname, all of them berth's for the customer (see
-/// [`owned_records`]), and the ledger entry that holds them; none when the zone is elsewhere.
+/// [`owned_records`]), and the ledger entry that holds them; when the zone is elsewhere, no
+/// records and an entry for the claim alone.
 pub(crate) async fn own_domain_records<P: Ports>(
     ports: &P,
     plan: &Plan,
     d: &OwnDomain,
-) -> Result<(Vec<RecordObserved>, Option<LedgerEntry>), BerthError> {
+) -> Result<(Vec<RecordObserved>, LedgerEntry), BerthError> {
     let Some(zone) = ports.dns().zone_of(&d.hostname).await? else {
-        return Ok((Vec::new(), None));
+        // Its records are the customer's to make: the ledger holds the claim alone, so that
+        // whatever takes the domain away (offboarding, an update) gives the name back.
+        return Ok((Vec::new(), LedgerEntry::new(ResourceKind::HostClaim, &d.hostname, None, &plan.execution_id)));
     };
     let found = owned_records(ports.ledger(), ports.dns(), &zone, &plan.customer_id, &d.hostname).await?;
-    Ok((found, Some(LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(zone), &plan.execution_id))))
+    Ok((found, LedgerEntry::new(ResourceKind::DnsRecord, &d.hostname, Some(zone), &plan.execution_id)))
 }
 
 /// The records at `host`, all of them berth's for `customer` (A or AAAA aliases its ledger

@@ -342,7 +342,7 @@ async fn take_away<P: Ports>(
     let mut retry = Vec::new();
     let mut failed: Option<BerthError> = None;
     for entry in ledger::teardown_order(found) {
-        match resource::remove(ports, site, &entry, &dns_targets).await {
+        match resource::remove(ports, site, &plan.customer_id, &entry, &dns_targets).await {
             Ok(existed) => {
                 tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "removed with its product");
                 out.removed.push(entry.label());
@@ -404,6 +404,7 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
         ResourceKind::TargetGroup => s.target_group.as_ref().is_some_and(|tg| e.id.contains(&format!(":targetgroup/{}/", tg.name))),
         ResourceKind::ListenerRule
         | ResourceKind::ListenerCertificate
+        | ResourceKind::HostClaim
         | ResourceKind::Certificate
         | ResourceKind::ValidationRecord
         | ResourceKind::SecurityGroup
@@ -428,10 +429,13 @@ async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(),
         entered.push(LedgerEntry::new(ResourceKind::DnsRecord, &host, Some(zone.to_string()), plan.execution_id.as_str()));
     }
     // A new own domain: claimed like the customer's hosts; its records entered in the ledger
-    // when its zone is in the account (the dns step writes them there once healthy).
+    // when its zone is in the account (the dns step writes them there once healthy), its
+    // claim otherwise.
     if let (Some(_), Some(d)) = (&plan.domain_change, &plan.own_domain) {
         let (_, entry) = crate::register::own_domain_records(ports, plan, d).await?;
-        entered.extend(entry.filter(|e| !recorded.iter().any(|r| r.kind == e.kind && r.id == e.id)));
+        if !recorded.iter().any(|r| r.kind == entry.kind && r.id == entry.id) {
+            entered.push(entry);
+        }
         ports.customers().claim_host(&plan.customer_id, &d.hostname).await?;
         tracing::info!(customer = %plan.customer_id, hostname = %d.hostname, "own domain claimed for the update");
     }
@@ -485,14 +489,14 @@ async fn retire_domain<P: Ports>(
         .into_iter()
         .filter(|e| match e.kind {
             ResourceKind::ListenerCertificate => e.id == gone.certificate_arn && !keeps_certificate,
-            ResourceKind::DnsRecord => e.id == gone.hostname,
+            ResourceKind::DnsRecord | ResourceKind::HostClaim => e.id == gone.hostname,
             _ => false,
         })
         .collect();
     let targets = crate::dns::alias_targets(ports, entries.iter().any(|e| e.kind == ResourceKind::DnsRecord)).await?;
     let at = Site { cluster: &site.cluster, hosted_zone_id: &site.hosted_zone_id, vpc_id: &site.vpc_id };
     for e in &entries {
-        let existed = resource::remove(ports, at, e, &targets).await?;
+        let existed = resource::remove(ports, at, &plan.customer_id, e, &targets).await?;
         tracing::info!(customer = %plan.customer_id, kind = %e.kind, id = %e.id, existed, "own domain taken away");
         out.removed.push(e.label());
     }

@@ -70,7 +70,7 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput
             removed.push(entry);
             continue;
         }
-        match resource::remove(ports, site_ref, &entry, &dns_targets).await {
+        match resource::remove(ports, site_ref, &plan.customer_id, &entry, &dns_targets).await {
             Ok(existed) => {
                 tracing::info!(customer = %plan.customer_id, kind = %entry.kind, id = %entry.id, existed, "undone");
                 out.removed.push(entry.label());

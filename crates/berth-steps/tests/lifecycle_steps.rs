@@ -792,3 +792,49 @@ async fn a_domain_another_customer_holds_is_refused_and_the_take_back_leaves_its
     assert_eq!(m.with(|w| (w.records.get(taken).cloned(), w.hosts.get(taken).cloned())), before);
     m.with(|w| assert!(w.listener_certificates[LISTENER].contains(&"arn:aws:acm:us-east-1:123456789012:certificate/b".to_string())));
 }
+
+#[tokio::test]
+async fn a_new_domain_whose_zone_is_elsewhere_is_given_back_by_the_offboarding_when_its_take_back_failed() {
+    use berth_steps::{reshape, Phase, ReshapeInput};
+    let m = memory();
+    let domain = |execution: &str, hostname: &str, arn: &str| {
+        desired_plan("acme", execution, |r| r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn }))
+    };
+    let claim_of = |m: &Memory, host: &str| m.with(|w| w.hosts.get(host).cloned());
+    let (old, new) = ("www.acme-old.example", "www.acme-next.example");
+    // Neither name's zone is in the account: the ledger holds each one's claim.
+    onboarded(&m, domain("exec-1", old, "arn:aws:acm:us-east-1:123456789012:certificate/a")).await;
+    let claims = |m: &Memory| {
+        m.with(|w| w.resources["acme"].iter().filter(|e| e.kind == ResourceKind::HostClaim).map(|e| e.id.clone()).collect::<Vec<_>>())
+    };
+    assert_eq!(claims(&m), [old]);
+
+    let c = take_for_update(&m, &domain("exec-u", new, "arn:aws:acm:us-east-1:123456789012:certificate/b")).await.unwrap();
+    let union = c.reshape.plan.clone().unwrap();
+    let grow = ReshapeInput { plan: union.clone(), remove: Vec::new(), phase: Some(Phase::Grow) };
+    let placement = reshape::run(&cx(&m, teardown()), grow).await.unwrap().placement.unwrap();
+    resources::run(&cx(&m, infra()), berth_steps::ResourcesInput { plan: c.plan.clone(), placement }).await.unwrap();
+    assert_eq!(claim_of(&m, new).as_deref(), Some("acme"));
+    let mut held = claims(&m);
+    held.sort();
+    assert_eq!(held, [new, old]);
+
+    // The take-back fails for good (the old name cannot be put back on the rules): the new
+    // name stays claimed for now.
+    m.with(|w| w.failing.insert("ModifyRule", berth_domain::ErrorKind::Internal));
+    let back = ReshapeInput { plan: union, remove: Vec::new(), phase: Some(Phase::TakeBack) };
+    let err = reshape::run(&cx(&m, teardown()), back).await.unwrap_err();
+    assert_eq!(err.kind(), berth_domain::ErrorKind::Internal, "{err}");
+    assert_eq!(claim_of(&m, new).as_deref(), Some("acme"));
+    m.with(|w| w.failing.clear());
+    let error = CaughtError { error: "Berth.Internal".into(), cause: err.to_string() };
+    settled(&m, Operation::Update, &c, None, Some(error), Some(json!({ "services": [] }))).await;
+
+    // The offboarding (its plan the recorded one, with the old name) gives both names back.
+    let off = take(&m, Operation::Offboard, request("acme", "off-1", json!({})), "exec-off").await.unwrap();
+    let torn = rollback::run(&cx(&m, teardown()), TeardownInput { plan: off.plan.clone(), keep_log_groups: false }).await.unwrap();
+    assert!(torn.leftovers.is_empty(), "{torn:?}");
+    assert!(torn.removed.contains(&format!("host_claim {new}")), "{torn:?}");
+    assert_eq!((claim_of(&m, old), claim_of(&m, new)), (None, None));
+    assert!(claims(&m).is_empty());
+}

@@ -18,7 +18,7 @@ pub mod task_definition;
 
 use std::collections::BTreeMap;
 
-use berth_adapters::ports::Ports;
+use berth_adapters::ports::{Customers, Ports};
 use berth_adapters::CustomerRecord;
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::naming::{self, TAG_CUSTOMER, TAG_MANAGED_BY, TAG_SERVICE};
@@ -101,9 +101,15 @@ pub async fn discover<P: Ports>(ports: &P, site: Site<'_>, plan: &Plan, customer
     Ok(d)
 }
 
-/// Removes one resource; `Ok(false)` when it was already gone. Of the records at a host,
-/// only aliases to `dns_targets` are berth's.
-pub async fn remove<P: Ports>(ports: &P, site: Site<'_>, e: &LedgerEntry, dns_targets: &[String]) -> Result<bool, BerthError> {
+/// Removes one of `customer`'s resources; `Ok(false)` when it was already gone. Of the
+/// records at a host, only aliases to `dns_targets` are berth's.
+pub async fn remove<P: Ports>(
+    ports: &P,
+    site: Site<'_>,
+    customer: &str,
+    e: &LedgerEntry,
+    dns_targets: &[String],
+) -> Result<bool, BerthError> {
     match e.kind {
         ResourceKind::DnsRecord => {
             dns_record::remove(ports.dns(), e.scope.as_deref().unwrap_or(site.hosted_zone_id), &e.id, dns_targets).await
@@ -116,6 +122,7 @@ pub async fn remove<P: Ports>(ports: &P, site: Site<'_>, e: &LedgerEntry, dns_ta
             Some(listener) => certificate::remove(ports.rules(), listener, &e.id).await,
             None => Err(BerthError::Internal(format!("listener certificate {} without its listener in the ledger", e.id))),
         },
+        ResourceKind::HostClaim => ports.customers().release_host(customer, &e.id).await,
         ResourceKind::Certificate => certificate::remove_requested(ports, e.scope.as_deref(), &e.id).await,
         ResourceKind::ValidationRecord => {
             certificate::remove_validation(ports.dns(), e.scope.as_deref().unwrap_or(site.hosted_zone_id), &e.id).await
