@@ -450,6 +450,17 @@ async fn a_domain_request_past_a_rules_condition_values_or_inside_berths_domain_
         assert_eq!(r.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", r.cause);
         assert!(r.cause.as_deref().is_some_and(|c| c.contains(field)), "{field}: {:?}", r.cause);
     }
+    // Well-formed, but refused by the register step before anything is made: a certificate
+    // ACM does not have, and one for other names.
+    let other = certificate(&h, "other.acme-corp.example").await;
+    for (arn, says) in [(cert.to_string(), "no certificate"), (other, "not shop.acme-corp.example")] {
+        let mut req = request("pr-baddomain", "k3", &["webapp"]);
+        req["domain"] = json!({ "hostname": "shop.acme-corp.example", "certificate_arn": arn });
+        let r = h.onboard_named(&req, &format!("pr-baddomain-{}", arn.rsplit('/').next().unwrap_or_default())).await;
+        assert_eq!(r.error.as_deref(), Some("Berth.InvalidRequest"), "{:?}", r.cause);
+        assert!(r.cause.as_deref().is_some_and(|c| c.contains("domain.certificate_arn") && c.contains(says)), "{says}: {:?}", r.cause);
+        assert!(h.inventory("pr-baddomain").await.leftovers().is_empty());
+    }
     // Only products on hosts of their own: nothing at the customer's host for the domain.
     let mut req = request("pr-baddomain", "k2", &["shop"]);
     req["domain"] = json!({ "hostname": "shop.acme-corp.example", "certificate_arn": cert });

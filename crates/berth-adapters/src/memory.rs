@@ -88,6 +88,18 @@ impl World {
             self.targets.insert(tg, targets);
         }
     }
+    /// An issued certificate for `names` in ACM that berth did not request (one a customer's
+    /// own domain names).
+    pub fn import_certificate(&mut self, arn: &str, names: &[&str]) {
+        let c = CertificateObserved {
+            arn: arn.to_string(),
+            domain: names.first().map(|n| n.to_string()).unwrap_or_default(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            status: "ISSUED".into(),
+            validation: None,
+        };
+        self.acm.insert(arn.to_string(), (c, BTreeMap::new()));
+    }
     pub fn total_writes(&self) -> usize {
         self.writes.values().sum()
     }
@@ -1025,6 +1037,7 @@ impl Certificates for Memory {
                 let c = CertificateObserved {
                     arn: arn.clone(),
                     domain: domain.to_string(),
+                    names: vec![domain.to_string()],
                     status: "PENDING_VALIDATION".into(),
                     validation: Some(validation),
                 };

@@ -448,6 +448,8 @@ pub struct ExecutionStart {
 pub struct CertificateObserved {
     pub arn: String,
     pub domain: String,
+    /// The names it serves: its domain name and its subject alternative names.
+    pub names: Vec<String>,
     /// `PENDING_VALIDATION`, `ISSUED`, ...
     pub status: String,
     /// The CNAME that proves the domain is ours, once ACM gives it.

@@ -349,8 +349,35 @@ pub fn carries_credentials(value: &str) -> bool {
     url_password || private_key || access_key
 }
 
+/// True when a certificate for `names` (its domain name and alternative names) serves
+/// `hostname`: one of them is the hostname, or a wildcard `*.{parent}` whose parent is the
+/// hostname's (a wildcard covers one label, no more). Case-insensitive; a trailing dot is
+/// ignored.
+pub fn certificate_covers(names: &[String], hostname: &str) -> bool {
+    let host = hostname.trim_end_matches('.').to_ascii_lowercase();
+    names.iter().any(|n| {
+        let n = n.trim_end_matches('.').to_ascii_lowercase();
+        match n.strip_prefix("*.") {
+            Some(parent) => host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
+            None => n == host,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_certificate_covers_its_names_and_one_label_under_its_wildcards() {
+        let names = vec!["shop.acme.example".to_string(), "*.acme-corp.example".to_string()];
+        for covered in ["shop.acme.example", "SHOP.acme.example.", "www.acme-corp.example"] {
+            assert!(certificate_covers(&names, covered), "{covered}");
+        }
+        for not in ["acme.example", "www.shop.acme.example", "acme-corp.example", "a.b.acme-corp.example", "shop.acme.example.org"] {
+            assert!(!certificate_covers(&names, not), "{not}");
+        }
+        assert!(!certificate_covers(&[], "shop.acme.example"));
+    }
     use super::*;
 
     #[test]

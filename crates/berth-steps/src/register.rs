@@ -1,14 +1,15 @@
 //! Step 2: the customer record (PROVISIONING), the claims of its hosts (its own and its
 //! products' own) and the ledger entries of the DNS records the customer will hold under
 //! them, in one transaction; but first, each host must carry no DNS record berth does not
-//! own. A name in a shared zone may already
-//! serve something else (a site, mail, a verification record): berth refuses it rather than
-//! replace it, before anything is written.
+//! own, and an own domain's certificate must be issued for it. A name in a shared zone may
+//! already serve something else (a site, mail, a verification record): berth refuses it
+//! rather than replace it, before anything is written.
 
 use berth_adapters::config::RegisterConfig;
 use berth_adapters::model::{RecordObserved, Registration};
-use berth_adapters::ports::{Customers, Dns, Ledger, Ports};
+use berth_adapters::ports::{Certificates, Customers, Dns, Ledger, Ports};
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
+use berth_domain::naming;
 use berth_domain::plan::{OwnDomain, Plan};
 use berth_domain::state::CustomerState;
 use berth_domain::BerthError;
@@ -31,6 +32,7 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
         hosts.iter().map(|h| LedgerEntry::new(ResourceKind::DnsRecord, h, Some(zone.to_string()), &plan.execution_id)).collect();
     let mut claimed = plan.product_hosts();
     if let Some(d) = &plan.own_domain {
+        own_domain_certificate(cx.ports.certificates(), d).await?;
         claimed.push(d.hostname.clone());
         let (found, entry) = own_domain_records(&cx.ports, plan, d).await?;
         records.extend(found);
@@ -54,6 +56,47 @@ pub async fn run<P: Ports>(cx: &Context<RegisterConfig, P>, input: PlanInput) ->
         .await?;
     tracing::info!(customer = %plan.customer_id, execution = %plan.execution_id, host = %plan.host, "customer registered");
     Ok(RegisterOutput { customer_id: plan.customer_id.clone(), state: CustomerState::Provisioning, host: plan.host.clone(), records })
+}
+
+/// The certificate the customer's own domain names must be in ACM (in the deployment's
+/// account and region: an ALB takes no other), issued, and serve the hostname; otherwise the
+/// request is refused naming `domain.certificate_arn`, before anything is made. One pending
+/// validation is `Berth.Transient`: ACM may issue it within the step's retries.
+pub(crate) async fn own_domain_certificate<C: Certificates>(acm: &C, d: &OwnDomain) -> Result<(), BerthError> {
+    const FIELD: &str = "domain.certificate_arn";
+    let Some(c) = acm.describe(&d.certificate_arn).await? else {
+        return Err(BerthError::invalid(
+            FIELD,
+            format!("no certificate {} in ACM in the deployment's account and region: an ALB serves only those", d.certificate_arn),
+        ));
+    };
+    match c.status.as_str() {
+        "ISSUED" => {}
+        "PENDING_VALIDATION" => {
+            return Err(BerthError::Transient(format!(
+                "certificate {} for {} is pending validation: an ALB serves it once ACM has issued it",
+                c.arn, d.hostname
+            )))
+        }
+        other => {
+            return Err(BerthError::invalid(
+                FIELD,
+                format!("certificate {} is {other}, not ISSUED: an ALB serves issued certificates only", c.arn),
+            ))
+        }
+    }
+    if !naming::certificate_covers(&c.names, &d.hostname) {
+        return Err(BerthError::invalid(
+            FIELD,
+            format!(
+                "certificate {} serves {}, not {}: it must name the hostname, or a wildcard one label above it",
+                c.arn,
+                c.names.join(", "),
+                d.hostname
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The customer's own domain's records when its zone is in the account (the dns step writes

@@ -417,6 +417,10 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
 /// after checking it carries no DNS record berth does not own, and enters its records in
 /// the ledger before the dns step writes them. Again, nothing changes.
 async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(), BerthError> {
+    // A new own domain's certificate first: refused, nothing is claimed.
+    if let (Some(_), Some(d)) = (&plan.domain_change, &plan.own_domain) {
+        crate::register::own_domain_certificate(ports.certificates(), d).await?;
+    }
     let recorded = ports.ledger().entries(&plan.customer_id).await?;
     let mut entered = Vec::new();
     for host in plan.product_hosts() {

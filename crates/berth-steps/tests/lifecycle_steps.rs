@@ -681,6 +681,11 @@ async fn an_update_changes_the_own_domain_and_a_failed_one_puts_the_old_one_back
         "arn:aws:acm:us-east-1:123456789012:certificate/own-b",
         "arn:aws:acm:us-east-1:123456789012:certificate/own-c",
     );
+    m.with(|w| {
+        for (arn, hostname) in [(cert_a, "www.acme-old.example"), (cert_b, "shop.acme-new.example"), (cert_c, "www.acme-other.example")] {
+            w.import_certificate(arn, &[hostname]);
+        }
+    });
     let with_domain = |execution: &str, domain: Option<(&str, &str)>| {
         desired_plan("acme", execution, |r| {
             if let Some((hostname, arn)) = domain {
@@ -731,7 +736,11 @@ async fn an_update_changes_the_own_domain_and_a_failed_one_puts_the_old_one_back
 async fn a_changed_own_domain_holds_both_certificates_until_done_and_a_full_alb_refuses_the_second() {
     use berth_steps::{reshape, Phase, ReshapeInput};
     let m = memory();
-    m.with(|w| w.pool[0].certificates = Capacity { quota: 2, used: 0 });
+    m.with(|w| {
+        w.pool[0].certificates = Capacity { quota: 2, used: 0 };
+        w.import_certificate("arn:aws:acm:us-east-1:123456789012:certificate/a", &["www.acme-old.example"]);
+        w.import_certificate("arn:aws:acm:us-east-1:123456789012:certificate/b", &["*.acme-new.example"]);
+    });
     let domain = |execution: &str, hostname: &str, arn: &str| {
         desired_plan("acme", execution, |r| r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn }))
     };
@@ -770,6 +779,10 @@ async fn a_domain_another_customer_holds_is_refused_and_the_take_back_leaves_its
     let m = memory();
     m.with(|w| {
         w.zones.insert("shared-corp.example".into(), "Z9".into());
+        w.import_certificate("arn:aws:acm:us-east-1:123456789012:certificate/a", &["www.acme-corp.example"]);
+        for other in ["b", "c"] {
+            w.import_certificate(&format!("arn:aws:acm:us-east-1:123456789012:certificate/{other}"), &["www.shared-corp.example"]);
+        }
     });
     let domain = |customer: &str, execution: &str, hostname: &str, arn: &str| {
         desired_plan(customer, execution, |r| r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn }))
@@ -802,6 +815,10 @@ async fn a_new_domain_whose_zone_is_elsewhere_is_given_back_by_the_offboarding_w
     };
     let claim_of = |m: &Memory, host: &str| m.with(|w| w.hosts.get(host).cloned());
     let (old, new) = ("www.acme-old.example", "www.acme-next.example");
+    m.with(|w| {
+        w.import_certificate("arn:aws:acm:us-east-1:123456789012:certificate/a", &[old]);
+        w.import_certificate("arn:aws:acm:us-east-1:123456789012:certificate/b", &["acme-next.example", new]);
+    });
     // Neither name's zone is in the account: the ledger holds each one's claim.
     onboarded(&m, domain("exec-1", old, "arn:aws:acm:us-east-1:123456789012:certificate/a")).await;
     let claims = |m: &Memory| {
@@ -837,4 +854,27 @@ async fn a_new_domain_whose_zone_is_elsewhere_is_given_back_by_the_offboarding_w
     assert!(torn.removed.contains(&format!("host_claim {new}")), "{torn:?}");
     assert_eq!((claim_of(&m, old), claim_of(&m, new)), (None, None));
     assert!(claims(&m).is_empty());
+}
+
+#[tokio::test]
+async fn an_update_to_a_certificate_that_does_not_serve_the_new_name_is_refused_at_the_grow_and_claims_nothing() {
+    use berth_steps::{reshape, Phase, ReshapeInput};
+    let m = memory();
+    let (a, b) = ("arn:aws:acm:us-east-1:123456789012:certificate/a", "arn:aws:acm:us-east-1:123456789012:certificate/b");
+    m.with(|w| {
+        w.import_certificate(a, &["www.acme-old.example"]);
+        w.import_certificate(b, &["www.acme-old.example"]);
+    });
+    let domain = |execution: &str, hostname: &str, arn: &str| {
+        desired_plan("acme", execution, |r| r["domain"] = json!({ "hostname": hostname, "certificate_arn": arn }))
+    };
+    onboarded(&m, domain("exec-1", "www.acme-old.example", a)).await;
+    let before = own_domain_state(&m);
+    let c = take_for_update(&m, &domain("exec-u", "www.acme-new.example", b)).await.unwrap();
+    let grow = ReshapeInput { plan: c.reshape.plan.clone().unwrap(), remove: Vec::new(), phase: Some(Phase::Grow) };
+    let err = reshape::run(&cx(&m, teardown()), grow).await.unwrap_err();
+    assert_eq!(err.kind(), berth_domain::ErrorKind::InvalidRequest, "{err}");
+    assert!(err.to_string().contains("domain.certificate_arn") && err.to_string().contains("not www.acme-new.example"), "{err}");
+    assert_eq!(own_domain_state(&m), before);
+    assert_eq!(m.with(|w| w.hosts.get("www.acme-new.example").cloned()), None);
 }

@@ -1035,6 +1035,11 @@ async fn an_own_domain_certificate_counts_in_placement_and_a_full_alb_refuses_it
     let m = memory();
     m.with(|w| w.pool[0].certificates = Capacity { quota: 1, used: 0 });
     let arn = "arn:aws:acm:us-east-1:123456789012:certificate/own-1";
+    let beta = "arn:aws:acm:us-east-1:123456789012:certificate/own-2";
+    m.with(|w| {
+        w.import_certificate(arn, &["shop.acme-corp.example"]);
+        w.import_certificate(beta, &["www.beta.example"]);
+    });
     let domain = Some(json!({"hostname": "shop.acme-corp.example", "certificate_arn": arn}));
     let state = place(&m, planned_dotted("acme", "exec-1", &["webapp"], domain.clone())).await;
     let mut state = state;
@@ -1045,8 +1050,45 @@ async fn an_own_domain_certificate_counts_in_placement_and_a_full_alb_refuses_it
         assert_eq!(w.pool[0].certificates.used, 1);
     });
     // The next customer with a domain finds no ALB with a certificate to spare.
-    let next = planned_dotted("beta", "exec-2", &["webapp"], Some(json!({"hostname": "www.beta.example", "certificate_arn": arn})));
+    let next = planned_dotted("beta", "exec-2", &["webapp"], Some(json!({"hostname": "www.beta.example", "certificate_arn": beta})));
     register::run(&cx(&m, register_config()), next.plan_input()).await.unwrap();
     let err = allocate::run(&cx(&m, table()), next.plan_input()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::QuotaExceeded, "{err}");
+}
+
+#[tokio::test]
+async fn an_own_domain_whose_certificate_is_missing_unissued_or_for_other_names_is_refused_naming_it_and_nothing_is_written() {
+    let m = memory();
+    let cert = |name: &str| format!("arn:aws:acm:us-east-1:123456789012:certificate/{name}");
+    m.with(|w| {
+        w.import_certificate(&cert("other-names"), &["shop.acme-corp.example", "*.shop.acme-corp.example"]);
+        w.import_certificate(&cert("expired"), &["www.acme-corp.example"]);
+        w.acm.get_mut(&cert("expired")).expect("imported").0.status = "EXPIRED".into();
+        w.import_certificate(&cert("wildcard"), &["*.acme-corp.example"]);
+    });
+    let pending = berth_adapters::ports::Certificates::request(&m, "www.acme-corp.example", "pending", &Default::default()).await.unwrap();
+    let with = |arn: &str| {
+        planned_dotted("acme", "exec-1", &["webapp"], Some(json!({"hostname": "www.acme-corp.example", "certificate_arn": arn})))
+    };
+    for (arn, kind, says) in [
+        (cert("nowhere"), ErrorKind::InvalidRequest, "no certificate"),
+        (
+            cert("other-names"),
+            ErrorKind::InvalidRequest,
+            "serves shop.acme-corp.example, *.shop.acme-corp.example, not www.acme-corp.example",
+        ),
+        (cert("expired"), ErrorKind::InvalidRequest, "is EXPIRED, not ISSUED"),
+        (pending.clone(), ErrorKind::Transient, "pending validation"),
+    ] {
+        let err = register::run(&cx(&m, register_config()), with(&arn).plan_input()).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{arn}: {err}");
+        assert!(err.to_string().contains(says), "{err}");
+        if kind == ErrorKind::InvalidRequest {
+            assert!(err.to_string().contains("domain.certificate_arn"), "{err}");
+        }
+        m.with(|w| assert!(w.customers.is_empty() && w.hosts.is_empty() && w.resources.is_empty(), "nothing written for {arn}"));
+    }
+    // A wildcard one label above the hostname serves it.
+    register::run(&cx(&m, register_config()), with(&cert("wildcard")).plan_input()).await.unwrap();
+    m.with(|w| assert_eq!(w.hosts.get("www.acme-corp.example").map(String::as_str), Some("acme")));
 }

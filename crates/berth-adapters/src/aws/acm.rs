@@ -1,5 +1,6 @@
-//! Certificates berth requests from ACM: a customer's `*.{customer}.{domain}` for its dotted
-//! product hosts, validated by DNS in the deployment's zone.
+//! Certificates in ACM: those berth requests (a customer's `*.{customer}.{domain}` for its
+//! dotted product hosts, validated by DNS in the deployment's zone), and the one a customer's
+//! own domain names, described before it goes on a listener.
 
 use std::collections::BTreeMap;
 
@@ -93,9 +94,13 @@ impl Certificates for AcmApi {
             let r = d.resource_record()?;
             Some(ValidationRecord { name: r.name().to_string(), value: r.value().to_string() })
         });
+        let domain = c.domain_name().unwrap_or_default().to_string();
+        let mut names = vec![domain.clone()];
+        names.extend(c.subject_alternative_names().iter().filter(|n| **n != domain).cloned());
         Ok(Some(CertificateObserved {
             arn: arn.to_string(),
-            domain: c.domain_name().unwrap_or_default().to_string(),
+            domain,
+            names,
             status: c.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
             validation,
         }))
