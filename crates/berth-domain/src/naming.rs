@@ -366,6 +366,7 @@ pub fn certificate_covers(names: &[String], hostname: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_certificate_covers_its_names_and_one_label_under_its_wildcards() {
@@ -378,7 +379,6 @@ mod tests {
         }
         assert!(!certificate_covers(&[], "shop.acme.example"));
     }
-    use super::*;
 
     #[test]
     fn execution_names_are_unique_and_fit() {
