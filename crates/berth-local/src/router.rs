@@ -181,6 +181,7 @@ pub fn operation(target: Option<&str>, method: &str, path: &str, body: &[u8]) ->
             ("POST", ["hostedzone"]) => "CreateHostedZone".into(),
             ("GET", ["hostedzone", _]) => "GetHostedZone".into(),
             ("GET", ["hostedzone"]) => "ListHostedZones".into(),
+            ("GET", ["hostedzonesbyname"]) => "ListHostedZonesByName".into(),
             _ => format!("{method} /{}", parts.first().unwrap_or(&"")),
         };
     }
@@ -488,6 +489,7 @@ mod tests {
         assert_eq!(operation(None, "POST", "/", b"Action=CreateRule&Version=2015-12-01"), "CreateRule");
         assert_eq!(operation(None, "POST", "/2013-04-01/hostedzone/Z1/rrset/", b"<x/>"), "ChangeResourceRecordSets");
         assert_eq!(operation(None, "GET", "/2013-04-01/change/C1", b""), "GetChange");
+        assert_eq!(operation(None, "GET", "/2013-04-01/hostedzonesbyname?dnsname=acme.example", b""), "ListHostedZonesByName");
     }
 
     #[test]
