@@ -468,3 +468,32 @@ async fn a_domain_request_past_a_rules_condition_values_or_inside_berths_domain_
     assert!(r.cause.as_deref().is_some_and(|c| c.contains("domain") && c.contains("nothing is served")), "{:?}", r.cause);
     assert!(h.inventory("pr-baddomain").await.leftovers().is_empty());
 }
+
+#[tokio::test]
+async fn a_certificate_two_customers_share_stays_on_the_listener_until_the_second_is_offboarded() {
+    let h = Harness::new().await;
+    let wildcard = certificate(&h, "*.partner-corp.example").await;
+    let mut listeners = Vec::new();
+    for customer in ["pr-shared-a", "pr-shared-b"] {
+        let mut req = request(customer, "k1", &["webapp"]);
+        req["domain"] = json!({ "hostname": format!("{customer}.partner-corp.example"), "certificate_arn": wildcard });
+        let r = h.onboard(&req).await;
+        assert_eq!(r.status, "SUCCEEDED", "{customer}: {:?} {:?}", r.error, r.cause);
+        listeners.push(r.output.expect("outputs")["listener_arn"].as_str().expect("listener").to_string());
+    }
+    assert_eq!(listeners[0], listeners[1], "both on one listener: the share is what this test is about");
+    let listener = &listeners[0];
+    assert!(listener_certificates(&h, listener).await.contains(&wildcard));
+
+    let off = h.run("berth-offboard", &Harness::lifecycle_request("pr-shared-a", "off", json!({})), "pr-shared-a_off").await;
+    assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
+    assert!(listener_certificates(&h, listener).await.contains(&wildcard), "pr-shared-b still serves its domain with it");
+    assert_eq!(rule_hosts(&h, "pr-shared-b").await.len(), 2);
+
+    let off = h.run("berth-offboard", &Harness::lifecycle_request("pr-shared-b", "off", json!({})), "pr-shared-b_off").await;
+    assert_eq!(off.status, "SUCCEEDED", "{:?} {:?}", off.error, off.cause);
+    assert!(!listener_certificates(&h, listener).await.contains(&wildcard), "the last one is done with it");
+    for customer in ["pr-shared-a", "pr-shared-b"] {
+        assert!(h.inventory(customer).await.leftovers().is_empty(), "{customer}");
+    }
+}

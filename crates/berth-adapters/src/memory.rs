@@ -20,6 +20,8 @@ use crate::ports::*;
 pub struct World {
     pub customers: BTreeMap<String, CustomerRecord>,
     pub hosts: BTreeMap<String, String>,
+    /// The customers serving their own domain with a certificate, by (listener, certificate).
+    pub certificate_users: BTreeMap<(String, String), std::collections::BTreeSet<String>>,
     pub ledgers: BTreeMap<String, PriorityLedger>,
     /// Lifecycle history, per customer, by execution.
     pub history: BTreeMap<String, BTreeMap<String, HistoryEntry>>,
@@ -289,6 +291,26 @@ impl Customers for Memory {
                 return Ok(true);
             }
             Ok(false)
+        })
+    }
+    async fn share_certificate(&self, customer_id: &str, listener: &str, certificate: &str) -> Result<()> {
+        self.with(|w| {
+            w.check("ShareCertificate")?;
+            w.certificate_users.entry((listener.to_string(), certificate.to_string())).or_default().insert(customer_id.to_string());
+            Ok(())
+        })
+    }
+    async fn unshare_certificate(&self, customer_id: &str, listener: &str, certificate: &str) -> Result<Vec<String>> {
+        self.with(|w| {
+            w.check("UnshareCertificate")?;
+            let key = (listener.to_string(), certificate.to_string());
+            let users = w.certificate_users.entry(key.clone()).or_default();
+            users.remove(customer_id);
+            let left: Vec<String> = users.iter().cloned().collect();
+            if left.is_empty() {
+                w.certificate_users.remove(&key);
+            }
+            Ok(left)
         })
     }
 

@@ -48,6 +48,13 @@ pub trait Customers: Send + Sync {
     fn claim_host(&self, customer_id: &str, host: &str) -> impl Future<Output = Result<()>> + Send;
     /// Gives the host back, if this customer holds it. True when a claim was removed.
     fn release_host(&self, customer_id: &str, host: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Counts the customer among those that serve their own domain with `certificate` on
+    /// `listener` (customers may share one: a certificate for several names); again, nothing.
+    fn share_certificate(&self, customer_id: &str, listener: &str, certificate: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Takes the customer off the certificate's users on the listener; returns the customers
+    /// that still use it there (none: it may come off the listener).
+    fn unshare_certificate(&self, customer_id: &str, listener: &str, certificate: &str)
+        -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Takes the customer for a lifecycle execution: from one of `op`'s starting states to
     /// its in-progress state, owned by `execution_id`, in one conditional write (again, for
     /// the same execution, returns the record as it is). `Berth.NotFound` for a customer

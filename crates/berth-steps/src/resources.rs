@@ -65,7 +65,7 @@ async fn build<P: Ports>(
     }
 
     // The customer's own certificates on the listener before a rule routes their names.
-    certificate::reconcile(ports.rules(), plan, listener_arn, j).await?;
+    certificate::reconcile(ports, plan, listener_arn, j).await?;
     certificate::reconcile_requested(ports, plan, listener_arn, &infra.hosted_zone_id, j).await?;
 
     let mut rules: BTreeMap<String, (u32, RuleObserved)> = BTreeMap::new();

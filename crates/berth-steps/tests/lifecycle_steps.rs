@@ -878,3 +878,37 @@ async fn an_update_to_a_certificate_that_does_not_serve_the_new_name_is_refused_
     assert_eq!(own_domain_state(&m), before);
     assert_eq!(m.with(|w| w.hosts.get("www.acme-new.example").cloned()), None);
 }
+
+#[tokio::test]
+async fn a_certificate_two_customers_serve_their_domains_with_stays_on_the_listener_until_the_last_is_done() {
+    let m = memory();
+    let wildcard = "arn:aws:acm:us-east-1:123456789012:certificate/partner-wildcard";
+    m.with(|w| w.import_certificate(wildcard, &["*.partner.example"]));
+    let domain = |customer: &str, execution: &str, hostname: Option<&str>| {
+        desired_plan(customer, execution, |r| {
+            if let Some(h) = hostname {
+                r["domain"] = json!({ "hostname": h, "certificate_arn": wildcard });
+            }
+        })
+    };
+    let on_listener = |m: &Memory| m.with(|w| w.listener_certificates.get(LISTENER).cloned().unwrap_or_default());
+    onboarded(&m, domain("acme", "exec-a", Some("acme.partner.example"))).await;
+    onboarded(&m, domain("beta", "exec-b", Some("beta.partner.example"))).await;
+    onboarded(&m, domain("gamma", "exec-g", Some("gamma.partner.example"))).await;
+    assert_eq!(on_listener(&m), [wildcard]);
+
+    // acme's domain taken away by an update: beta and gamma still serve theirs with it.
+    let out = update_through(&m, &domain("acme", "exec-a2", None), false).await;
+    assert!(out.succeeded, "{out:?}");
+    assert_eq!(on_listener(&m), [wildcard]);
+    // beta offboarded: gamma still does.
+    let off = take(&m, Operation::Offboard, request("beta", "off-b", json!({})), "exec-off-b").await.unwrap();
+    let torn = rollback::run(&cx(&m, teardown()), TeardownInput { plan: off.plan.clone(), keep_log_groups: false }).await.unwrap();
+    assert!(torn.leftovers.is_empty(), "{torn:?}");
+    assert_eq!(on_listener(&m), [wildcard]);
+    // gamma offboarded: the last one, the certificate comes off.
+    let off = take(&m, Operation::Offboard, request("gamma", "off-g", json!({})), "exec-off-g").await.unwrap();
+    rollback::run(&cx(&m, teardown()), TeardownInput { plan: off.plan.clone(), keep_log_groups: false }).await.unwrap();
+    assert!(on_listener(&m).is_empty());
+    m.with(|w| assert!(w.certificate_users.is_empty(), "{:?}", w.certificate_users));
+}

@@ -5,7 +5,7 @@
 //! has issued it. Each is one of the listener's 25 certificates, which placement counts.
 
 use berth_adapters::model::CertificateObserved;
-use berth_adapters::ports::{Certificates, Dns, ListenerRules, Ports};
+use berth_adapters::ports::{Certificates, Customers, Dns, ListenerRules, Ports};
 use berth_adapters::CustomerRecord;
 use berth_domain::ledger::{LedgerEntry, ResourceKind};
 use berth_domain::naming;
@@ -14,20 +14,24 @@ use berth_domain::BerthError;
 
 use super::Journal;
 
-/// Puts each of the plan's certificates on the listener, unless it is there already.
-pub(crate) async fn reconcile<R: ListenerRules>(rules: &R, plan: &Plan, listener_arn: &str, j: &mut Journal) -> Result<(), BerthError> {
+/// Puts each of the plan's certificates on the listener, unless it is there already, the
+/// customer counted among its users there first (another customer may serve its own domain
+/// with the same certificate: it comes off the listener only when the last one is done).
+pub(crate) async fn reconcile<P: Ports>(ports: &P, plan: &Plan, listener_arn: &str, j: &mut Journal) -> Result<(), BerthError> {
     let wanted = plan.certificate_arns();
     if wanted.is_empty() {
         return Ok(());
     }
-    let on = rules.certificates(listener_arn).await?;
+    let on = ports.rules().certificates(listener_arn).await?;
     for arn in wanted {
+        ports.customers().share_certificate(&plan.customer_id, listener_arn, &arn).await?;
+        // Held before it is added: a failed add still leaves the share to undo.
+        j.hold(ResourceKind::ListenerCertificate, &arn, Some(listener_arn));
         if !on.contains(&arn) {
-            rules.add_certificate(listener_arn, &arn).await?;
+            ports.rules().add_certificate(listener_arn, &arn).await?;
             tracing::info!(customer = %plan.customer_id, listener = %listener_arn, certificate = %arn, "certificate added to the listener");
             j.created.push(arn.clone());
         }
-        j.hold(ResourceKind::ListenerCertificate, &arn, Some(listener_arn));
     }
     Ok(())
 }
@@ -46,9 +50,15 @@ pub async fn find<R: ListenerRules>(rules: &R, plan: &Plan, customer: &CustomerR
         .collect())
 }
 
-/// Takes the certificate off the listener; false when it was not on it.
-pub async fn remove<R: ListenerRules>(rules: &R, listener_arn: &str, certificate_arn: &str) -> Result<bool, BerthError> {
-    rules.remove_certificate(listener_arn, certificate_arn).await
+/// The customer no longer serves its own domain with the certificate: it comes off the
+/// listener unless another customer still does. False when it stays, or was not on it.
+pub async fn remove<P: Ports>(ports: &P, customer: &str, listener_arn: &str, certificate_arn: &str) -> Result<bool, BerthError> {
+    let users = ports.customers().unshare_certificate(customer, listener_arn, certificate_arn).await?;
+    if !users.is_empty() {
+        tracing::info!(customer, listener = %listener_arn, certificate = %certificate_arn, users = ?users, "certificate kept on the listener: other customers serve their domains with it");
+        return Ok(false);
+    }
+    ports.rules().remove_certificate(listener_arn, certificate_arn).await
 }
 
 /// The certificate berth requests for the customer's dotted product hosts: found (by its

@@ -119,7 +119,7 @@ pub async fn remove<P: Ports>(
         ResourceKind::TaskDefinition => task_definition::remove(ports.task_definitions(), &e.id).await,
         ResourceKind::ListenerRule => rule::remove(ports.rules(), &e.id).await,
         ResourceKind::ListenerCertificate => match &e.scope {
-            Some(listener) => certificate::remove(ports.rules(), listener, &e.id).await,
+            Some(listener) => certificate::remove(ports, customer, listener, &e.id).await,
             None => Err(BerthError::Internal(format!("listener certificate {} without its listener in the ledger", e.id))),
         },
         ResourceKind::HostClaim => ports.customers().release_host(customer, &e.id).await,

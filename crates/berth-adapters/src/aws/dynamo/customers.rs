@@ -181,6 +181,74 @@ impl Customers for DynamoRegistry {
         }
     }
 
+    async fn share_certificate(&self, customer_id: &str, listener: &str, certificate: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(listener_pk(listener), &certificate_sk(certificate))))
+            .update_expression("ADD customers :c")
+            .expression_attribute_values(":c", AttributeValue::Ss(vec![customer_id.to_string()]))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn unshare_certificate(&self, customer_id: &str, listener: &str, certificate: &str) -> Result<Vec<String>> {
+        let k = key(listener_pk(listener), &certificate_sk(certificate));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(k.clone()))
+            .update_expression("DELETE customers :c")
+            .expression_attribute_values(":c", AttributeValue::Ss(vec![customer_id.to_string()]))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateItem", e))?;
+        let left: Vec<String> = match out.attributes().and_then(|a| a.get("customers")) {
+            Some(AttributeValue::Ss(users)) => users.clone(),
+            _ => Vec::new(),
+        };
+        if left.is_empty() {
+            // DynamoDB drops an empty set: the item holds its keys alone, unless a customer
+            // took the certificate again meanwhile.
+            match self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(k))
+                .condition_expression("attribute_not_exists(customers)")
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    let item = self
+                        .client
+                        .get_item()
+                        .table_name(&self.table)
+                        .set_key(Some(key(listener_pk(listener), &certificate_sk(certificate))))
+                        .consistent_read(true)
+                        .send()
+                        .await
+                        .map_err(|e| classify(SERVICE, "GetItem", e))?;
+                    if let Some(AttributeValue::Ss(users)) = item.item().and_then(|i| i.get("customers")) {
+                        return Ok(users.clone());
+                    }
+                }
+                Err(e) => return Err(classify(SERVICE, "DeleteItem", e)),
+            }
+        }
+        Ok(left)
+    }
+
     async fn begin(&self, customer_id: &str, execution_id: &str, op: Operation) -> Result<CustomerRecord> {
         let mut req = self
             .client

@@ -9,6 +9,7 @@
 //! | listener counter | `LISTENER#{arn}` | `LEDGER` | minted (the highest number ever handed out) |
 //! | released number | `LISTENER#{arn}` | `FREE#{nnnnn}` | priority |
 //! | priority claim | `LISTENER#{arn}` | `PRIORITY#{nnnnn}` | customer_id (`#foreign` for a rule berth does not own, with rule_arn), priority |
+//! | certificate users | `LISTENER#{arn}` | `CERTIFICATE#{certificate arn}` | customers (a string set: those serving their own domain with it there) |
 //! | pool ALB | `POOL` | `ALB#{name}` | ARNs, DNS name, zone, alb_state, quotas and use of rules, target groups, certificates; customers |
 //!
 //! Registration and allocation end in single transactions whose conditions make a
@@ -66,6 +67,10 @@ pub fn history_sk(execution_id: &str) -> String {
 }
 pub fn resource_sk(kind: ResourceKind, id: &str) -> String {
     format!("{RESOURCE_PREFIX}{kind}#{id}")
+}
+/// The users of a customer's own certificate on a listener (under the listener's `pk`).
+pub fn certificate_sk(arn: &str) -> String {
+    format!("CERTIFICATE#{arn}")
 }
 pub fn alb_sk(name: &str) -> String {
     format!("ALB#{name}")
