@@ -18,8 +18,8 @@ pub enum ResourceKind {
     /// A certificate berth put on the listener for the customer (its own domain's).
     ListenerCertificate,
     /// A name claimed for the customer whose records berth does not write (an own domain
-    /// whose zone is not in the account's Route 53): given back once the rules that route
-    /// it are gone; nothing is deleted on AWS.
+    /// whose zone is not in the account's Route 53): given back, after the listener's rules
+    /// and certificates; nothing is deleted on AWS.
     HostClaim,
     /// A certificate berth requested from ACM for the customer (its dotted product hosts'),
     /// scoped by the listener it serves on: taken off it, then deleted.
