@@ -196,6 +196,36 @@ async fn a_transaction_conflict_is_transient() {
 }
 
 #[tokio::test]
+async fn a_certificate_taken_again_while_its_last_user_let_go_stays_with_its_new_user() {
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    let item = |users: Option<&[&str]>| {
+        let mut item: std::collections::HashMap<String, AttributeValue> = [("pk", "LISTENER#l"), ("sk", "CERTIFICATE#c")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), AttributeValue::S(v.into())))
+            .collect();
+        if let Some(u) = users {
+            item.insert("customers".into(), AttributeValue::Ss(u.iter().map(|s| s.to_string()).collect()));
+        }
+        item
+    };
+    // acme was the last user: its set is empty (dropped), but beta takes the certificate
+    // before the empty item is deleted.
+    let update = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| r.update_expression() == Some("DELETE customers :c"))
+        .then_output(move || UpdateItemOutput::builder().set_attributes(Some(item(None))).build());
+    let delete = mock!(aws_sdk_dynamodb::Client::delete_item)
+        .match_requests(|r| r.condition_expression() == Some("attribute_not_exists(customers)"))
+        .then_error(|| DeleteItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().build()));
+    let get = mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(move || GetItemOutput::builder().set_item(Some(item(Some(&["beta"])))).build());
+    let r = DynamoRegistry::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&update, &delete, &get]), "t");
+    assert_eq!(r.unshare_certificate("acme", "l", "c").await.unwrap(), ["beta"]);
+    assert_eq!((update.num_calls(), delete.num_calls(), get.num_calls()), (1, 1, 1));
+}
+
+#[tokio::test]
 async fn services_are_described_ten_names_at_a_time() {
     let rule = mock!(aws_sdk_ecs::Client::describe_services)
         .match_requests(|r| r.services().len() <= 10)

@@ -218,7 +218,7 @@ impl Customers for DynamoRegistry {
                 .client
                 .delete_item()
                 .table_name(&self.table)
-                .set_key(Some(k))
+                .set_key(Some(k.clone()))
                 .condition_expression("attribute_not_exists(customers)")
                 .send()
                 .await
@@ -230,11 +230,12 @@ impl Customers for DynamoRegistry {
                         Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))
                     ) =>
                 {
+                    // Taken again meanwhile: those who hold it now.
                     let item = self
                         .client
                         .get_item()
                         .table_name(&self.table)
-                        .set_key(Some(key(listener_pk(listener), &certificate_sk(certificate))))
+                        .set_key(Some(k))
                         .consistent_read(true)
                         .send()
                         .await
