@@ -304,7 +304,7 @@ impl Customers for Memory {
         self.with(|w| {
             w.check("UnshareCertificate")?;
             let key = (listener.to_string(), certificate.to_string());
-            let users = w.certificate_users.entry(key.clone()).or_default();
+            let Some(users) = w.certificate_users.get_mut(&key) else { return Ok(Vec::new()) };
             users.remove(customer_id);
             let left: Vec<String> = users.iter().cloned().collect();
             if left.is_empty() {

@@ -417,8 +417,9 @@ fn of_services(e: &LedgerEntry, subset: &Plan) -> bool {
 /// after checking it carries no DNS record berth does not own, and enters its records in
 /// the ledger before the dns step writes them. Again, nothing changes.
 async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(), BerthError> {
+    let new_domain = plan.domain_change.as_ref().and(plan.own_domain.as_ref());
     // A new own domain's certificate first: refused, nothing is claimed.
-    if let (Some(_), Some(d)) = (&plan.domain_change, &plan.own_domain) {
+    if let Some(d) = new_domain {
         crate::register::own_domain_certificate(ports.certificates(), d).await?;
     }
     let recorded = ports.ledger().entries(&plan.customer_id).await?;
@@ -435,7 +436,7 @@ async fn claim_hosts<P: Ports>(ports: &P, zone: &str, plan: &Plan) -> Result<(),
     // A new own domain: claimed like the customer's hosts; its records entered in the ledger
     // when its zone is in the account (the dns step writes them there once healthy), its
     // claim otherwise.
-    if let (Some(_), Some(d)) = (&plan.domain_change, &plan.own_domain) {
+    if let Some(d) = new_domain {
         let (_, entry) = crate::register::own_domain_records(ports, plan, d).await?;
         if !recorded.iter().any(|r| r.kind == entry.kind && r.id == entry.id) {
             entered.push(entry);
@@ -507,7 +508,10 @@ async fn retire_domain<P: Ports>(
     if !entries.is_empty() {
         ports.ledger().forget(&plan.customer_id, &entries).await?;
     }
-    if ports.customers().release_host(&plan.customer_id, &gone.hostname).await? {
+    // A claim the ledger held went with its entry; one it did not hold (a name whose records
+    // berth writes) is given back here.
+    let claim_held = entries.iter().any(|e| e.kind == ResourceKind::HostClaim);
+    if !claim_held && ports.customers().release_host(&plan.customer_id, &gone.hostname).await? {
         tracing::info!(customer = %plan.customer_id, hostname = %gone.hostname, "own domain given back");
     }
     Ok(())

@@ -114,6 +114,10 @@ pub async fn run<P: Ports>(cx: &Context<TeardownConfig, P>, input: TeardownInput
         }
     }
     for host in hosts {
+        if removed.iter().any(|e| e.kind == ResourceKind::HostClaim && e.id == host) {
+            // Given back with its ledger entry above.
+            continue;
+        }
         if left.iter().any(|e| e.kind == ResourceKind::DnsRecord && e.id == host) {
             out.leftovers.push(Leftover { resource: format!("host {host}"), reason: "kept: a DNS record of the customer is left".into() });
         } else if ports.customers().release_host(&plan.customer_id, &host).await? && host == plan.host {
